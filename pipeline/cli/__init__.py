@@ -1,0 +1,5 @@
+"""The ``bedflow`` command line: a thin front end over :mod:`pipeline`."""
+
+from .main import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,150 @@
+"""Runtime settings, read from the environment (and an optional ``.env`` file).
+
+=================== ============================================ ==========================================
+variable            meaning                                      default (embedded, single machine)
+=================== ============================================ ==========================================
+BEDFLOW_DATA_DIR    folder for the embedded database, store, ... ``./data``
+DATABASE_URL        SQLAlchemy URL of the run database           SQLite file ``<data>/bedflow.db``
+BEDFLOW_STORE       artifact store: a folder or ``s3://bucket``  folder ``<data>/store``
+MINIO_ENDPOINT      host:port of MinIO/S3 (with ``s3://``)       none: required for ``s3://``
+MINIO_ACCESS_KEY    access key (with ``s3://``)                  none: required for ``s3://``
+MINIO_SECRET_KEY    secret key (with ``s3://``)                  none: required for ``s3://``
+MINIO_SECURE        use TLS (``1``/``0``)                        ``1``
+BEDFLOW_QUEUE       Huey queue: ``sqlite:///file`` or ``redis://`` SQLite file ``<data>/queue.db``
+=================== ============================================ ==========================================
+
+Variables already set in the environment win over the ``.env`` file. No secret
+has a default value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from dotenv import dotenv_values
+
+from .errors import BedflowError
+
+
+class SettingsError(BedflowError):
+    """The environment describes an impossible or incomplete configuration."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name}={raw!r}: expected 1/0, true/false, yes/no or on/off")
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where bedflow keeps its data, and which database, store and queue it talks to."""
+
+    data_dir: Path
+    database_url: str
+    store_url: str
+    queue_url: str
+    minio_endpoint: str | None = None
+    minio_access_key: str | None = field(default=None, repr=False)
+    minio_secret_key: str | None = field(default=None, repr=False)
+    minio_secure: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> "Settings":
+        """Read settings from ``env`` (default: ``os.environ``) over the values in ``dotenv``."""
+        values: dict[str, str] = {}
+        if dotenv is not None and Path(dotenv).is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if env is None else env)
+
+        data_dir = Path(values.get("BEDFLOW_DATA_DIR") or "data").expanduser().resolve()
+        database_url = values.get("DATABASE_URL") or f"sqlite:///{data_dir / 'bedflow.db'}"
+        if database_url.startswith("postgres://"):  # the spelling Railway and Heroku hand out
+            database_url = "postgresql://" + database_url[len("postgres://") :]
+        settings = cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            store_url=values.get("BEDFLOW_STORE") or str(data_dir / "store"),
+            queue_url=values.get("BEDFLOW_QUEUE") or f"sqlite:///{data_dir / 'queue.db'}",
+            minio_endpoint=values.get("MINIO_ENDPOINT") or None,
+            minio_access_key=values.get("MINIO_ACCESS_KEY") or None,
+            minio_secret_key=values.get("MINIO_SECRET_KEY") or None,
+            minio_secure=_flag("MINIO_SECURE", values.get("MINIO_SECURE", "1")),
+        )
+        settings.check()
+        return settings
+
+    # -- derived ---------------------------------------------------------------------------
+    @property
+    def store_kind(self) -> str:
+        """``"s3"`` for an ``s3://bucket`` store, ``"local"`` for a folder."""
+        return "s3" if self.store_url.startswith("s3://") else "local"
+
+    @property
+    def queue_kind(self) -> str:
+        """``"redis"`` or ``"sqlite"``."""
+        return "redis" if self.queue_url.startswith(("redis://", "rediss://", "unix://")) else "sqlite"
+
+    @property
+    def store_bucket(self) -> str | None:
+        return urlsplit(self.store_url).netloc or None if self.store_kind == "s3" else None
+
+    @property
+    def store_path(self) -> Path | None:
+        if self.store_kind != "local":
+            return None
+        url = self.store_url
+        return Path(url[len("file://") :] if url.startswith("file://") else url).expanduser()
+
+    @property
+    def queue_path(self) -> Path | None:
+        if self.queue_kind != "sqlite":
+            return None
+        return Path(self.queue_url[len("sqlite:///") :] if self.queue_url.startswith("sqlite:///") else self.queue_url)
+
+    # -- checks ----------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise :class:`SettingsError` listing everything wrong with these settings."""
+        problems: list[str] = []
+        if "://" in self.store_url and not self.store_url.startswith(("s3://", "file://")):
+            problems.append(f"BEDFLOW_STORE={self.store_url!r}: use a folder path, file://PATH or s3://BUCKET")
+        if self.store_kind == "s3":
+            if not self.store_bucket:
+                problems.append("BEDFLOW_STORE=s3://… needs a bucket name (s3://BUCKET)")
+            for name in ("MINIO_ENDPOINT", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY"):
+                if not getattr(self, name.lower()):
+                    problems.append(f"{name} must be set when BEDFLOW_STORE is s3://")
+        if self.queue_kind == "sqlite" and not self.queue_url.startswith("sqlite:///"):
+            problems.append(f"BEDFLOW_QUEUE={self.queue_url!r}: use sqlite:///PATH or redis://HOST:PORT/DB")
+        if "://" not in self.database_url:
+            problems.append(f"DATABASE_URL={_redact(self.database_url)!r} is not a database URL")
+        if problems:
+            raise SettingsError("invalid settings:\n" + "\n".join(f"  {p}" for p in problems))
+
+    def describe(self) -> dict[str, str]:
+        """The settings for display, with passwords and keys hidden."""
+        return {
+            "data_dir": str(self.data_dir),
+            "database": _redact(self.database_url),
+            "store": self.store_url + (f" at {self.minio_endpoint}" if self.store_kind == "s3" else ""),
+            "queue": _redact(self.queue_url),
+        }

@@ -1,0 +1,302 @@
+"""`BedSpec`: the complete, validated description of one packed-bed study."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import param
+
+from ..errors import BedValidationError, Problem, SourceLocation
+from .fields import coerce
+from .rules import check_rules
+from .sections import (
+    EXCLUSIVE_PAIRS,
+    SECTION_CLASSES,
+    BedSection,
+    CfdSection,
+    ExportSection,
+    LidsSection,
+    PackingSection,
+    ParticlesSection,
+    Section,
+)
+
+#: Identifies the canonical JSON layout; bump when a field's meaning changes.
+FORMAT = "bedflow.bed/1"
+
+SECTIONS: tuple[str, ...] = tuple(SECTION_CLASSES)
+METADATA: tuple[str, ...] = ("name", "description")
+
+
+def suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
+    """A ``" (did you mean 'x'?)"`` hint, or an empty string."""
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class BedSpec(param.Parameterized):
+    """A packed bed: column, lids, particles, packing, export and CFD settings.
+
+    All values are SI. Build one with keyword sections, :meth:`from_dict` (the
+    canonical JSON form) or :func:`pipeline.parse_bed` (the `.bed` language);
+    every route checks every field and the rules between fields and raises one
+    :class:`~pipeline.errors.BedValidationError` listing all problems.
+    """
+
+    name = param.String("unnamed", constant=False, doc="Short name of the bed; runs are grouped by it.")
+    description = param.String("", doc="Free-text description of the bed.")
+    bed = param.ClassSelector(class_=BedSection, doc="The column.")
+    lids = param.ClassSelector(class_=LidsSection, doc="Top and bottom closures.")
+    particles = param.ClassSelector(class_=ParticlesSection, doc="The particles.")
+    packing = param.ClassSelector(class_=PackingSection, doc="The packing engine and its settings.")
+    export = param.ClassSelector(class_=ExportSection, doc="Geometry export.")
+    cfd = param.ClassSelector(class_=CfdSection, doc="The flow problem.")
+
+    def __init__(self, **params: Any) -> None:
+        for key, cls in SECTION_CLASSES.items():
+            if params.get(key) is None:
+                params[key] = cls()
+        super().__init__(**params)
+
+    # -- access ---------------------------------------------------------------------------
+    def sections(self) -> dict[str, Section]:
+        """The six sections by key, in canonical order."""
+        return {key: getattr(self, key) for key in SECTIONS}
+
+    def get(self, path: str) -> Any:
+        """The value at a field path such as ``"particles.diameter"``."""
+        section, _, field = path.partition(".")
+        if section in METADATA and not field:
+            return getattr(self, section)
+        if section not in SECTION_CLASSES or field not in SECTION_CLASSES[section].field_names():
+            raise KeyError(f"unknown field path {path!r}")
+        return getattr(getattr(self, section), field)
+
+    # -- derived quantities ---------------------------------------------------------------
+    def superficial_velocity(self) -> float:
+        """Superficial (empty-tube) inlet velocity u (m/s), given or from Re_p = rho u d / mu."""
+        cfd = self.cfd
+        if cfd.inlet_velocity is not None:
+            return cfd.inlet_velocity
+        return cfd.particle_reynolds * cfd.fluid_dynamic_viscosity / (cfd.fluid_density * self.particles.diameter)
+
+    def particle_reynolds(self) -> float:
+        """Particle Reynolds number Re_p = rho u d / mu (d: particle diameter, u: superficial)."""
+        cfd = self.cfd
+        if cfd.particle_reynolds is not None:
+            return cfd.particle_reynolds
+        return cfd.fluid_density * cfd.inlet_velocity * self.particles.diameter / cfd.fluid_dynamic_viscosity
+
+    def aspect_ratio(self) -> float:
+        """Tube-to-particle diameter ratio D/d (d: volume-equivalent sphere diameter)."""
+        return self.bed.diameter / self.particles.equivalent_diameter()
+
+    def summary(self) -> dict[str, str]:
+        """A few human-readable lines describing the bed (CLI, dashboard, reports)."""
+        bed, p, cfd = self.bed, self.particles, self.cfd
+        shape = f"{p.kind}s, d = {p.diameter * 1e3:g} mm"
+        if p.kind == "cylinder":
+            shape += f", L = {p.length * 1e3:g} mm"
+        fill = f"{p.count} {shape}" if p.count is not None else f"{shape}, filled to porosity {p.target_porosity:g}"
+        return {
+            "column": f"D = {bed.diameter * 1e3:g} mm, H = {bed.height * 1e3:g} mm, "
+            f"lids {self.lids.bottom_type} (bottom) / {self.lids.top_type} (top)",
+            "particles": f"{fill} (D/d = {self.aspect_ratio():.2f})",
+            "packing": f"{self.packing.method}, contact gap {self.packing.contact_gap:.1%} of d",
+            "flow": f"{cfd.regime}, Re_p = {self.particle_reynolds():.3g}, u = {self.superficial_velocity():.3g} m/s, "
+            f"rho = {cfd.fluid_density:g} kg/m3, mu = {cfd.fluid_dynamic_viscosity:.4g} Pa.s",
+            "digest": self.digest()[:12],
+        }
+
+    # -- canonical form -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical JSON-ready form: every field, SI units, declaration order."""
+        data: dict[str, Any] = {"format": FORMAT, "name": self.name, "description": self.description}
+        for key, section in self.sections().items():
+            data[key] = {field: _plain(value) for field, value in section.values().items()}
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, locations: Mapping[str, SourceLocation] | None = None
+    ) -> "BedSpec":
+        """Build and validate a spec from its (possibly partial) canonical form.
+
+        Missing fields take their defaults; of an exclusive pair (``count`` /
+        ``target_porosity``, ``inlet_velocity`` / ``particle_reynolds``) the one
+        not given is cleared when the other is. ``locations`` maps field paths to
+        their place in a `.bed` text so problems can point at it.
+        """
+        locations = locations or {}
+        problems: list[Problem] = []
+        bad: set[str] = set()
+
+        def problem(path: str, message: str) -> None:
+            bad.add(path)
+            where = locations.get(path) or locations.get(path.partition(".")[0])
+            problems.append(Problem(path, message, where))
+
+        if not isinstance(data, Mapping):
+            raise BedValidationError([Problem("<spec>", f"must be a mapping, got {type(data).__name__}")])
+        allowed = ("format", *METADATA, *SECTIONS)
+        params: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in allowed:
+                problem(str(key), f"unknown section{suggest(str(key), allowed)}")
+            elif key == "format":
+                if value != FORMAT:
+                    problem("format", f"unsupported format {value!r} (this bedflow reads {FORMAT!r})")
+            elif key in METADATA:
+                try:
+                    params[key] = coerce(cls.param[key], value)
+                except ValueError as exc:
+                    problem(key, str(exc))
+            else:
+                section = _section_values(key, value, problem)
+                if section is not None:
+                    params[key] = SECTION_CLASSES[key](**section)
+        spec = cls(**params)
+        problems.extend(
+            Problem(p.path, p.message, locations.get(p.path) or locations.get(p.path.partition(".")[0]))
+            for p in check_rules(spec, skip=bad)
+        )
+        if problems:
+            raise BedValidationError(problems)
+        return spec
+
+    @classmethod
+    def from_json(cls, text: str) -> "BedSpec":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BedValidationError([Problem("<json>", f"not valid JSON: {exc}")]) from None
+        return cls.from_dict(data)
+
+    # -- validation -----------------------------------------------------------------------
+    def problems(self) -> list[Problem]:
+        """Every problem of the current values (field checks, then cross-field rules)."""
+        problems: list[Problem] = []
+        bad: set[str] = set()
+        for key, section in self.sections().items():
+            for field, value in section.values().items():
+                try:
+                    coerce(type(section).param[field], value)
+                except ValueError as exc:
+                    bad.add(f"{key}.{field}")
+                    problems.append(Problem(f"{key}.{field}", str(exc)))
+        return problems + check_rules(self, skip=bad)
+
+    def validate(self) -> "BedSpec":
+        """Raise :class:`BedValidationError` if any rule is broken; return ``self`` otherwise."""
+        problems = self.problems()
+        if problems:
+            raise BedValidationError(problems)
+        return self
+
+    # -- identity -------------------------------------------------------------------------
+    def digest(self, *sections: str) -> str:
+        """SHA-256 of the canonical form of the physical content (hex).
+
+        Independent of key order, formatting and units of the source, and of the
+        name and description. With ``sections`` only those sections count: e.g.
+        ``spec.digest("bed", "lids", "particles", "packing")`` identifies a packing.
+        """
+        chosen = sections or SECTIONS
+        unknown = [s for s in chosen if s not in SECTION_CLASSES]
+        if unknown:
+            raise KeyError(f"unknown section(s) {unknown}")
+        data = self.to_dict()
+        payload = {"format": FORMAT, **{key: data[key] for key in sorted(set(chosen))}}
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def updated(self, changes: Mapping[str, Any]) -> "BedSpec":
+        """A validated copy with ``{"section.field": value}`` changes applied (SI values)."""
+        data = self.to_dict()
+        for path, value in changes.items():
+            section, _, field = path.partition(".")
+            if section in METADATA and not field:
+                data[section] = value
+            elif section in data and isinstance(data[section], dict):
+                data[section][field] = value
+                for pair_section, first, second in EXCLUSIVE_PAIRS:
+                    if pair_section == section and value is not None and field in (first, second):
+                        data[section][second if field == first else first] = None
+            else:
+                data[section] = {field: value}  # reported as unknown by from_dict
+        return type(self).from_dict(data)
+
+    def copy(self) -> "BedSpec":
+        return type(self).from_dict(self.to_dict())
+
+    def to_bed(self, comments: bool = False) -> str:
+        """This spec in the `.bed` language (SI units); ``parse_bed`` reads it back equal."""
+        from ..dsl.writer import format_bed
+
+        return format_bed(self, comments=comments)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BedSpec):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    # A spec is mutable: hash by identity (param and Panel keep specs in dicts).
+    __hash__ = param.Parameterized.__hash__
+
+    def __repr__(self) -> str:
+        p = self.particles
+        fill = f"N={p.count}" if p.count is not None else f"eps={p.target_porosity}"
+        return (
+            f"BedSpec({self.name!r}: D={self.bed.diameter:g} m, H={self.bed.height:g} m, "
+            f"{p.kind} d={p.diameter:g} m, {fill}, {self.packing.method})"
+        )
+
+
+def _section_values(key: str, values: Any, problem: Callable[[str, str], None]) -> dict[str, Any] | None:
+    """Checked field values of one section (SI); problems go to ``problem(path, message)``."""
+    section_cls = SECTION_CLASSES[key]
+    if not isinstance(values, Mapping):
+        problem(key, f"must be a mapping of fields, got {type(values).__name__}")
+        return None
+    fields = section_cls.field_names()
+    checked: dict[str, Any] = {}
+    for field, raw in values.items():
+        path = f"{key}.{field}"
+        if field not in fields:
+            problem(path, f"unknown field{suggest(str(field), fields)}")
+            continue
+        try:
+            checked[field] = coerce(section_cls.param[field], raw)
+        except ValueError as exc:
+            problem(path, str(exc))
+    for section, first, second in EXCLUSIVE_PAIRS:
+        if section == key:
+            for given, other in ((first, second), (second, first)):
+                if values.get(given) is not None and other not in values:
+                    checked[other] = None
+    return checked
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+__all__ = [
+    "BedSpec",
+    "FORMAT",
+    "SECTIONS",
+    "METADATA",
+    "BedSection",
+    "LidsSection",
+    "ParticlesSection",
+    "PackingSection",
+    "ExportSection",
+    "CfdSection",
+]

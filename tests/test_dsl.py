@@ -1,0 +1,179 @@
+import math
+from pathlib import Path
+
+import pytest
+
+from pipeline import BedSpec, BedSyntaxError, BedValidationError, parse_bed
+from pipeline.presets import load_preset, preset_names
+
+
+def syntax_error(text: str) -> BedSyntaxError:
+    with pytest.raises(BedSyntaxError) as info:
+        parse_bed(text, filename="t.bed")
+    return info.value
+
+
+def test_examples_parse_and_round_trip(examples):
+    assert {p.stem for p in examples} == set(preset_names())
+    for path in examples:
+        spec = parse_bed(path)
+        assert parse_bed(spec.to_bed()) == spec
+        assert parse_bed(spec.to_bed(comments=True)) == spec
+
+
+def test_required_examples_exist():
+    small = load_preset("small_spheres")
+    assert small.particles.kind == "sphere"
+    assert small.particles.diameter == pytest.approx(0.005)
+    assert small.bed.diameter == pytest.approx(0.025)
+    assert load_preset("spheres_dd10").aspect_ratio() == pytest.approx(10.0)
+    assert load_preset("cylinders").particles.kind == "cylinder"
+
+
+def test_units_are_converted_to_si():
+    spec = parse_bed(
+        """
+        bed { diameter = 2.5 cm; height = 40 mm; }
+        particles { diameter = 5e-3 m; density = 2.5 g/cm3; }
+        cfd { fluid_dynamic_viscosity = 1.8e-5 Pa.s; fluid_density = 1.2 kg/m^3; inlet_velocity = +12.5 cm/s; }
+        packing { gravity = 9.81 m/s2; max_time = 0.5 min; rest_velocity = .4 mm/s; }
+        """
+    )
+    assert spec.bed.diameter == pytest.approx(0.025)
+    assert spec.bed.height == pytest.approx(0.04)
+    assert spec.particles.density == pytest.approx(2500)
+    assert spec.cfd.fluid_dynamic_viscosity == pytest.approx(1.8e-5)
+    assert spec.cfd.inlet_velocity == pytest.approx(0.125)
+    assert spec.cfd.particle_reynolds is None  # cleared: inlet_velocity given
+    assert spec.packing.max_time == pytest.approx(30.0)
+    assert spec.packing.rest_velocity == pytest.approx(4e-4)
+
+
+def test_comments_strings_booleans_lists_and_none():
+    spec = parse_bed(
+        """
+        // line comment
+        name = "with \\"quotes\\" // not a comment";
+        /* block
+           comment */ description = "é unicode";
+        export { formats = ["stl", obj, "glb",]; manifold_check = false; }
+        particles { count = none; target_porosity = 0.42; }
+        lids { top_type = "none"; bottom_type = hemispherical; }
+        """
+    )
+    assert spec.name == 'with "quotes" // not a comment'
+    assert spec.description == "é unicode"
+    assert spec.export.formats == ["stl", "obj", "glb"]
+    assert spec.export.manifold_check is False
+    assert spec.particles.count is None and spec.particles.target_porosity == 0.42
+    assert spec.lids.top_type == "none" and spec.lids.bottom_type == "hemispherical"
+
+
+def test_empty_text_is_the_default_spec():
+    assert parse_bed("") == BedSpec()
+    assert parse_bed("// nothing\n") == BedSpec()
+
+
+def test_error_names_file_line_column_with_caret():
+    err = syntax_error("bed {\n    diameter = 5 furlong;\n}\n")
+    assert (err.line, err.column) == (2, 18)
+    text = str(err)
+    assert text.startswith("t.bed:2:18: error: unknown unit 'furlong' for bed.diameter")
+    lines = text.splitlines()
+    assert lines[1].endswith("diameter = 5 furlong;")
+    assert lines[2].index("^") == lines[1].index("furlong")
+    assert lines[2].count("^") == len("furlong")
+
+
+@pytest.mark.parametrize(
+    "text, line, column, fragment",
+    [
+        ("mesh { }", 1, 1, "unknown section 'mesh'"),
+        ("partcles { }", 1, 1, "did you mean 'particles'"),
+        ("bed { heigth = 1 m; }", 1, 7, "unknown key 'heigth' in section 'bed' (did you mean 'height'?)"),
+        ("bed { height = 1 m; height = 2 m; }", 1, 21, "duplicate key 'bed.height' (first given at line 1)"),
+        ("bed { }\nbed { }", 2, 1, "duplicate section 'bed'"),
+        ("bed { height = 1 m\n}", 1, 19, "expected ';' after the value of 'bed.height'"),
+        ("bed { height = 1 kg; }", 1, 18, "unit 'kg' is a mass, but bed.height is a length"),
+        ("bed { height = 1; }", 1, 17, "bed.height needs a unit (a length: m"),
+        ("particles { restitution = 0.5 mm; }", 1, 31, "dimensionless; remove the unit 'mm'"),
+        ("bed { height = 1e999 m; }", 1, 16, "out of range"),
+        ('name = "open', 1, 8, "unterminated string"),
+        ("/* open", 1, 1, "unterminated comment"),
+        ("bed { height = 1 m; } @", 1, 23, "unexpected character '@'"),
+        ("bed { height = 1 m;", 1, 20, "is not closed"),
+        ("bed { height = tall; }", 1, 16, "bed.height expects a number"),
+        ('bed { material = glass; }', 1, 18, "expects a string in quotes"),
+        ("export { manifold_check = yes; }", 1, 27, "expects true or false"),
+        ("export { formats = stl; }", 1, 20, "expected '['"),
+        ("export { formats = [stl obj]; }", 1, 25, "expected ',' or ']'"),
+        ("bed { = 1 m; }", 1, 7, "expected a key of section 'bed'"),
+        ("name = 5;", 1, 8, "'name' must be a string in quotes"),
+        ('name = "a\\q";', 1, 8, "invalid escape"),
+        ("bed diameter = 1 m;", 1, 5, "expected '{' after section name 'bed'"),
+    ],
+)
+def test_syntax_errors(text, line, column, fragment):
+    err = syntax_error(text)
+    assert fragment in err.message, err.message
+    assert (err.line, err.column) == (line, column), str(err)
+
+
+def test_value_errors_point_into_the_file():
+    text = "bed {\n    diameter = 25 mm;\n}\nparticles {\n    diameter = 30 mm;\n    restitution = 1.5;\n}\n"
+    with pytest.raises(BedValidationError) as info:
+        parse_bed(text, filename="v.bed")
+    rendered = [str(p) for p in info.value.problems]
+    assert "v.bed:6:19: particles.restitution: must be between 0 and 1, got 1.5" in rendered
+    assert "v.bed:5:16: particles.diameter: must be < bed.diameter (0.025 m)" in rendered
+    assert info.value.problems[0].location.line == 6
+
+
+def test_bad_choice_is_a_validation_error_at_the_value():
+    with pytest.raises(BedValidationError) as info:
+        parse_bed("particles {\n kind = pyramid;\n}", filename="k.bed")
+    problem = info.value.problems[0]
+    assert problem.path == "particles.kind"
+    assert (problem.location.line, problem.location.column) == (2, 9)
+    assert "must be one of sphere, cylinder, cube" in problem.message
+
+
+def test_integer_fields_read_exact_integers():
+    spec = parse_bed("particles { seed = 4294967295; count = 1e2; }")
+    assert spec.particles.seed == 2**32 - 1
+    assert spec.particles.count == 100 and isinstance(spec.particles.count, int)
+    with pytest.raises(BedValidationError, match="whole number"):
+        parse_bed("particles { count = 10.5; }")
+
+
+def test_parse_reads_path_objects_and_names_missing_files(tmp_path: Path):
+    path = tmp_path / "x.bed"
+    path.write_text("bed { diameter = 30 mm; }")
+    assert parse_bed(path).bed.diameter == pytest.approx(0.03)
+    assert parse_bed(str(path)).bed.diameter == pytest.approx(0.03)
+    with pytest.raises(BedSyntaxError, match="file not found"):
+        parse_bed(tmp_path / "missing.bed")
+    (tmp_path / "bin.bed").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(BedSyntaxError, match="not UTF-8"):
+        parse_bed(tmp_path / "bin.bed")
+
+
+def test_writer_output_is_si_and_exact():
+    spec = BedSpec.from_dict({"cfd": {"fluid_dynamic_viscosity": 1.8e-5, "inlet_velocity": 0.1 + 0.2}})
+    text = spec.to_bed()
+    assert "fluid_dynamic_viscosity = 1.8e-05 Pa.s;" in text
+    assert "inlet_velocity = 0.30000000000000004 m/s;" in text
+    assert parse_bed(text).cfd.inlet_velocity == 0.1 + 0.2
+    assert not math.isnan(parse_bed(text).cfd.fluid_density)
+
+
+def test_documented_template_mentions_every_field():
+    text = BedSpec().to_bed(comments=True)
+    from pipeline.spec import SECTION_CLASSES
+
+    for key, cls in SECTION_CLASSES.items():
+        for field in cls.field_names():
+            doc = " ".join(cls.param[field].doc.split())
+            assert f"    {field} = " in text, field
+            assert f"// {doc[:40]}" in text, field
+    assert "// Inner diameter D of the column. [0.001 to 10 m]" in text
