@@ -6,6 +6,7 @@ functions re-exported here; none holds science of its own.
 
 from .dsl import format_bed, parse_bed
 from .errors import BedflowError, BedSyntaxError, BedValidationError, Problem
+from .packing import Packing, PackingError, pack
 from .settings import Settings
 from .spec import BedSpec
 
@@ -16,9 +17,12 @@ __all__ = [
     "BedflowError",
     "BedSyntaxError",
     "BedValidationError",
+    "Packing",
+    "PackingError",
     "Problem",
     "Settings",
     "format_bed",
+    "pack",
     "parse_bed",
     "__version__",
 ]

@@ -89,3 +89,35 @@ def test_demo_runs_on_embedded_defaults(bedflow_cmd, tmp_path):
     assert "small-spheres" in result.stdout
     assert "sqlite:///" in result.stdout
     assert parse_bed(result.stdout[result.stdout.index("// bedflow bed specification"):]) == load_preset("small_spheres")
+
+
+def test_pack_json_reports_and_writes_files(bedflow_cmd, tmp_path, examples):
+    small = next(p for p in examples if p.stem == "small_spheres")
+    result = run(bedflow_cmd, "pack", str(small), "--out", str(tmp_path / "out"), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for key in ("engine", "count", "porosity", "porosity_meshed", "porosity_correlation", "overlaps", "seconds",
+                "packing_file"):
+        assert key in report
+    assert report["engine"] == "native" and report["count"] == 90 and report["overlaps"] == 0
+    assert report["porosity"] < report["porosity_meshed"]
+    assert abs(report["porosity_correlation"] - 0.4362) < 1e-3
+    assert Path(report["packing_file"]).is_file()
+    assert {Path(p).name for p in report["files"].values()} >= {"particles.stl", "wall.stl", "packing.glb"}
+
+
+def test_pack_human_output_and_bad_engine(bedflow_cmd, tmp_path, examples):
+    small = next(p for p in examples if p.stem == "small_spheres")
+    result = run(bedflow_cmd, "pack", str(small), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "porosity" in result.stdout and "Benyahia" in result.stdout
+    assert (tmp_path / "data" / "packings").is_dir()
+    bad = run(bedflow_cmd, "pack", str(small), "--engine", "lammps")
+    assert bad.returncode == 2 and "unknown engine 'lammps'" in bad.stderr
+
+
+def test_pack_too_many_particles_is_a_clear_error(bedflow_cmd, tmp_path):
+    (tmp_path / "full.bed").write_text("bed { diameter = 25 mm; height = 20 mm; } particles { count = 105; }")
+    result = run(bedflow_cmd, "pack", "full.bed", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "do not fit below the column height" in result.stderr and "Traceback" not in result.stderr

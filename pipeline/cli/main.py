@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ..errors import BedflowError, BedSyntaxError
-from . import demo, spec
+from . import demo, packing, spec
 
 app = typer.Typer(
     name="bedflow",
@@ -22,6 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 spec.register(app)
+packing.register(app)
 demo.register(app)
 
 

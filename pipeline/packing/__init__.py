@@ -1,5 +1,22 @@
-"""Packing engines and the `Packing` they produce."""
+"""Packing engines and the `Packing` they produce.
 
+``pack(spec)`` runs the engine the spec names (``native``: a fast position-based
+packer for spheres; ``rigid_body``: Blender physics in a child process) and
+returns a :class:`Packing`, whose metrics (porosity, radial and axial profiles,
+gaps, overlaps, coordination) are methods.
+"""
+
+from .api import ENGINES, PACKING_FILE, pack, packing_report, with_engine
 from .model import Container, Packing, PackingError, packing_digest
 
-__all__ = ["Container", "Packing", "PackingError", "packing_digest"]
+__all__ = [
+    "ENGINES",
+    "PACKING_FILE",
+    "Container",
+    "Packing",
+    "PackingError",
+    "pack",
+    "packing_digest",
+    "packing_report",
+    "with_engine",
+]

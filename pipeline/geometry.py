@@ -1,0 +1,212 @@
+"""Watertight geometry of a packing, for meshing (STL) and viewing (OBJ, glTF/GLB).
+
+Solids, each its own closed surface and, in STL, its own file (binary STL has no
+solid names, so the file name is the name):
+
+=============== ==========================================================================
+``particles``   every particle, shrunk by ``contact_gap`` × d so no two surfaces touch
+``wall``        ``surface``: the closed inner envelope of the column (radius D/2, height H);
+                ``solid``: the tube wall of ``wall_thickness``; ``none``: left out
+``lid_bottom``  the bottom lid (flat disc or hemispherical shell) under z = 0, unless ``none``
+``lid_top``     the top lid above z = H, unless ``none``
+=============== ==========================================================================
+
+Shrinking at contacts is standard practice for meshing point contacts between
+particles: a contact gap g (fraction of d) turns each sphere of diameter d into
+one of d(1 − g), which raises the porosity (reported as ``porosity_meshed`` next
+to the nominal one). The spheres are icospheres whose vertices lie on the
+shrunk sphere, so the tessellated volume is slightly smaller again (reported as
+``tessellation_volume_ratio``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from manifold3d import Manifold
+
+from .errors import BedflowError
+from .packing.metrics import rotation_matrices
+from .packing.model import Packing
+
+UNIT_FACTORS = {"m": 1.0, "cm": 100.0, "mm": 1000.0}
+VIEW_FORMATS = ("obj", "gltf", "glb")
+
+
+class GeometryError(BedflowError):
+    """Geometry that is not watertight, or particles that still intersect after the contact gap."""
+
+
+@dataclass
+class Geometry:
+    """The solids of a packing (SI, z = 0 at the bottom lid's inner face)."""
+
+    solids: dict[str, trimesh.Trimesh]
+    contact_gap: float
+    tessellation_volume_ratio: float = 1.0
+
+    def check(self) -> dict[str, bool]:
+        """Watertightness of each solid; raise :class:`GeometryError` if one is open or inconsistent."""
+        report = {}
+        for name, mesh in self.solids.items():
+            ok = bool(mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0)
+            report[name] = ok
+            if not ok:
+                raise GeometryError(
+                    f"solid '{name}' is not a closed, consistently oriented surface "
+                    f"(watertight={mesh.is_watertight}, winding={mesh.is_winding_consistent}, volume={mesh.volume:g})"
+                )
+        return report
+
+
+def _template(packing: Packing, shrink: float, subdivisions: int) -> tuple[trimesh.Trimesh, float]:
+    """One particle's mesh in its own frame, shrunk; and its volume over the exact shape's."""
+    cut = shrink * packing.diameter
+    if packing.kind == "sphere":
+        radius = (packing.diameter - cut) / 2.0
+        mesh = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
+        exact = 4.0 / 3.0 * math.pi * radius**3
+    elif packing.kind == "cylinder":
+        radius, length = (packing.diameter - cut) / 2.0, packing.length - cut
+        mesh = trimesh.creation.cylinder(radius=radius, height=length, sections=8 * 2 ** subdivisions)
+        exact = math.pi * radius**2 * length
+    else:
+        edge = packing.diameter - cut
+        mesh = trimesh.creation.box(extents=(edge, edge, edge))
+        exact = edge**3
+    return mesh, float(mesh.volume / exact)
+
+
+def particle_mesh(packing: Packing, shrink: float | None = None, subdivisions: int = 3) -> tuple[trimesh.Trimesh, float]:
+    """All particles as one mesh (instanced from one template); with the tessellation volume ratio."""
+    shrink = packing.contact_gap if shrink is None else shrink
+    template, ratio = _template(packing, shrink, subdivisions)
+    vertices = np.asarray(template.vertices)
+    if packing.orientations is not None:
+        placed = np.einsum("nij,vj->nvi", rotation_matrices(packing.orientations), vertices)
+    else:
+        placed = np.broadcast_to(vertices, (packing.count, *vertices.shape))
+    placed = placed + packing.centres[:, None, :]
+    faces = template.faces[None, :, :] + (np.arange(packing.count) * len(vertices))[:, None, None]
+    mesh = trimesh.Trimesh(placed.reshape(-1, 3), faces.reshape(-1, 3), process=False)
+    return mesh, ratio
+
+
+def _from_manifold(solid: Manifold) -> trimesh.Trimesh:
+    out = solid.to_mesh()
+    return trimesh.Trimesh(np.asarray(out.vert_properties)[:, :3], np.asarray(out.tri_verts), process=False)
+
+
+def _disc(radius: float, z0: float, z1: float, segments: int) -> Manifold:
+    return Manifold.cylinder(z1 - z0, radius, radius, segments).translate((0.0, 0.0, z0))
+
+
+def _lid(kind: str, radius: float, thickness: float, at_top: bool, height: float, segments: int) -> Manifold | None:
+    if kind == "none":
+        return None
+    outer = radius + thickness
+    if kind == "flat":
+        return _disc(outer, height, height + thickness, segments) if at_top else _disc(outer, -thickness, 0.0, segments)
+    shell = Manifold.sphere(outer, segments) - Manifold.sphere(radius, segments)
+    half = _disc(2 * outer, 0.0, 2 * outer, segments) if at_top else _disc(2 * outer, -2 * outer, 0.0, segments)
+    dome = shell ^ half
+    return dome.translate((0.0, 0.0, height)) if at_top else dome
+
+
+def container_solids(packing: Packing, wall_mode: str = "surface", segments: int = 96) -> dict[str, trimesh.Trimesh]:
+    """The wall and lids of the packing's container as closed meshes (SI)."""
+    c = packing.container
+    solids: dict[str, Manifold | None] = {}
+    if wall_mode == "surface":
+        solids["wall"] = _disc(c.radius, 0.0, c.height, segments)
+    elif wall_mode == "solid":
+        tube = _disc(c.radius + c.wall_thickness, 0.0, c.height, segments) - _disc(c.radius, -1.0, c.height + 1.0, segments)
+        solids["wall"] = tube
+    solids["lid_bottom"] = _lid(c.bottom_type, c.radius, c.bottom_thickness, False, c.height, segments)
+    solids["lid_top"] = _lid(c.top_type, c.radius, c.top_thickness, True, c.height, segments)
+    return {name: _from_manifold(solid) for name, solid in solids.items() if solid is not None}
+
+
+def build_geometry(packing: Packing, wall_mode: str = "surface", subdivisions: int = 3) -> Geometry:
+    """Particles (with the contact gap) and container as separate closed solids."""
+    gap = packing.contact_gap
+    pairs_gap = packing.min_gap()
+    if pairs_gap < -gap * packing.diameter * 0.999:
+        raise GeometryError(
+            f"particles overlap by {-pairs_gap / packing.diameter:.3g} d, more than the contact gap ({gap:g} d): "
+            "they would still intersect after shrinking"
+        )
+    particles, ratio = particle_mesh(packing, gap, subdivisions)
+    solids = {"particles": particles, **container_solids(packing, wall_mode)}
+    return Geometry(solids=solids, contact_gap=gap, tessellation_volume_ratio=ratio)
+
+
+@dataclass
+class GeometryFiles:
+    """What :func:`write_geometry` wrote."""
+
+    files: dict[str, Path] = field(default_factory=dict)  # "stl:particles", "obj", "glb", ...
+    watertight: dict[str, bool] = field(default_factory=dict)
+    manifest: Path | None = None
+
+
+def write_geometry(
+    packing: Packing,
+    out_dir: str | Path,
+    formats: tuple[str, ...] | list[str] = ("stl",),
+    units: str = "m",
+    scale: float = 1.0,
+    wall_mode: str = "surface",
+    manifold_check: bool = True,
+    subdivisions: int = 3,
+) -> GeometryFiles:
+    """Write the packing's geometry in ``formats`` (stl, obj, gltf, glb, blend) into ``out_dir``.
+
+    STL: one binary file per solid (``particles.stl``, ``wall.stl``, ...). OBJ and
+    glTF/GLB: one file with every solid as a named object. ``blend`` is written by
+    Blender in a child process. A ``geometry.json`` manifest lists the files,
+    units, face counts and watertightness.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if units not in UNIT_FACTORS:
+        raise GeometryError(f"unknown export unit {units!r}; use one of {', '.join(UNIT_FACTORS)}")
+    geometry = build_geometry(packing, wall_mode, subdivisions)
+    result = GeometryFiles(watertight=geometry.check() if manifold_check else {})
+    factor = UNIT_FACTORS[units] * scale
+    solids = {name: mesh.copy().apply_scale(factor) if factor != 1.0 else mesh for name, mesh in geometry.solids.items()}
+    if "stl" in formats:
+        for name, mesh in solids.items():
+            path = out / f"{name}.stl"
+            mesh.export(path, file_type="stl")
+            result.files[f"stl:{name}"] = path
+    view = [f for f in formats if f in VIEW_FORMATS]
+    if view:
+        scene = trimesh.Scene()
+        for name, mesh in solids.items():
+            scene.add_geometry(mesh, node_name=name, geom_name=name)
+        for fmt in view:
+            path = out / f"packing.{fmt}"
+            scene.export(path, file_type=fmt)
+            result.files[fmt] = path
+    if "blend" in formats:
+        from .packing.blender import write_blender_exports
+
+        result.files.update(write_blender_exports(packing, out, ["blend"]))
+    manifest = {
+        "units": units,
+        "scale": scale,
+        "contact_gap": geometry.contact_gap,
+        "tessellation_volume_ratio": geometry.tessellation_volume_ratio,
+        "solids": {name: {"faces": int(len(m.faces)), "volume_m3": float(m.volume)} for name, m in geometry.solids.items()},
+        "watertight": result.watertight,
+        "files": {key: path.name for key, path in result.files.items()},
+    }
+    result.manifest = out / "geometry.json"
+    result.manifest.write_text(json.dumps(manifest, indent=2))
+    return result

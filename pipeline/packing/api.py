@@ -1,0 +1,86 @@
+"""`pack()`: a spec in, a `Packing` out, with either engine, reusing a packing already made."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from ..correlations import expected_porosity
+from ..progress import ProgressCallback
+from ..spec import BedSpec
+from .model import Packing, PackingError, packing_digest
+
+#: Engine names accepted from users, mapped to ``packing.method`` values.
+ENGINES = {"native": "native", "rigid_body": "rigid_body", "blender": "rigid_body"}
+PACKING_FILE = "packing.npz"
+
+
+def with_engine(spec: BedSpec, engine: str | None) -> BedSpec:
+    """``spec`` with ``packing.method`` set from an engine name (``native``, ``blender``/``rigid_body``)."""
+    if engine is None:
+        return spec.validate()
+    if engine not in ENGINES:
+        raise PackingError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    method = ENGINES[engine]
+    return spec.validate() if spec.packing.method == method else spec.updated({"packing.method": method})
+
+
+def pack(spec: BedSpec, engine: str | None = None, progress: ProgressCallback | None = None,
+         reuse: str | Path | None = None) -> Packing:
+    """Pack the particles of ``spec`` with ``engine`` (default: the spec's ``packing.method``).
+
+    ``reuse``: a packing file; if it holds a packing with this spec's packing
+    digest it is loaded instead of packing again, and a new packing is saved there.
+    """
+    spec = with_engine(spec, engine)
+    digest = packing_digest(spec)
+    if reuse is not None:
+        path = Path(reuse)
+        if path.is_file():
+            try:
+                cached = Packing.load(path)
+            except PackingError:
+                cached = None
+            if cached is not None and cached.digest == digest:
+                if progress:
+                    progress(1.0, f"reused packing {digest[:12]}")
+                return cached
+    started = time.perf_counter()
+    if spec.packing.method == "native":
+        from .native import pack_native
+
+        packing = pack_native(spec, progress)
+    else:
+        from .blender import pack_rigid_body
+
+        packing = pack_rigid_body(spec, progress)
+    packing.timings.setdefault("total", time.perf_counter() - started)
+    if reuse is not None:
+        packing.save(reuse)
+    return packing
+
+
+def packing_report(packing: Packing) -> dict[str, Any]:
+    """The numbers a user wants after packing (the CLI's ``--json`` keys)."""
+    violations = packing.overlaps()
+    ratio = packing.aspect_ratio
+    return {
+        "engine": packing.engine,
+        "count": packing.count,
+        "aspect_ratio": ratio,
+        "bed_height": packing.bed_height(),
+        "porosity": packing.porosity(),
+        "porosity_meshed": packing.porosity_meshed,
+        "porosity_core": packing.core_porosity(),
+        "porosity_correlation": expected_porosity(packing.kind, ratio),
+        "overlaps": len(violations),
+        "max_overlap": max((v[3] for v in violations), default=0.0),
+        "min_gap": packing.min_gap(),
+        "coordination_number": packing.coordination_number(),
+        "settled": packing.settled,
+        "stop_reason": packing.stop_reason,
+        "simulated_time": packing.simulated_time,
+        "seconds": dict(packing.timings),
+        "digest": packing.digest,
+    }
