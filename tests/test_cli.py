@@ -88,7 +88,8 @@ def test_demo_runs_on_embedded_defaults(bedflow_cmd, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "small-spheres" in result.stdout
     assert "sqlite:///" in result.stdout
-    assert parse_bed(result.stdout[result.stdout.index("// bedflow bed specification"):]) == load_preset("small_spheres")
+    assert "packed small-spheres with native" in result.stdout
+    assert len(list((tmp_path / "data" / "packings").glob("small-spheres-*/particles.stl"))) == 1
 
 
 def test_pack_json_reports_and_writes_files(bedflow_cmd, tmp_path, examples):

@@ -1,7 +1,7 @@
 """``bedflow demo``: the main job end to end on the embedded defaults.
 
-For now: read and validate the shipped example bed and show it. Later stages
-(packing, meshing, CFD, results, pictures) join as they land.
+Now: read and validate the shipped example bed, pack it with the native packer
+and write its geometry. Meshing, CFD, results and pictures join as they land.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import typer
 from ..presets import load_preset, preset_names
 from ..settings import Settings
 from .output import echo_fields
+from .packing import pack_and_show
 
 
 def demo(
@@ -24,7 +25,7 @@ def demo(
     spec = load_preset(preset)
     echo_fields(f"bed {spec.name}: {spec.description}", spec.summary())
     typer.echo("")
-    typer.echo(spec.to_bed(), nl=False)
+    pack_and_show(spec, None)
 
 
 def register(app: typer.Typer) -> None:

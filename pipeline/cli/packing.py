@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from ..dsl import parse_bed
-from ..packing import ENGINES, PACKING_FILE, pack, packing_digest, packing_report, with_engine
+from ..packing import ENGINES, pack_to_folder, packing_digest, with_engine
 from ..settings import Settings
+from ..spec import BedSpec
 from .output import echo_fields, echo_json, progress_bar
 
 
@@ -18,6 +19,33 @@ def default_packing_dir(settings: Settings, name: str, digest: str) -> Path:
     """Where a packing of a bed lives by default: ``<data>/packings/<name>-<digest12>``."""
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name) or "bed"
     return settings.data_dir / "packings" / f"{safe}-{digest[:12]}"
+
+
+def pack_and_show(spec: BedSpec, out: Path | None, json_output: bool = False) -> dict[str, Any]:
+    """Pack ``spec`` into ``out`` (default: under the data dir) with a progress bar, and print the report."""
+    folder = out or default_packing_dir(Settings.from_env(), spec.name, packing_digest(spec))
+    started = time.perf_counter()
+    with progress_bar(f"packing {spec.name}", enabled=not json_output) as progress:
+        report = pack_to_folder(spec, folder, progress=progress)
+    report["seconds"]["command"] = time.perf_counter() - started
+    if json_output:
+        echo_json(report)
+        return report
+    d = spec.particles.diameter
+    echo_fields(
+        f"packed {spec.name} with {report['engine']} -> {folder}",
+        {
+            "particles": f"{report['count']} (D/d = {report['aspect_ratio']:.2f})",
+            "porosity": f"{report['porosity']:.4f} bed, {report['porosity_core']:.4f} core, "
+            f"{report['porosity_meshed']:.4f} meshed (contact gap {spec.packing.contact_gap:g} d)",
+            "correlation": f"{report['porosity_correlation']:.4f} (Benyahia & O'Neill 2005)",
+            "overlaps": f"{report['overlaps']} beyond 1e-6 d; min gap {report['min_gap'] / d:.2e} d",
+            "settled": f"{report['settled']} ({report['stop_reason']}, {report['simulated_time']:.2f} s simulated)",
+            "seconds": ", ".join(f"{k} {v:.2f}" for k, v in report["seconds"].items()),
+            "files": ", ".join(sorted(Path(p).name for p in report["files"].values())),
+        },
+    )
+    return report
 
 
 def pack_command(
@@ -29,39 +57,7 @@ def pack_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
 ) -> None:
     """Pack the particles of a bed; write packing.npz and the export formats of the spec."""
-    spec = with_engine(parse_bed(file), engine)
-    digest = packing_digest(spec)
-    folder = out or default_packing_dir(Settings.from_env(), spec.name, digest)
-    started = time.perf_counter()
-    with progress_bar(f"packing {spec.name}", enabled=not json_output) as progress:
-        packing = pack(spec, progress=progress, reuse=folder / PACKING_FILE)
-    from ..geometry import write_geometry  # trimesh and scipy load only when needed
-
-    export = spec.export
-    geometry_started = time.perf_counter()
-    files = write_geometry(packing, folder, export.formats, export.units, export.scale, export.wall_mode,
-                           export.manifold_check)
-    report = packing_report(packing)
-    report["seconds"] = {**report["seconds"], "geometry": time.perf_counter() - geometry_started,
-                         "command": time.perf_counter() - started}
-    report["packing_file"] = str(folder / PACKING_FILE)
-    report["files"] = {key: str(path) for key, path in files.files.items()}
-    if json_output:
-        echo_json(report)
-        return
-    echo_fields(
-        f"packed {spec.name} with {packing.engine} -> {folder}",
-        {
-            "particles": f"{report['count']} (D/d = {report['aspect_ratio']:.2f})",
-            "porosity": f"{report['porosity']:.4f} bed, {report['porosity_core']:.4f} core, "
-            f"{report['porosity_meshed']:.4f} meshed (contact gap {packing.contact_gap:g} d)",
-            "correlation": f"{report['porosity_correlation']:.4f} (Benyahia & O'Neill 2005)",
-            "overlaps": f"{report['overlaps']} beyond 1e-6 d; min gap {report['min_gap'] / packing.diameter:.2e} d",
-            "settled": f"{report['settled']} ({report['stop_reason']}, {report['simulated_time']:.2f} s simulated)",
-            "seconds": ", ".join(f"{k} {v:.2f}" for k, v in report["seconds"].items()),
-            "files": ", ".join(sorted(Path(p).name for p in report["files"].values())),
-        },
-    )
+    pack_and_show(with_engine(parse_bed(file), engine), out, json_output)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ returns a :class:`Packing`, whose metrics (porosity, radial and axial profiles,
 gaps, overlaps, coordination) are methods.
 """
 
-from .api import ENGINES, PACKING_FILE, pack, packing_report, with_engine
+from .api import ENGINES, PACKING_FILE, pack, pack_to_folder, packing_report, with_engine
 from .model import Container, Packing, PackingError, packing_digest
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Packing",
     "PackingError",
     "pack",
+    "pack_to_folder",
     "packing_digest",
     "packing_report",
     "with_engine",

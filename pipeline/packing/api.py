@@ -61,6 +61,29 @@ def pack(spec: BedSpec, engine: str | None = None, progress: ProgressCallback | 
     return packing
 
 
+def pack_to_folder(spec: BedSpec, folder: str | Path, engine: str | None = None,
+                   progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Pack (reusing ``folder/packing.npz`` if it matches), write the spec's export formats, report.
+
+    Returns :func:`packing_report` plus ``packing_file``, ``files`` (written
+    geometry) and the seconds of each stage.
+    """
+    from ..geometry import write_geometry  # trimesh loads only when geometry is written
+
+    folder = Path(folder)
+    spec = with_engine(spec, engine)
+    packing = pack(spec, progress=progress, reuse=folder / PACKING_FILE)
+    export = spec.export
+    started = time.perf_counter()
+    files = write_geometry(packing, folder, export.formats, export.units, export.scale, export.wall_mode,
+                           export.manifold_check)
+    report = packing_report(packing)
+    report["seconds"]["geometry"] = time.perf_counter() - started
+    report["packing_file"] = str(folder / PACKING_FILE)
+    report["files"] = {key: str(path) for key, path in files.files.items()}
+    return report
+
+
 def packing_report(packing: Packing) -> dict[str, Any]:
     """The numbers a user wants after packing (the CLI's ``--json`` keys)."""
     violations = packing.overlaps()
