@@ -49,11 +49,23 @@ class Geometry:
     solids: dict[str, trimesh.Trimesh]
     contact_gap: float
     tessellation_volume_ratio: float = 1.0
+    particle_template: trimesh.Trimesh | None = None
 
     def check(self) -> dict[str, bool]:
-        """Watertightness of each solid; raise :class:`GeometryError` if one is open or inconsistent."""
+        """Watertightness of each solid; raise :class:`GeometryError` if one is open or inconsistent.
+
+        The particles are rigid copies of one template that do not intersect (checked
+        against the contact gap when the geometry is built), so they are closed exactly
+        when the template is: checking it instead of the million-face union is the same
+        proof at a thousandth of the cost.
+        """
         report = {}
         for name, mesh in self.solids.items():
+            if name == "particles" and self.particle_template is not None:
+                template = self.particle_template
+                if len(mesh.faces) % len(template.faces):
+                    raise GeometryError("particle mesh is not made of whole copies of its template")
+                mesh = template
             ok = bool(mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0)
             report[name] = ok
             if not ok:
@@ -82,8 +94,9 @@ def _template(packing: Packing, shrink: float, subdivisions: int) -> tuple[trime
     return mesh, float(mesh.volume / exact)
 
 
-def particle_mesh(packing: Packing, shrink: float | None = None, subdivisions: int = 3) -> tuple[trimesh.Trimesh, float]:
-    """All particles as one mesh (instanced from one template); with the tessellation volume ratio."""
+def particle_mesh(packing: Packing, shrink: float | None = None,
+                  subdivisions: int = 3) -> tuple[trimesh.Trimesh, trimesh.Trimesh, float]:
+    """All particles as one mesh instanced from one template: (mesh, template, tessellation volume ratio)."""
     shrink = packing.contact_gap if shrink is None else shrink
     template, ratio = _template(packing, shrink, subdivisions)
     vertices = np.asarray(template.vertices)
@@ -94,7 +107,7 @@ def particle_mesh(packing: Packing, shrink: float | None = None, subdivisions: i
     placed = placed + packing.centres[:, None, :]
     faces = template.faces[None, :, :] + (np.arange(packing.count) * len(vertices))[:, None, None]
     mesh = trimesh.Trimesh(placed.reshape(-1, 3), faces.reshape(-1, 3), process=False)
-    return mesh, ratio
+    return mesh, template, ratio
 
 
 def _from_manifold(solid: Manifold) -> trimesh.Trimesh:
@@ -141,9 +154,9 @@ def build_geometry(packing: Packing, wall_mode: str = "surface", subdivisions: i
             f"particles overlap by {-pairs_gap / packing.diameter:.3g} d, more than the contact gap ({gap:g} d): "
             "they would still intersect after shrinking"
         )
-    particles, ratio = particle_mesh(packing, gap, subdivisions)
+    particles, template, ratio = particle_mesh(packing, gap, subdivisions)
     solids = {"particles": particles, **container_solids(packing, wall_mode)}
-    return Geometry(solids=solids, contact_gap=gap, tessellation_volume_ratio=ratio)
+    return Geometry(solids=solids, contact_gap=gap, tessellation_volume_ratio=ratio, particle_template=template)
 
 
 @dataclass

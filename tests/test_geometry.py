@@ -83,3 +83,16 @@ def test_non_spheres_mesh_closed():
                         centres=[[-0.005, 0, 0.003], [0.005, 0, 0.003]], orientations=[[1, 0, 0, 0], [0.7071, 0.7071, 0, 0]])
     mesh = build_geometry(cylinders).solids["particles"]
     assert mesh.is_watertight and mesh.body_count == 2
+
+
+def test_check_catches_an_open_solid(packing):
+    geometry = build_geometry(packing)
+    wall = geometry.solids["wall"]
+    geometry.solids["wall"] = trimesh.Trimesh(wall.vertices, wall.faces[:-3], process=False)  # punch a hole
+    with pytest.raises(GeometryError, match="solid 'wall' is not a closed"):
+        geometry.check()
+    template = geometry.particle_template
+    geometry.particle_template = trimesh.Trimesh(template.vertices, template.faces[1:], process=False)
+    geometry.solids["wall"] = wall
+    with pytest.raises(GeometryError):
+        geometry.check()
