@@ -31,7 +31,7 @@ import trimesh
 from manifold3d import Manifold
 
 from .errors import BedflowError
-from .packing.metrics import rotation_matrices
+from .packing.shapes import rotation_matrices
 from .packing.model import Packing
 
 UNIT_FACTORS = {"m": 1.0, "cm": 100.0, "mm": 1000.0}

@@ -17,7 +17,7 @@ from pipeline.correlations import (
     expected_porosity,
 )
 from pipeline.packing import Container, Packing
-from pipeline.packing.metrics import rotation_matrices
+from pipeline.packing.shapes import rotation_matrices
 
 D = 0.005
 COLUMN = Container(diameter=0.02, height=0.02, wall_thickness=0.002, clearance=0.0, bottom_type="flat",

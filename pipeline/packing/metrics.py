@@ -14,6 +14,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
+from .shapes import extents, rotation_matrices
+
 if TYPE_CHECKING:
     from .model import Packing
 
@@ -24,20 +26,6 @@ SAMPLES = 400_000
 
 
 # -- geometry helpers ------------------------------------------------------------------------
-def rotation_matrices(quaternions: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) rotation matrices of unit quaternions ``(w, x, y, z)``."""
-    q = quaternions / np.linalg.norm(quaternions, axis=1, keepdims=True)
-    w, x, y, z = q.T
-    return np.stack(
-        [
-            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], axis=-1),
-            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], axis=-1),
-            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1),
-        ],
-        axis=-2,
-    )
-
-
 def _half_extents(packing: "Packing", shrink: float) -> tuple[float, float]:
     """(radial half-size, axial half-size) of one particle in its own frame, after ``shrink``."""
     cut = shrink * packing.diameter / 2.0
@@ -234,17 +222,9 @@ def _candidate_pairs(packing: "Packing", slack: float) -> np.ndarray:
 
 def _container_gaps(packing: "Packing") -> dict[str, np.ndarray]:
     """Gap of each particle to the wall, the bottom and the column top (negative: through it)."""
-    c = packing.container
-    wall_radius = c.radius
-    if packing.kind == "sphere":
-        rho_max = np.hypot(packing.centres[:, 0], packing.centres[:, 1]) + packing.radius
-        z_min = packing.centres[:, 2] - packing.radius
-        z_max = packing.centres[:, 2] + packing.radius
-    else:
-        world = _world_surface(packing, np.arange(packing.count), _surface_samples(packing))
-        rho_max = np.hypot(world[..., 0], world[..., 1]).max(axis=1)
-        z_min, z_max = world[..., 2].min(axis=1), world[..., 2].max(axis=1)
-    return {"wall": wall_radius - rho_max, "bottom": z_min, "top": c.height - z_max}
+    ext = extents(packing)
+    return {"wall": packing.container.radius - ext["radial"], "bottom": ext["bottom"],
+            "top": packing.container.height - ext["top"]}
 
 
 def min_gap(packing: "Packing") -> float:

@@ -47,6 +47,7 @@ from scipy.spatial import cKDTree
 from ..progress import ProgressCallback, no_progress
 from ..spec import BedSpec
 from .model import Container, Packing, PackingError, packing_digest
+from .shapes import check_contained, particle_count
 
 #: Overlap left by the final projection, as a fraction of d.
 POLISH_TOLERANCE = 1e-7
@@ -82,14 +83,6 @@ class _State:
         if len(self.asleep) != len(self.x):
             self.asleep = np.zeros(len(self.x), dtype=np.bool_)
             self.quiet = np.zeros(len(self.x), dtype=np.int64)
-
-
-def particle_count(spec: BedSpec) -> int:
-    """Particles to pack: the spec's count, or the count that fills the column to the target porosity."""
-    p = spec.particles
-    if p.count is not None:
-        return p.count
-    return max(1, round((1.0 - p.target_porosity) * spec.bed.volume() / p.volume()))
 
 
 def _random_fill(rng: np.random.Generator, count: int, wall: float, solid_fraction: float = 0.25) -> np.ndarray:
@@ -298,7 +291,7 @@ def pack_native(spec: BedSpec, progress: ProgressCallback | None = None) -> Pack
         timings=timings,
         spec=spec.to_dict(),
     )
-    _check_fits(packing)
+    check_contained(packing)
     return packing
 
 
@@ -369,16 +362,3 @@ def _polish(s: _State) -> None:
         if deepest <= POLISH_TOLERANCE:
             return
     raise PackingError(f"could not remove overlaps (deepest {deepest:.2e} d); report this packing's spec")
-
-
-def _check_fits(packing: Packing) -> None:
-    tops = packing.centres[:, 2] + packing.radius
-    height = packing.container.height
-    over = tops > height * (1.0 + 1e-9)
-    if over.any():
-        fits = int(np.count_nonzero(~over))
-        raise PackingError(
-            f"{packing.count} particles do not fit below the column height ({height:g} m): "
-            f"only {fits} do; set particles.count to at most {fits}, or make bed.height taller "
-            f"(this packing reaches {tops.max():g} m)"
-        )
