@@ -1,0 +1,57 @@
+"""Pressure-drop correlations, checked against an independent implementation (``fluids``) and limits."""
+
+from __future__ import annotations
+
+import fluids.packed_bed as reference
+import pytest
+
+from pipeline.correlations import (
+    carman,
+    eisfeld_schnitzlein,
+    ergun,
+    hagen_poiseuille,
+    kta,
+    particle_reynolds,
+    pressure_gradients,
+)
+
+CASES = [  # d, porosity, u, rho, mu
+    (0.005, 0.40, 0.001, 998.2, 1.002e-3),  # creeping water, Re_p ~ 5
+    (0.005, 0.38, 0.05, 998.2, 1.002e-3),  # Re_p ~ 250
+    (0.003, 0.45, 1.0, 1.2, 1.8e-5),  # air, Re_p ~ 200
+]
+
+
+@pytest.mark.parametrize("d, eps, u, rho, mu", CASES)
+@pytest.mark.parametrize("ours, theirs", [(ergun, reference.Ergun), (carman, reference.Carman), (kta, reference.KTA)])
+def test_agrees_with_fluids(ours, theirs, d, eps, u, rho, mu):
+    assert ours(d, eps, u, rho, mu) == pytest.approx(theirs(dp=d, voidage=eps, vs=u, rho=rho, mu=mu, L=1.0), rel=1e-10)
+
+
+def test_eisfeld_schnitzlein_by_hand():
+    d, eps, u, rho, mu, tube = 0.005, 0.4, 0.002, 1000.0, 1e-3, 0.025  # Re_p = 10, D/d = 5
+    a_w = 1 + 2 / (3 * 5 * 0.6)
+    b_w = (1.15 / 25 + 0.87) ** 2
+    psi = 154 * a_w**2 * 0.36 / (10 * 0.064) + a_w * 0.6 / (b_w * 0.064)
+    assert eisfeld_schnitzlein(d, eps, u, rho, mu, tube) == pytest.approx(psi * rho * u * u / d, rel=1e-12)
+
+
+def test_eisfeld_schnitzlein_wall_effect_and_limits():
+    d, eps, rho, mu = 0.005, 0.4, 1000.0, 1e-3
+    creeping = 1e-6
+    wide = eisfeld_schnitzlein(d, eps, creeping, rho, mu, tube_diameter=1e3)
+    assert wide == pytest.approx(ergun(d, eps, creeping, rho, mu) * 154 / 150, rel=1e-4)  # A_w -> 1
+    # Viscous regime: the walls add area (A_w > 1), so the narrow tube has the higher gradient.
+    assert eisfeld_schnitzlein(d, eps, creeping, rho, mu, 0.025) > wide
+    # Inertial regime in a very narrow tube (D/d = 2): wall channelling (B_w) wins over the added wall
+    # area, and the gradient falls below the unbounded bed's.
+    fast = 1.0
+    assert eisfeld_schnitzlein(d, eps, fast, rho, mu, 0.01) < eisfeld_schnitzlein(d, eps, fast, rho, mu, 1e3)
+
+
+def test_all_correlations_by_name_and_reynolds():
+    grads = pressure_gradients(0.005, 0.4, 0.001, 998.2, 1.002e-3, 0.025)
+    assert set(grads) == {"ergun", "eisfeld_schnitzlein", "carman", "kta"}
+    assert all(g > 0 for g in grads.values())
+    assert particle_reynolds(0.005, 0.001, 998.2, 1.002e-3) == pytest.approx(4.981, rel=1e-3)
+    assert hagen_poiseuille(0.01, 0.01, 1e-3) == pytest.approx(3.2)
