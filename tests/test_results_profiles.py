@@ -53,3 +53,21 @@ def test_errors_outside_the_mesh_and_with_too_few_planes():
     profile = plane_profile(mesh, "p", np.array([0.01, 0.02]), R)
     with pytest.raises(ResultsError, match="need 3"):
         fit_gradient(profile, (0.0, 0.04))
+
+
+def test_comparison_labels_geometries_and_ratios():
+    from pipeline.correlations import ergun
+    from pipeline.results import BedGeometry, as_meshed, compare
+
+    nominal = BedGeometry(particle_diameter=0.005, porosity=0.428, tube_diameter=0.025)
+    meshed = as_meshed(nominal, contact_gap=0.02, meshed_porosity=0.461)
+    assert meshed.particle_diameter == pytest.approx(0.0049) and meshed.porosity == 0.461
+    u, rho, mu = 0.001, 998.2, 1.002e-3
+    reference = ergun(0.0049, 0.461, u, rho, mu)
+    solved = compare(reference * 1.1, meshed, u, rho, mu, "as meshed")
+    assert solved.ratios["ergun"] == pytest.approx(1.1)
+    assert set(solved.ratios) == {"ergun", "eisfeld_schnitzlein", "carman", "kta"}
+    nominal_cmp = compare(reference * 1.1, nominal, u, rho, mu, "nominal")
+    # the shrink (2 % of d, porosity 0.428 -> 0.461) moves the Ergun reference by about a third
+    assert nominal_cmp.correlations["ergun"] / reference == pytest.approx(1.35, abs=0.05)
+    assert solved.to_dict()["label"] == "as meshed"
