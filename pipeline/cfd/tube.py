@@ -1,0 +1,365 @@
+"""An empty tube: the laminar simpleFoam case that validates the CFD stage.
+
+A straight pipe along ``z`` (inlet at ``z = 0``, outlet at ``z = length``), meshed
+by blockMesh as the classic **O-grid**: a square core block and four outer blocks
+whose outer edges are circular arcs, so the wall is resolved. A uniform inlet
+velocity develops into Hagen–Poiseuille flow, whose fully developed pressure
+gradient is ``32 μ U / D²``.
+
+Pressure in incompressible OpenFOAM solvers is *kinematic* (p/ρ, m²/s²); the
+results here are multiplied by the density to give pascals.
+
+How the pressure drop is measured (robust across OpenFOAM versions, no reliance
+on ``postProcess`` function-object output files): after the solve,
+``postProcess -latestTime -funcs '(writeCellCentres writeCellVolumes)'`` writes
+the cell centres ``C`` and volumes ``V`` into the last time directory; bedflow
+reads them with ``p`` and forms volume-weighted mean pressures of each
+axial layer of cells. The mesh is an extrusion along ``z``, so a layer's volume
+weights are its cross-section areas times a constant thickness: the layer mean
+equals the area-weighted cross-section mean. Then
+
+* ``dp`` = (mean over the first layer) − (outlet value, 0) — the inlet patch
+  average, since ``p`` is zeroGradient at the inlet (face value = cell value);
+  it includes the entrance (developing-flow) losses;
+* ``dp_developed`` = −(slope of a straight line fitted to the layer means over the
+  downstream part of the tube) × ``length``: the fully developed drop, the one
+  Hagen–Poiseuille predicts.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import BedflowError
+from pipeline.openfoam.dictionary import Raw, read_internal_field, words, write_dictionary
+from pipeline.openfoam.logs import ResidualTracker, parse_checkmesh
+from pipeline.openfoam.runner import run_foam
+from pipeline.progress import ProgressCallback
+
+CORE_FRACTION = 0.55
+"""Half-diagonal of the O-grid's square core, as a fraction of the radius."""
+
+DEVELOPED_FROM = 0.5
+DEVELOPED_TO = 0.95
+"""The part of the tube (fractions of its length) where the gradient is fitted."""
+
+KINEMATIC_PRESSURE = "[0 2 -2 0 0 0 0]"
+VELOCITY = "[0 1 -1 0 0 0 0]"
+VISCOSITY = "[0 2 -1 0 0 0 0]"
+
+
+class MeshCheckFailed(BedflowError):
+    """checkMesh reported failed mesh checks."""
+
+
+def _require_positive(**values: float) -> None:
+    for name, value in values.items():
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+
+
+def _o_grid_vertices(radius: float, length: float) -> list[tuple[float, float, float]]:
+    """16 vertices: inner square (0-3) and outer circle points (4-7) at z = 0, then at z = L."""
+    core = CORE_FRACTION * radius / math.sqrt(2.0)
+    rim = radius / math.sqrt(2.0)
+    corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+    ring = [(sx * core, sy * core) for sx, sy in corners] + [(sx * rim, sy * rim) for sx, sy in corners]
+    return [(x, y, z) for z in (0.0, length) for x, y in ring]
+
+
+# Outer blocks, counter-clockwise: (outer a, outer b, inner b, inner a) at z = 0; +8 at z = L.
+_OUTER_QUADS = [(4, 5, 1, 0), (5, 6, 2, 1), (6, 7, 3, 2), (7, 4, 0, 3)]
+# Mid-points of the arcs 4-5, 5-6, 6-7, 7-4 as unit directions.
+_ARC_DIRECTIONS = [(0.0, -1.0), (1.0, 0.0), (0.0, 1.0), (-1.0, 0.0)]
+
+
+def _hex(bottom: tuple[int, ...], cells: tuple[int, int, int]) -> Raw:
+    vertices = (*bottom, *(v + 8 for v in bottom))
+    return words("hex", vertices, cells, "simpleGrading", (1, 1, 1))
+
+
+def _o_grid_blockmesh(diameter: float, length: float, cells_across: int, cells_along: int) -> dict[str, Any]:
+    """The blockMeshDict contents of the O-grid pipe."""
+    radius = diameter / 2.0
+    core_cells = max(2, cells_across // 2)
+    radial_cells = max(1, (cells_across - core_cells) // 2)
+    blocks = [_hex((0, 1, 2, 3), (core_cells, core_cells, cells_along))]
+    blocks += [_hex(quad, (core_cells, radial_cells, cells_along)) for quad in _OUTER_QUADS]
+    edges = [
+        words("arc", quad[0] + offset, quad[1] + offset, (radius * dx, radius * dy, z))
+        for offset, z in ((0, 0.0), (8, length))
+        for quad, (dx, dy) in zip(_OUTER_QUADS, _ARC_DIRECTIONS)
+    ]
+    inlet = [(0, 3, 2, 1)] + [(a, d, c, b) for a, b, c, d in _OUTER_QUADS]  # normals towards -z
+    outlet = [(8, 9, 10, 11)] + [tuple(v + 8 for v in quad) for quad in _OUTER_QUADS]
+    wall = [(a, b, b + 8, a + 8) for a, b, _, _ in _OUTER_QUADS]
+    return {
+        "scale": 1,
+        "vertices": _o_grid_vertices(radius, length),
+        "blocks": blocks,
+        "edges": edges,
+        "boundary": [
+            "inlet", {"type": "patch", "faces": inlet},
+            "outlet", {"type": "patch", "faces": outlet},
+            "wall", {"type": "wall", "faces": wall},
+        ],
+        "mergePatchPairs": [],
+    }
+
+
+def _control_dict(max_iterations: int) -> dict[str, Any]:
+    return {
+        "application": "simpleFoam",
+        "startFrom": "startTime",
+        "startTime": 0,
+        "stopAt": "endTime",
+        "endTime": max_iterations,
+        "deltaT": 1,
+        "writeControl": "timeStep",
+        "writeInterval": max_iterations,
+        "purgeWrite": 0,
+        "writeFormat": "ascii",
+        "writePrecision": 12,
+        "writeCompression": "off",
+        "timeFormat": "general",
+        "timePrecision": 8,
+        "runTimeModifiable": False,
+    }
+
+
+FV_SCHEMES: dict[str, Any] = {
+    "ddtSchemes": {"default": "steadyState"},
+    "gradSchemes": {"default": words("Gauss", "linear")},
+    "divSchemes": {
+        "default": "none",
+        "div(phi,U)": words("bounded", "Gauss", "linearUpwind", "grad(U)"),
+        "div((nuEff*dev2(T(grad(U)))))": words("Gauss", "linear"),
+    },
+    "laplacianSchemes": {"default": words("Gauss", "linear", "corrected")},
+    "interpolationSchemes": {"default": "linear"},
+    "snGradSchemes": {"default": "corrected"},
+}
+
+
+def _fv_solution(convergence: float) -> dict[str, Any]:
+    tolerance = convergence * 1e-2
+    return {
+        "solvers": {
+            "p": {"solver": "GAMG", "smoother": "GaussSeidel", "tolerance": tolerance, "relTol": 0.01},
+            "U": {"solver": "smoothSolver", "smoother": "symGaussSeidel", "tolerance": tolerance, "relTol": 0.1},
+        },
+        "SIMPLE": {
+            "nNonOrthogonalCorrectors": 0,
+            "consistent": True,
+            "residualControl": {"p": convergence, "U": convergence},
+        },
+        # SIMPLEC (consistent): pressure is not under-relaxed, velocity mildly.
+        "relaxationFactors": {"equations": {"U": 0.9, '".*"': 0.9}},
+    }
+
+
+def _field(dimensions: str, internal: Raw, boundary: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"dimensions": Raw(dimensions), "internalField": internal, "boundaryField": boundary}
+
+
+def _initial_fields(velocity: float) -> dict[str, tuple[str, dict[str, Any]]]:
+    """``0/U`` and ``0/p``: uniform inflow, fixed (kinematic, gauge) outlet pressure, no-slip wall."""
+    zero_gradient = {"type": "zeroGradient"}
+    u = _field(
+        VELOCITY,
+        words("uniform", (0, 0, 0)),
+        {
+            "inlet": {"type": "fixedValue", "value": words("uniform", (0, 0, velocity))},
+            "outlet": zero_gradient,
+            "wall": {"type": "noSlip"},
+        },
+    )
+    p = _field(
+        KINEMATIC_PRESSURE,
+        words("uniform", 0),
+        {"inlet": zero_gradient, "outlet": {"type": "fixedValue", "value": words("uniform", 0)}, "wall": zero_gradient},
+    )
+    return {"U": ("volVectorField", u), "p": ("volScalarField", p)}
+
+
+POST_PROCESS_ARGS = ("-latestTime", "-funcs", "(writeCellCentres writeCellVolumes)")
+
+ALLRUN = """#!/bin/bash
+# Reproduce this bedflow case by hand (written by bedflow; bedflow itself runs the
+# same programs directly, not through this script).
+cd "${0%/*}" || exit 1
+source /usr/share/openfoam/etc/bashrc > /dev/null 2>&1
+set -e
+blockMesh > log.blockMesh 2>&1
+checkMesh > log.checkMesh 2>&1
+simpleFoam > log.simpleFoam 2>&1
+postProcess -latestTime -funcs '(writeCellCentres writeCellVolumes)' > log.postProcess 2>&1
+"""
+
+
+def write_empty_tube_case(
+    case_dir: Path,
+    diameter: float,
+    length: float,
+    velocity: float,
+    nu: float,
+    cells_across: int = 16,
+    cells_along: int = 60,
+    max_iterations: int = 2000,
+    convergence: float = 1e-6,
+) -> Path:
+    """Write a complete laminar simpleFoam case of a straight pipe along ``z``.
+
+    SI units: ``diameter`` and ``length`` in m, ``velocity`` (uniform at the inlet)
+    in m/s, ``nu`` the kinematic viscosity (dynamic viscosity / density) in m²/s.
+    ``cells_across`` is the number of cells across a diameter (half in the O-grid's
+    core, a quarter in each radial layer), ``cells_along`` the number along ``z``.
+    The run stops after ``max_iterations`` or once all initial residuals fall below
+    ``convergence``. Returns ``case_dir``.
+    """
+    _require_positive(diameter=diameter, length=length, velocity=velocity, nu=nu, convergence=convergence)
+    if cells_across < 4 or cells_along < 1 or max_iterations < 1:
+        raise ValueError("need cells_across >= 4, cells_along >= 1 and max_iterations >= 1")
+    case_dir = Path(case_dir)
+    system, constant = case_dir / "system", case_dir / "constant"
+    blockmesh = _o_grid_blockmesh(diameter, length, cells_across, cells_along)
+    write_dictionary(system / "blockMeshDict", blockmesh, "blockMeshDict", location="system")
+    write_dictionary(system / "controlDict", _control_dict(max_iterations), "controlDict", location="system")
+    write_dictionary(system / "fvSchemes", FV_SCHEMES, "fvSchemes", location="system")
+    write_dictionary(system / "fvSolution", _fv_solution(convergence), "fvSolution", location="system")
+    transport = {"transportModel": "Newtonian", "nu": words(Raw(VISCOSITY), nu)}
+    write_dictionary(constant / "transportProperties", transport, "transportProperties", location="constant")
+    turbulence = {"simulationType": "laminar"}
+    write_dictionary(constant / "turbulenceProperties", turbulence, "turbulenceProperties", location="constant")
+    for name, (class_name, contents) in _initial_fields(velocity).items():
+        write_dictionary(case_dir / "0" / name, contents, name, class_name=class_name, location="0")
+    allrun = case_dir / "Allrun"
+    allrun.write_text(ALLRUN, encoding="utf-8")
+    allrun.chmod(0o755)
+    return case_dir
+
+
+def latest_time_dir(case_dir: Path) -> Path:
+    """The time directory with the largest time (``0`` if nothing else was written)."""
+    times: list[tuple[float, Path]] = []
+    for child in Path(case_dir).iterdir():
+        try:
+            times.append((float(child.name), child))
+        except ValueError:
+            continue
+    if not times:
+        raise FileNotFoundError(f"no time directories in {case_dir}")
+    return max(times)[1]
+
+
+def layer_mean_pressure(time_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Axial positions and volume-weighted mean kinematic ``p`` of each cell layer.
+
+    Needs ``p``, ``C`` and ``V`` in ``time_dir`` (see the module docstring).
+    Layers are cells sharing a centre ``z`` (to a relative 1e-6 of the length).
+    """
+    pressure = np.asarray(read_internal_field(time_dir / "p"), dtype=float)
+    cells = len(pressure)
+    centres = np.asarray(read_internal_field(time_dir / "C", cells), dtype=float)
+    volumes = np.asarray(read_internal_field(time_dir / "V", cells), dtype=float)
+    z = centres[:, 2]
+    span = float(np.ptp(z)) or 1.0
+    keys = np.round(z / (span * 1e-6)).astype(np.int64)
+    layers, inverse = np.unique(keys, return_inverse=True)
+    weight = np.bincount(inverse, weights=volumes)
+    mean_p = np.bincount(inverse, weights=volumes * pressure) / weight
+    mean_z = np.bincount(inverse, weights=volumes * z) / weight
+    return mean_z, mean_p
+
+
+def pressure_drops(mean_z: np.ndarray, mean_p: np.ndarray, length: float) -> tuple[float, float]:
+    """Kinematic (inlet-to-outlet drop, developed drop over ``length``) from layer means.
+
+    The first is the first layer's mean (= the zeroGradient inlet patch average)
+    minus the outlet's fixed 0; the second is −slope × length of a least-squares
+    line through the layers between ``DEVELOPED_FROM`` and ``DEVELOPED_TO`` of the length.
+    """
+    inlet_drop = float(mean_p[np.argmin(mean_z)])
+    downstream = (mean_z >= DEVELOPED_FROM * length) & (mean_z <= DEVELOPED_TO * length)
+    if downstream.sum() < 2:
+        raise ValueError("too few cell layers in the downstream part of the tube to fit a gradient")
+    slope = float(np.polyfit(mean_z[downstream], mean_p[downstream], 1)[0])
+    return inlet_drop, -slope * length
+
+
+def _timed(seconds: dict[str, float], stage: str, action: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    try:
+        return action()
+    finally:
+        seconds[stage] = time.perf_counter() - start
+
+
+def _check_mesh(case_dir: Path, timeout: float | None) -> dict[str, Any]:
+    log = run_foam("checkMesh", case_dir, timeout=timeout)
+    summary = parse_checkmesh(log.read_text(encoding="utf-8", errors="replace"))
+    if summary["failed_checks"] or not summary["ok"]:
+        raise MeshCheckFailed(
+            f"checkMesh failed {summary['failed_checks']} mesh check(s) in {case_dir} "
+            f"(max non-orthogonality {summary['max_non_orthogonality']}, max skewness {summary['max_skewness']}); "
+            f"see {log}"
+        )
+    return summary
+
+
+def run_empty_tube(
+    case_dir: Path,
+    diameter: float,
+    length: float,
+    velocity: float,
+    nu: float,
+    density: float = 1000.0,
+    cells_across: int = 16,
+    cells_along: int = 60,
+    max_iterations: int = 2000,
+    convergence: float = 1e-6,
+    progress: ProgressCallback | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Write and run the empty-tube case; return its results.
+
+    Stages: write, blockMesh, checkMesh (raises :class:`MeshCheckFailed` on failed
+    checks), simpleFoam (followed by a :class:`ResidualTracker`), postProcess.
+    ``density`` (kg/m³) converts kinematic pressure to Pa. ``timeout`` applies to
+    each program. Returns ``cells``, ``iterations``, ``converged`` (residualControl
+    met before ``max_iterations``), ``residuals`` (last initial residual per field),
+    ``dp`` (inlet minus outlet patch-average pressure, Pa, including entrance
+    losses), ``dp_developed`` (fully developed gradient × length, Pa),
+    ``dp_hagen_poiseuille`` (32 μ L U / D², Pa), ``mesh`` (checkMesh summary) and
+    ``seconds`` per stage.
+    """
+    _require_positive(density=density)
+    seconds: dict[str, float] = {}
+    case_dir = Path(case_dir)
+    parameters = (diameter, length, velocity, nu, cells_across, cells_along, max_iterations, convergence)
+    _timed(seconds, "write", lambda: write_empty_tube_case(case_dir, *parameters))
+    _timed(seconds, "blockMesh", lambda: run_foam("blockMesh", case_dir, timeout=timeout))
+    mesh = _timed(seconds, "checkMesh", lambda: _check_mesh(case_dir, timeout))
+    tracker = ResidualTracker(max_iterations, progress)
+    _timed(seconds, "simpleFoam", lambda: run_foam("simpleFoam", case_dir, on_line=tracker, timeout=timeout))
+    _timed(seconds, "postProcess", lambda: run_foam("postProcess", case_dir, POST_PROCESS_ARGS, timeout=timeout))
+    mean_z, mean_p = layer_mean_pressure(latest_time_dir(case_dir))
+    inlet_drop, developed_drop = pressure_drops(mean_z, mean_p, length)
+    mu = nu * density
+    return {
+        "cells": mesh["cells"],
+        "iterations": tracker.iteration,
+        "converged": tracker.converged,
+        "residuals": dict(tracker.residuals),
+        "dp": inlet_drop * density,
+        "dp_developed": developed_drop * density,
+        "dp_hagen_poiseuille": 32.0 * mu * length * velocity / diameter**2,
+        "mesh": mesh,
+        "seconds": seconds,
+    }

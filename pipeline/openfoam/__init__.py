@@ -1,0 +1,23 @@
+"""OpenFOAM integration: environment, program runner, dictionary files, log parsers."""
+
+from pipeline.openfoam.dictionary import Raw, read_internal_field, render_dictionary, words, write_dictionary
+from pipeline.openfoam.environment import OpenFOAMNotFound, foam_environment, openfoam_version
+from pipeline.openfoam.logs import ResidualTracker, parse_checkmesh, parse_solver_line
+from pipeline.openfoam.runner import FoamError, foam_command, run_foam
+
+__all__ = [
+    "FoamError",
+    "OpenFOAMNotFound",
+    "Raw",
+    "ResidualTracker",
+    "foam_command",
+    "foam_environment",
+    "openfoam_version",
+    "parse_checkmesh",
+    "parse_solver_line",
+    "read_internal_field",
+    "render_dictionary",
+    "run_foam",
+    "words",
+    "write_dictionary",
+]

@@ -1,0 +1,120 @@
+"""Parsers of OpenFOAM logs: solver residuals (streaming) and checkMesh reports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.progress import ProgressCallback
+
+_SOLVING = re.compile(
+    r"^\s*(?P<solver>\w+):\s+Solving for (?P<field>\w+), Initial residual = (?P<initial>\S+), "
+    r"Final residual = (?P<final>\S+), No Iterations (?P<iterations>\d+)"
+)
+_TIME = re.compile(r"^Time = (?P<time>\S+)\s*$")
+_CONVERGED = re.compile(r"^\S+ solution converged in (?P<iterations>\d+) iterations")
+
+
+def parse_solver_line(line: str) -> dict[str, Any] | None:
+    """Parse one solver log line; ``None`` if it is not one we know.
+
+    Returns ``{"kind": "residual", "solver", "field", "initial", "final", "iterations"}``
+    for ``Solving for`` lines, ``{"kind": "time", "time": float}`` for ``Time = ...``
+    lines, ``{"kind": "converged", "iterations": int}`` for the residualControl
+    message (``SIMPLE solution converged in N iterations``).
+    """
+    if match := _SOLVING.match(line):
+        return {
+            "kind": "residual",
+            "solver": match["solver"],
+            "field": match["field"],
+            "initial": float(match["initial"]),
+            "final": float(match["final"]),
+            "iterations": int(match["iterations"]),
+        }
+    if match := _TIME.match(line):
+        return {"kind": "time", "time": float(match["time"])}
+    if match := _CONVERGED.match(line):
+        return {"kind": "converged", "iterations": int(match["iterations"])}
+    return None
+
+
+class ResidualTracker:
+    """An ``on_line`` consumer following a steady solver's iterations.
+
+    Keeps the iteration number (the last ``Time = N``), the last initial residual
+    of each field, and whether residualControl declared convergence; reports
+    ``progress(iteration / max_iterations, message)`` at each new iteration.
+    """
+
+    def __init__(self, max_iterations: int, progress: ProgressCallback | None = None) -> None:
+        if max_iterations < 1:
+            raise ValueError(f"max_iterations must be at least 1, got {max_iterations}")
+        self.max_iterations = max_iterations
+        self.progress = progress
+        self.iteration = 0
+        self.residuals: dict[str, float] = {}
+        self.converged = False
+        self._first_solve: set[str] = set()
+
+    def __call__(self, line: str) -> None:
+        parsed = parse_solver_line(line)
+        if parsed is None:
+            return
+        handler: Callable[[dict[str, Any]], None] = getattr(self, f"_on_{parsed['kind']}")
+        handler(parsed)
+
+    def _on_time(self, parsed: dict[str, Any]) -> None:
+        self._report()
+        self.iteration = int(round(parsed["time"]))
+        self._first_solve.clear()
+
+    def _on_residual(self, parsed: dict[str, Any]) -> None:
+        # Keep the first solve of a field within an iteration (the one residualControl uses).
+        if parsed["field"] not in self._first_solve:
+            self._first_solve.add(parsed["field"])
+            self.residuals[parsed["field"]] = parsed["initial"]
+
+    def _on_converged(self, parsed: dict[str, Any]) -> None:
+        self.converged = True
+        self.iteration = parsed["iterations"]
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress is None or not self.iteration:
+            return
+        fraction = min(1.0, self.iteration / self.max_iterations)
+        worst = max(self.residuals.values(), default=float("nan"))
+        self.progress(fraction, f"iteration {self.iteration}/{self.max_iterations}, max residual {worst:.3g}")
+
+    def max_residual(self) -> float:
+        """The largest last initial residual over all fields (``inf`` before any)."""
+        return max(self.residuals.values(), default=float("inf"))
+
+
+_NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+_CHECKMESH_PATTERNS: dict[str, tuple[re.Pattern[str], type]] = {
+    "points": (re.compile(r"^\s*points:\s+(\d+)", re.M), int),
+    "faces": (re.compile(r"^\s*faces:\s+(\d+)", re.M), int),
+    "cells": (re.compile(r"^\s*cells:\s+(\d+)", re.M), int),
+    "max_non_orthogonality": (re.compile(r"Mesh non-orthogonality Max:\s+" + _NUMBER), float),
+    "max_skewness": (re.compile(r"Max skewness = " + _NUMBER), float),
+    "failed_checks": (re.compile(r"Failed (\d+) mesh checks"), int),
+}
+
+
+def parse_checkmesh(text: str) -> dict[str, Any]:
+    """Summarize a checkMesh log.
+
+    Keys: ``cells``, ``points``, ``faces`` (int or ``None``), ``max_non_orthogonality``,
+    ``max_skewness`` (float or ``None``), ``failed_checks`` (int, 0 unless reported)
+    and ``ok`` (``True`` iff the log says ``Mesh OK.``).
+    """
+    summary: dict[str, Any] = {}
+    for key, (pattern, kind) in _CHECKMESH_PATTERNS.items():
+        match = pattern.search(text)
+        summary[key] = kind(match.group(1)) if match else None
+    summary["failed_checks"] = summary["failed_checks"] or 0
+    summary["ok"] = "Mesh OK." in text and summary["failed_checks"] == 0
+    return summary

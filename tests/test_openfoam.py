@@ -1,0 +1,367 @@
+"""The OpenFOAM layer (dictionary writer, log parsers, runner) and the empty-tube validation.
+
+The runner and tube tests use the real OpenFOAM (Debian's v1912); they are
+skipped when it is not installed.
+"""
+
+from __future__ import annotations
+
+import math
+import stat
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import BedflowError
+from pipeline.openfoam import (
+    FoamError,
+    OpenFOAMNotFound,
+    Raw,
+    ResidualTracker,
+    foam_command,
+    foam_environment,
+    openfoam_version,
+    parse_checkmesh,
+    parse_solver_line,
+    read_internal_field,
+    render_dictionary,
+    run_foam,
+    words,
+    write_dictionary,
+)
+
+
+def _openfoam_available() -> bool:
+    try:
+        foam_environment()
+    except OpenFOAMNotFound:
+        return False
+    return True
+
+
+needs_openfoam = pytest.mark.skipif(not _openfoam_available(), reason="OpenFOAM is not installed")
+
+
+def _body(contents: dict, **kwargs) -> str:
+    """The rendered dictionary without its banner and FoamFile header."""
+    text = render_dictionary(contents, "test", **kwargs)
+    return text.split("}\n\n", 1)[1].rsplit("\n// ***", 1)[0]
+
+
+# --- dictionary writer ---------------------------------------------------------
+
+
+def test_header_names_object_class_and_location() -> None:
+    text = render_dictionary({}, "U", class_name="volVectorField", location="0")
+    assert "FoamFile\n{\n" in text
+    assert "    class volVectorField;\n" in text
+    assert '    location "0";\n' in text
+    assert "    object U;\n" in text
+
+
+def test_scalars_bools_and_exact_numbers() -> None:
+    body = _body({"a": 1, "b": 1e-6, "c": 0.1, "d": True, "e": False, "f": -3})
+    assert body == "a 1;\nb 1e-06;\nc 0.1;\nd true;\ne false;\nf -3;\n"
+    assert float(_body({"x": 0.1 + 0.2}).split()[1].rstrip(";")) == 0.1 + 0.2
+
+
+def test_nested_dictionaries_are_indented_blocks() -> None:
+    body = _body({"SIMPLE": {"nNonOrthogonalCorrectors": 0, "residualControl": {"p": 1e-6}}})
+    assert body == (
+        "SIMPLE\n{\n    nNonOrthogonalCorrectors 0;\n"
+        "    residualControl\n    {\n        p 1e-06;\n    }\n}\n"
+    )
+
+
+def test_lists_inline_and_multiline() -> None:
+    assert _body({"faces": [(0, 1, 2, 3)]}) == "faces ((0 1 2 3));\n"
+    assert _body({"empty": []}) == "empty ();\n"
+    long = _body({"v": [(0.123456789, 0.123456789, 0.123456789)] * 4})
+    assert long.startswith("v\n(\n    (0.123456789 0.123456789 0.123456789)\n")
+    assert long.endswith("\n);\n")
+    named = _body({"boundary": ["inlet", {"type": "patch"}]})
+    assert named == "boundary\n(\n    inlet\n    {\n        type patch;\n    }\n);\n"
+
+
+def test_raw_words_and_directives() -> None:
+    body = _body(
+        {
+            "#includeEtc": Raw('"caseDicts/setConstraintTypes"'),
+            "internalField": words("uniform", (0, 0, 0.01)),
+            "div(phi,U)": words("bounded", "Gauss", "linearUpwind", "grad(U)"),
+            "div((nuEff*dev2(T(grad(U)))))": words("Gauss", "linear"),
+            "flag": None,
+        }
+    )
+    assert body == (
+        '#includeEtc "caseDicts/setConstraintTypes"\n'
+        "internalField uniform (0 0 0.01);\n"
+        "div(phi,U) bounded Gauss linearUpwind grad(U);\n"
+        "div((nuEff*dev2(T(grad(U))))) Gauss linear;\n"
+        "flag;\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("GAMG", "GAMG"),
+        ("grad(U)", "grad(U)"),
+        ("two words", '"two words"'),
+        ("a;b", '"a;b"'),
+        ("unbalanced(", '"unbalanced("'),
+        ("1abc", '"1abc"'),
+        ("", '""'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("path/to", '"path/to"'),
+    ],
+)
+def test_strings_bare_when_safe_else_quoted(value: str, expected: str) -> None:
+    assert _body({"k": value}) == f"k {expected};\n"
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_numbers_are_rejected_everywhere(bad: float, tmp_path: Path) -> None:
+    for contents in ({"x": bad}, {"d": {"x": bad}}, {"l": [1, (2, bad)]}):
+        with pytest.raises(ValueError, match="non-finite"):
+            write_dictionary(tmp_path / "d", contents, "d")
+    with pytest.raises(ValueError, match="non-finite"):
+        words("uniform", (0, 0, bad))
+    assert not (tmp_path / "d").exists()
+
+
+def test_unsupported_values_are_rejected() -> None:
+    with pytest.raises(TypeError):
+        render_dictionary({"x": object()}, "d")
+    with pytest.raises(TypeError):
+        render_dictionary({1: 2}, "d")  # type: ignore[dict-item]
+
+
+def test_write_dictionary_creates_parents(tmp_path: Path) -> None:
+    path = write_dictionary(tmp_path / "system" / "controlDict", {"endTime": 10}, "controlDict", location="system")
+    assert path.read_text().count("endTime 10;") == 1
+
+
+def test_read_internal_field(tmp_path: Path) -> None:
+    (tmp_path / "p").write_text("internalField nonuniform List<scalar> 3\n(\n1\n2.5\n-3e-05\n)\n;\nboundaryField {}\n")
+    assert read_internal_field(tmp_path / "p") == [1.0, 2.5, -3e-05]
+    (tmp_path / "C").write_text("internalField nonuniform List<vector> 2\n(\n(0 1 2)\n(3 4 5)\n)\n;\n")
+    assert read_internal_field(tmp_path / "C") == [(0.0, 1.0, 2.0), (3.0, 4.0, 5.0)]
+    (tmp_path / "U").write_text("internalField uniform (0 0 1);\n")
+    assert read_internal_field(tmp_path / "U", 2) == [(0.0, 0.0, 1.0)] * 2
+
+
+# --- log parsers -----------------------------------------------------------------
+
+SIMPLEFOAM_LOG = """\
+Time = 1
+
+smoothSolver:  Solving for Ux, Initial residual = 1, Final residual = 0.0123, No Iterations 3
+smoothSolver:  Solving for Uz, Initial residual = 0.5, Final residual = 0.01, No Iterations 2
+GAMG:  Solving for p, Initial residual = 1, Final residual = 0.009, No Iterations 12
+time step continuity errors : sum local = 1e-05, global = 1e-20, cumulative = 1e-20
+ExecutionTime = 0.1 s  ClockTime = 0 s
+
+Time = 2
+
+smoothSolver:  Solving for Ux, Initial residual = 0.0123, Final residual = 0.0001, No Iterations 3
+smoothSolver:  Solving for Uz, Initial residual = 0.02, Final residual = 0.0002, No Iterations 2
+GAMG:  Solving for p, Initial residual = 0.3, Final residual = 0.003, No Iterations 10
+GAMG:  Solving for p, Initial residual = 0.1, Final residual = 0.001, No Iterations 5
+
+SIMPLE solution converged in 2 iterations
+"""
+
+
+def test_parse_solver_line() -> None:
+    line = "smoothSolver:  Solving for Ux, Initial residual = 0.0123, Final residual = 4.5e-05, No Iterations 3"
+    assert parse_solver_line(line) == {
+        "kind": "residual",
+        "solver": "smoothSolver",
+        "field": "Ux",
+        "initial": 0.0123,
+        "final": 4.5e-05,
+        "iterations": 3,
+    }
+    assert parse_solver_line("Time = 42") == {"kind": "time", "time": 42.0}
+    assert parse_solver_line("SIMPLE solution converged in 7 iterations") == {"kind": "converged", "iterations": 7}
+    assert parse_solver_line("ExecutionTime = 0.1 s  ClockTime = 0 s") is None
+    assert parse_solver_line("") is None
+
+
+def test_residual_tracker_streams_progress() -> None:
+    reports: list[tuple[float, str]] = []
+    tracker = ResidualTracker(10, lambda fraction, message: reports.append((fraction, message)))
+    for line in SIMPLEFOAM_LOG.splitlines():
+        tracker(line)
+    assert tracker.iteration == 2
+    assert tracker.converged
+    assert tracker.residuals == {"Ux": 0.0123, "Uz": 0.02, "p": 0.3}  # first p solve of the iteration
+    assert tracker.max_residual() == 0.3
+    assert [fraction for fraction, _ in reports] == [0.1, 0.2]
+    assert "iteration 1/10" in reports[0][1]
+    with pytest.raises(ValueError):
+        ResidualTracker(0)
+
+
+CHECKMESH_OK = """\
+Mesh stats
+    points:           12749
+    faces:            35712
+    internal faces:   33024
+    cells:            11520
+Checking geometry...
+    Mesh non-orthogonality Max: 23.4971053173 average: 6.1
+    Non-orthogonality check OK.
+    Max skewness = 0.524802973278 OK.
+
+Mesh OK.
+"""
+
+CHECKMESH_FAILED = """\
+    points:           8
+    faces:            6
+    cells:            1
+ ***High aspect ratio cells found, Max aspect ratio: 1e+30, number of cells 1
+    Mesh non-orthogonality Max: 89.9 average: 45
+ ***Max skewness = 12.5, 1 highly skew faces detected
+
+Failed 2 mesh checks.
+"""
+
+
+def test_parse_checkmesh() -> None:
+    assert parse_checkmesh(CHECKMESH_OK) == {
+        "points": 12749,
+        "faces": 35712,
+        "cells": 11520,
+        "max_non_orthogonality": 23.4971053173,
+        "max_skewness": 0.524802973278,
+        "failed_checks": 0,
+        "ok": True,
+    }
+    failed = parse_checkmesh(CHECKMESH_FAILED)
+    assert failed["failed_checks"] == 2
+    assert failed["ok"] is False
+    assert failed["max_skewness"] == 12.5
+    assert failed["max_non_orthogonality"] == 89.9
+
+
+# --- runner ------------------------------------------------------------------------
+
+
+def test_foam_command() -> None:
+    assert foam_command("simpleFoam", ["-latestTime"]) == ["simpleFoam", "-latestTime"]
+    assert foam_command("simpleFoam", (), 4) == [
+        "mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "4", "simpleFoam", "-parallel",
+    ]
+    with pytest.raises(ValueError):
+        foam_command("simpleFoam", (), 0)
+
+
+@needs_openfoam
+def test_environment_and_version() -> None:
+    assert openfoam_version().startswith("v")
+    assert foam_environment() is foam_environment()  # computed once
+    assert "WM_PROJECT_DIR" in foam_environment()
+
+
+@needs_openfoam
+def test_failing_program_raises_with_log_tail(tmp_path: Path) -> None:
+    lines: list[str] = []
+    with pytest.raises(FoamError) as caught:
+        run_foam("blockMesh", tmp_path, on_line=lines.append)
+    error = caught.value
+    assert isinstance(error, BedflowError)
+    assert error.program == "blockMesh"
+    assert error.returncode != 0
+    assert error.log_path == tmp_path / "log.blockMesh"
+    assert any("FOAM FATAL" in line for line in error.tail)
+    assert len(error.tail) <= 40
+    assert "blockMesh failed" in str(error)
+    assert lines and lines[-len(error.tail):] == error.tail
+    assert error.log_path.read_text().splitlines()[-len(error.tail):] == error.tail
+
+
+def _script(path: Path, text: str) -> Path:
+    path.write_text("#!/bin/sh\n" + text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+@needs_openfoam
+def test_fatal_error_with_exit_zero_is_a_failure(tmp_path: Path) -> None:
+    program = _script(tmp_path / "fake", "echo 'hello'\necho '--> FOAM FATAL IO ERROR:'\nexit 0\n")
+    with pytest.raises(FoamError, match="FOAM FATAL") as caught:
+        run_foam(str(program), tmp_path, log_name="log.fake")
+    assert caught.value.returncode == 0
+    assert (tmp_path / "log.fake").read_text() == "hello\n--> FOAM FATAL IO ERROR:\n"
+
+
+@needs_openfoam
+def test_timeout_kills_the_program(tmp_path: Path) -> None:
+    program = _script(tmp_path / "slow", "echo started\nsleep 30\n")
+    with pytest.raises(FoamError, match="timed out"):
+        run_foam(str(program), tmp_path, log_name="log.slow", timeout=0.5)
+
+
+# --- empty tube: Hagen–Poiseuille ----------------------------------------------------
+
+
+@needs_openfoam
+def test_write_empty_tube_case(tmp_path: Path) -> None:
+    from pipeline.cfd import write_empty_tube_case
+
+    case = write_empty_tube_case(tmp_path / "tube", 0.01, 0.05, 0.01, 1e-6)
+    for name in ("system/blockMeshDict", "system/controlDict", "system/fvSchemes", "system/fvSolution",
+                 "constant/transportProperties", "constant/turbulenceProperties", "0/U", "0/p", "Allrun"):
+        assert (case / name).is_file(), name
+    assert "uniform (0 0 0.01)" in (case / "0" / "U").read_text()
+    assert "simulationType laminar;" in (case / "constant" / "turbulenceProperties").read_text()
+    with pytest.raises(ValueError):
+        write_empty_tube_case(tmp_path / "bad", 0.01, 0.05, math.nan, 1e-6)
+
+
+@needs_openfoam
+@pytest.mark.slow
+def test_empty_tube_matches_hagen_poiseuille(tmp_path: Path) -> None:
+    from pipeline.cfd import run_empty_tube
+
+    diameter, length, velocity, nu, density = 0.01, 0.1, 0.01, 1e-6, 1000.0
+    assert velocity * diameter / nu == pytest.approx(100)  # Re = 100: laminar
+    fractions: list[float] = []
+    result = run_empty_tube(
+        tmp_path / "tube", diameter, length, velocity, nu, density=density,
+        cells_across=16, cells_along=60, max_iterations=1000, convergence=1e-6,
+        progress=lambda fraction, message: fractions.append(fraction), timeout=300,
+    )
+    theory = 32 * (nu * density) * length * velocity / diameter**2
+    assert result["dp_hagen_poiseuille"] == pytest.approx(theory)
+    assert result["converged"]
+    assert 0 < result["iterations"] < 1000
+    assert result["cells"] == 16 * 16 // 4 * 60 + 4 * 8 * 4 * 60
+    assert result["dp_developed"] == pytest.approx(theory, rel=0.05)
+    assert result["dp"] > result["dp_developed"]  # the entrance region adds losses
+    assert fractions and all(0 < f <= 1 for f in fractions)
+    assert set(result["seconds"]) == {"write", "blockMesh", "checkMesh", "simpleFoam", "postProcess"}
+
+
+@needs_openfoam
+@pytest.mark.slow
+def test_parallel_run(tmp_path: Path) -> None:
+    """``processes > 1`` runs the program under mpirun on a decomposed case."""
+    from pipeline.cfd import write_empty_tube_case
+
+    case = write_empty_tube_case(tmp_path / "tube", 0.01, 0.05, 0.01, 1e-6, cells_across=8, cells_along=20)
+    decomposition = {
+        "numberOfSubdomains": 2,
+        "method": "simple",
+        "simpleCoeffs": {"n": (1, 1, 2), "delta": 0.001},
+    }
+    write_dictionary(case / "system" / "decomposeParDict", decomposition, "decomposeParDict", location="system")
+    run_foam("blockMesh", case)
+    run_foam("decomposePar", case)
+    log = run_foam("checkMesh", case, processes=2)
+    text = log.read_text()
+    assert "nProcs : 2" in text
+    assert "Mesh OK." in text
