@@ -64,13 +64,13 @@ def _require_positive(**values: float) -> None:
             raise ValueError(f"{name} must be a positive finite number, got {value!r}")
 
 
-def _o_grid_vertices(radius: float, length: float) -> list[tuple[float, float, float]]:
-    """16 vertices: inner square (0-3) and outer circle points (4-7) at z = 0, then at z = L."""
+def _o_grid_vertices(radius: float, z0: float, z1: float) -> list[tuple[float, float, float]]:
+    """16 vertices: inner square (0-3) and outer circle points (4-7) at z = z0, then at z = z1."""
     core = CORE_FRACTION * radius / math.sqrt(2.0)
     rim = radius / math.sqrt(2.0)
     corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
     ring = [(sx * core, sy * core) for sx, sy in corners] + [(sx * rim, sy * rim) for sx, sy in corners]
-    return [(x, y, z) for z in (0.0, length) for x, y in ring]
+    return [(x, y, z) for z in (z0, z1) for x, y in ring]
 
 
 # Outer blocks, counter-clockwise: (outer a, outer b, inner b, inner a) at z = 0; +8 at z = L.
@@ -84,8 +84,9 @@ def _hex(bottom: tuple[int, ...], cells: tuple[int, int, int]) -> Raw:
     return words("hex", vertices, cells, "simpleGrading", (1, 1, 1))
 
 
-def _o_grid_blockmesh(diameter: float, length: float, cells_across: int, cells_along: int) -> dict[str, Any]:
-    """The blockMeshDict contents of the O-grid pipe."""
+def o_grid_blockmesh(diameter: float, length: float, cells_across: int, cells_along: int,
+                     z0: float = 0.0) -> dict[str, Any]:
+    """The blockMeshDict contents of an O-grid pipe along z from ``z0`` to ``z0 + length``."""
     radius = diameter / 2.0
     core_cells = max(2, cells_across // 2)
     radial_cells = max(1, (cells_across - core_cells) // 2)
@@ -93,7 +94,7 @@ def _o_grid_blockmesh(diameter: float, length: float, cells_across: int, cells_a
     blocks += [_hex(quad, (core_cells, radial_cells, cells_along)) for quad in _OUTER_QUADS]
     edges = [
         words("arc", quad[0] + offset, quad[1] + offset, (radius * dx, radius * dy, z))
-        for offset, z in ((0, 0.0), (8, length))
+        for offset, z in ((0, z0), (8, z0 + length))
         for quad, (dx, dy) in zip(_OUTER_QUADS, _ARC_DIRECTIONS)
     ]
     inlet = [(0, 3, 2, 1)] + [(a, d, c, b) for a, b, c, d in _OUTER_QUADS]  # normals towards -z
@@ -101,7 +102,7 @@ def _o_grid_blockmesh(diameter: float, length: float, cells_across: int, cells_a
     wall = [(a, b, b + 8, a + 8) for a, b, _, _ in _OUTER_QUADS]
     return {
         "scale": 1,
-        "vertices": _o_grid_vertices(radius, length),
+        "vertices": _o_grid_vertices(radius, z0, z0 + length),
         "blocks": blocks,
         "edges": edges,
         "boundary": [
@@ -113,7 +114,7 @@ def _o_grid_blockmesh(diameter: float, length: float, cells_across: int, cells_a
     }
 
 
-def _control_dict(max_iterations: int) -> dict[str, Any]:
+def control_dict(max_iterations: int) -> dict[str, Any]:
     return {
         "application": "simpleFoam",
         "startFrom": "startTime",
@@ -147,7 +148,7 @@ FV_SCHEMES: dict[str, Any] = {
 }
 
 
-def _fv_solution(convergence: float) -> dict[str, Any]:
+def fv_solution(convergence: float) -> dict[str, Any]:
     tolerance = convergence * 1e-2
     return {
         "solvers": {
@@ -168,8 +169,8 @@ def _field(dimensions: str, internal: Raw, boundary: dict[str, dict[str, Any]]) 
     return {"dimensions": Raw(dimensions), "internalField": internal, "boundaryField": boundary}
 
 
-def _initial_fields(velocity: float) -> dict[str, tuple[str, dict[str, Any]]]:
-    """``0/U`` and ``0/p``: uniform inflow, fixed (kinematic, gauge) outlet pressure, no-slip wall."""
+def initial_fields(velocity: float, walls: tuple[str, ...] = ("wall",)) -> dict[str, tuple[str, dict[str, Any]]]:
+    """``0/U`` and ``0/p``: uniform inflow, fixed (kinematic, gauge) outlet pressure, no-slip ``walls``."""
     zero_gradient = {"type": "zeroGradient"}
     u = _field(
         VELOCITY,
@@ -177,13 +178,17 @@ def _initial_fields(velocity: float) -> dict[str, tuple[str, dict[str, Any]]]:
         {
             "inlet": {"type": "fixedValue", "value": words("uniform", (0, 0, velocity))},
             "outlet": zero_gradient,
-            "wall": {"type": "noSlip"},
+            **{wall: {"type": "noSlip"} for wall in walls},
         },
     )
     p = _field(
         KINEMATIC_PRESSURE,
         words("uniform", 0),
-        {"inlet": zero_gradient, "outlet": {"type": "fixedValue", "value": words("uniform", 0)}, "wall": zero_gradient},
+        {
+            "inlet": zero_gradient,
+            "outlet": {"type": "fixedValue", "value": words("uniform", 0)},
+            **{wall: zero_gradient for wall in walls},
+        },
     )
     return {"U": ("volVectorField", u), "p": ("volScalarField", p)}
 
@@ -227,22 +232,33 @@ def write_empty_tube_case(
     if cells_across < 4 or cells_along < 1 or max_iterations < 1:
         raise ValueError("need cells_across >= 4, cells_along >= 1 and max_iterations >= 1")
     case_dir = Path(case_dir)
-    system, constant = case_dir / "system", case_dir / "constant"
-    blockmesh = _o_grid_blockmesh(diameter, length, cells_across, cells_along)
+    system = case_dir / "system"
+    blockmesh = o_grid_blockmesh(diameter, length, cells_across, cells_along)
     write_dictionary(system / "blockMeshDict", blockmesh, "blockMeshDict", location="system")
-    write_dictionary(system / "controlDict", _control_dict(max_iterations), "controlDict", location="system")
-    write_dictionary(system / "fvSchemes", FV_SCHEMES, "fvSchemes", location="system")
-    write_dictionary(system / "fvSolution", _fv_solution(convergence), "fvSolution", location="system")
-    transport = {"transportModel": "Newtonian", "nu": words(Raw(VISCOSITY), nu)}
-    write_dictionary(constant / "transportProperties", transport, "transportProperties", location="constant")
-    turbulence = {"simulationType": "laminar"}
-    write_dictionary(constant / "turbulenceProperties", turbulence, "turbulenceProperties", location="constant")
-    for name, (class_name, contents) in _initial_fields(velocity).items():
-        write_dictionary(case_dir / "0" / name, contents, name, class_name=class_name, location="0")
+    write_physics(case_dir, nu, max_iterations, convergence)
+    write_fields(case_dir, initial_fields(velocity))
     allrun = case_dir / "Allrun"
     allrun.write_text(ALLRUN, encoding="utf-8")
     allrun.chmod(0o755)
     return case_dir
+
+
+def write_fields(case_dir: Path, fields: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """Write ``0/<name>`` for each ``name: (class, contents)``."""
+    for name, (class_name, contents) in fields.items():
+        write_dictionary(case_dir / "0" / name, contents, name, class_name=class_name, location="0")
+
+
+def write_physics(case_dir: Path, nu: float, max_iterations: int, convergence: float) -> None:
+    """controlDict, fvSchemes, fvSolution, transportProperties and turbulenceProperties (laminar)."""
+    system, constant = case_dir / "system", case_dir / "constant"
+    write_dictionary(system / "controlDict", control_dict(max_iterations), "controlDict", location="system")
+    write_dictionary(system / "fvSchemes", FV_SCHEMES, "fvSchemes", location="system")
+    write_dictionary(system / "fvSolution", fv_solution(convergence), "fvSolution", location="system")
+    transport = {"transportModel": "Newtonian", "nu": words(Raw(VISCOSITY), nu)}
+    write_dictionary(constant / "transportProperties", transport, "transportProperties", location="constant")
+    turbulence = {"simulationType": "laminar"}
+    write_dictionary(constant / "turbulenceProperties", turbulence, "turbulenceProperties", location="constant")
 
 
 def latest_time_dir(case_dir: Path) -> Path:
@@ -293,7 +309,7 @@ def pressure_drops(mean_z: np.ndarray, mean_p: np.ndarray, length: float) -> tup
     return inlet_drop, -slope * length
 
 
-def _timed(seconds: dict[str, float], stage: str, action: Callable[[], Any]) -> Any:
+def timed(seconds: dict[str, float], stage: str, action: Callable[[], Any]) -> Any:
     start = time.perf_counter()
     try:
         return action()
@@ -301,7 +317,7 @@ def _timed(seconds: dict[str, float], stage: str, action: Callable[[], Any]) -> 
         seconds[stage] = time.perf_counter() - start
 
 
-def _check_mesh(case_dir: Path, timeout: float | None) -> dict[str, Any]:
+def check_mesh(case_dir: Path, timeout: float | None) -> dict[str, Any]:
     log = run_foam("checkMesh", case_dir, timeout=timeout)
     summary = parse_checkmesh(log.read_text(encoding="utf-8", errors="replace"))
     if summary["failed_checks"] or not summary["ok"]:
@@ -343,12 +359,12 @@ def run_empty_tube(
     seconds: dict[str, float] = {}
     case_dir = Path(case_dir)
     parameters = (diameter, length, velocity, nu, cells_across, cells_along, max_iterations, convergence)
-    _timed(seconds, "write", lambda: write_empty_tube_case(case_dir, *parameters))
-    _timed(seconds, "blockMesh", lambda: run_foam("blockMesh", case_dir, timeout=timeout))
-    mesh = _timed(seconds, "checkMesh", lambda: _check_mesh(case_dir, timeout))
+    timed(seconds, "write", lambda: write_empty_tube_case(case_dir, *parameters))
+    timed(seconds, "blockMesh", lambda: run_foam("blockMesh", case_dir, timeout=timeout))
+    mesh = timed(seconds, "checkMesh", lambda: check_mesh(case_dir, timeout))
     tracker = ResidualTracker(max_iterations, progress)
-    _timed(seconds, "simpleFoam", lambda: run_foam("simpleFoam", case_dir, on_line=tracker, timeout=timeout))
-    _timed(seconds, "postProcess", lambda: run_foam("postProcess", case_dir, POST_PROCESS_ARGS, timeout=timeout))
+    timed(seconds, "simpleFoam", lambda: run_foam("simpleFoam", case_dir, on_line=tracker, timeout=timeout))
+    timed(seconds, "postProcess", lambda: run_foam("postProcess", case_dir, POST_PROCESS_ARGS, timeout=timeout))
     mean_z, mean_p = layer_mean_pressure(latest_time_dir(case_dir))
     inlet_drop, developed_drop = pressure_drops(mean_z, mean_p, length)
     mu = nu * density

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ..errors import BedflowError, BedSyntaxError
-from . import demo, packing, spec
+from . import cfd, demo, packing, spec
 
 app = typer.Typer(
     name="bedflow",
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 spec.register(app)
 packing.register(app)
+cfd.register(app)
 demo.register(app)
 
 

@@ -147,10 +147,15 @@ class Packing:
         return self.porosity(shrink=self.contact_gap)
 
     def core_range(self) -> tuple[float, float]:
-        """The bed without its end layers: one particle size above the bottom, one below the top."""
+        """The bed without its end layers: one particle size above the bottom, one below the top.
+
+        A bed under three particle sizes tall has no such core; its middle half is used instead.
+        """
         size = 2.0 * self.bounding_radius
         top = self.bed_height()
-        return (size, max(size, top - size))
+        if top - 2.0 * size < size:
+            return (0.25 * top, 0.75 * top)
+        return (size, top - size)
 
     def core_porosity(self, shrink: float = 0.0) -> float:
         """Porosity away from the bottom and the ragged top (wall effect only)."""

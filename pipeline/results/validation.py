@@ -45,5 +45,5 @@ def compare(dp_dz: float, geometry: BedGeometry, velocity: float, density: float
 
 
 def as_meshed(nominal: BedGeometry, contact_gap: float, meshed_porosity: float) -> BedGeometry:
-    """The solved geometry: particles shrunk by ``contact_gap`` × d, porosity as measured on the mesh."""
+    """The solved geometry: particles shrunk by ``contact_gap`` × d, with the porosity they leave."""
     return BedGeometry(nominal.particle_diameter * (1.0 - contact_gap), meshed_porosity, nominal.tube_diameter)

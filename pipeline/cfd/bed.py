@@ -1,0 +1,203 @@
+"""The packed-bed case: the fluid in the tube around the particles, meshed and solved with OpenFOAM.
+
+Domain: the inside of the tube (radius D/2) from an inlet plane ``ENTRANCE``
+particle diameters below the bed to an outlet plane ``EXIT`` diameters above
+its highest particle, so the flow enters and leaves through empty tube. The
+background is the O-grid pipe of :mod:`pipeline.cfd.tube` (patches ``inlet``,
+``outlet``, ``wall``) with cells of d / ``cfd.mesh_cells_per_diameter``;
+snappyHexMesh carves out the particles (shrunk by the contact gap) from their
+STL and names that patch ``particles``. The point that tells snappyHexMesh which
+side is fluid (``locationInMesh``) lies in the empty entrance, below every
+particle, off the axis and off any cell face: inside the fluid by construction.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..geometry import particle_mesh
+from ..openfoam import Raw, run_foam, write_dictionary
+from ..openfoam.logs import ResidualTracker
+from ..packing import Packing
+from ..progress import ProgressCallback, no_progress
+from ..spec import BedSpec
+from .tube import check_mesh, initial_fields, o_grid_blockmesh, write_fields, write_physics
+
+#: Empty tube before the bed and after it, in particle diameters.
+ENTRANCE = 3.0
+EXIT = 3.0
+PATCHES = ("inlet", "outlet", "wall", "particles")
+#: The spec of the case, in canonical JSON, beside the OpenFOAM files.
+SPEC_FILE = "bed.json"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The fluid region of a packed-bed case (SI)."""
+
+    diameter: float
+    z0: float
+    z1: float
+    cell: float
+
+    @property
+    def length(self) -> float:
+        return self.z1 - self.z0
+
+    @property
+    def cells_across(self) -> int:
+        return max(8, round(self.diameter / self.cell))
+
+    @property
+    def cells_along(self) -> int:
+        return max(4, round(self.length / self.cell))
+
+    def location_in_mesh(self) -> tuple[float, float, float]:
+        """A point of the empty entrance: below every particle, off the axis and off cell faces."""
+        return (0.137 * self.cell, 0.291 * self.cell, 0.5 * self.z0 + 0.0731 * self.cell)
+
+
+def bed_domain(packing: Packing, cells_per_diameter: int) -> Domain:
+    """The tube from ``ENTRANCE`` d below the bed to ``EXIT`` d above its top particle."""
+    d = packing.diameter
+    top = float((packing.centres[:, 2] + packing.bounding_radius).max())
+    return Domain(packing.container.diameter, -ENTRANCE * d, top + EXIT * d, d / cells_per_diameter)
+
+
+def snappy_dictionary(domain: Domain) -> dict[str, Any]:
+    """snappyHexMeshDict: carve ``constant/triSurface/particles.stl`` out of the background, no layers."""
+    return {
+        "castellatedMesh": True,
+        "snap": True,
+        "addLayers": False,
+        "geometry": {"particles.stl": {"type": "triSurfaceMesh", "name": "particles"}},
+        "castellatedMeshControls": {
+            "maxLocalCells": 5_000_000,
+            "maxGlobalCells": 20_000_000,
+            "minRefinementCells": 0,
+            "maxLoadUnbalance": 0.1,
+            "nCellsBetweenLevels": 2,
+            "features": [],
+            "refinementSurfaces": {"particles": {"level": (0, 0), "patchInfo": {"type": "wall"}}},
+            "resolveFeatureAngle": 30,
+            "refinementRegions": {},
+            "locationInMesh": domain.location_in_mesh(),
+            "allowFreeStandingZoneFaces": True,
+        },
+        "snapControls": {
+            "nSmoothPatch": 3,
+            "tolerance": 2.0,
+            "nSolveIter": 30,
+            "nRelaxIter": 5,
+            "nFeatureSnapIter": 10,
+            "implicitFeatureSnap": False,
+            "explicitFeatureSnap": False,
+            "multiRegionFeatureSnap": False,
+        },
+        "addLayersControls": {
+            "relativeSizes": True,
+            "layers": {},
+            "expansionRatio": 1.0,
+            "finalLayerThickness": 0.3,
+            "minThickness": 0.1,
+            "nGrow": 0,
+            "featureAngle": 60,
+            "nRelaxIter": 3,
+            "nSmoothSurfaceNormals": 1,
+            "nSmoothNormals": 3,
+            "nSmoothThickness": 10,
+            "maxFaceThicknessRatio": 0.5,
+            "maxThicknessToMedialRatio": 0.3,
+            "minMedialAxisAngle": 90,
+            "nBufferCellsNoExtrude": 0,
+            "nLayerIter": 50,
+        },
+        "meshQualityControls": {
+            "#includeEtc": Raw('"caseDicts/meshQualityDict"'),
+            "minVol": 1e-6 * domain.cell**3,  # the etc default (1e-13 m³) is a cell of 46 µm
+            "nSmoothScale": 4,
+            "errorReduction": 0.75,
+            "relaxed": {"maxNonOrtho": 75},
+        },
+        "mergeTolerance": 1e-6,
+    }
+
+
+def decompose_dictionary(processes: int) -> dict[str, Any]:
+    """decomposeParDict: slabs along the flow (Debian's scotch/metis are stubs; ``simple`` works)."""
+    return {"numberOfSubdomains": processes, "method": "simple",
+            "simpleCoeffs": {"n": (1, 1, processes), "delta": 0.001}}
+
+
+def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool = True) -> Domain:
+    """Write the packed-bed case: mesh dictionaries and particle STL (unless ``mesh`` is False: an
+    existing mesh is kept), decomposition, physics and initial fields."""
+    cfd = spec.cfd
+    case_dir = Path(case_dir)
+    domain = bed_domain(packing, cfd.mesh_cells_per_diameter)
+    system = case_dir / "system"
+    nu = cfd.fluid_dynamic_viscosity / cfd.fluid_density
+    write_physics(case_dir, nu, cfd.max_iterations, cfd.convergence)
+    write_fields(case_dir, initial_fields(spec.superficial_velocity(), walls=("wall", "particles")))
+    (case_dir / "case.foam").touch()
+    (case_dir / SPEC_FILE).write_text(spec.to_json())
+    if cfd.processes > 1:
+        write_dictionary(system / "decomposeParDict", decompose_dictionary(cfd.processes), "decomposeParDict",
+                         location="system")
+    if not mesh:
+        return domain
+    blockmesh = o_grid_blockmesh(domain.diameter, domain.length, domain.cells_across, domain.cells_along, domain.z0)
+    write_dictionary(system / "blockMeshDict", blockmesh, "blockMeshDict", location="system")
+    write_dictionary(system / "snappyHexMeshDict", snappy_dictionary(domain), "snappyHexMeshDict", location="system")
+    surface = case_dir / "constant" / "triSurface"
+    surface.mkdir(parents=True, exist_ok=True)
+    surface_mesh, _, _ = particle_mesh(packing, packing.contact_gap, subdivisions=3)
+    surface_mesh.export(surface / "particles.stl", file_type="stl")
+    return domain
+
+
+def mesh_bed_case(case_dir: Path, progress: ProgressCallback | None = None,
+                  timeout: float | None = None) -> dict[str, Any]:
+    """blockMesh, snappyHexMesh (in place), checkMesh; the parsed mesh quality (raises if it fails)."""
+    case_dir = Path(case_dir)
+    report = progress or no_progress
+    report(0.0, "blockMesh")
+    run_foam("blockMesh", case_dir, timeout=timeout)
+    report(0.1, "snappyHexMesh")
+    run_foam("snappyHexMesh", case_dir, ["-overwrite"], timeout=timeout)
+    report(0.9, "checkMesh")
+    quality = check_mesh(case_dir, timeout)
+    report(1.0, f"mesh of {quality['cells']} cells")
+    return quality
+
+
+def clear_solution(case_dir: Path) -> None:
+    """Remove earlier solutions (time folders after 0, processor folders) so a solve starts clean."""
+    for child in Path(case_dir).iterdir():
+        if not child.is_dir():
+            continue
+        try:
+            solution = float(child.name) > 0
+        except ValueError:
+            solution = child.name.startswith("processor")
+        if solution:
+            shutil.rmtree(child)
+
+
+def solve_bed_case(case_dir: Path, spec: BedSpec, progress: ProgressCallback | None = None,
+                   timeout: float | None = None) -> ResidualTracker:
+    """simpleFoam (on ``cfd.processes`` MPI ranks when > 1), with residuals forwarded to ``progress``."""
+    case_dir = Path(case_dir)
+    cfd = spec.cfd
+    clear_solution(case_dir)
+    tracker = ResidualTracker(cfd.max_iterations, progress)
+    if cfd.processes > 1:
+        run_foam("decomposePar", case_dir, ["-force"], timeout=timeout)
+        run_foam("simpleFoam", case_dir, on_line=tracker, processes=cfd.processes, timeout=timeout)
+        run_foam("reconstructPar", case_dir, ["-latestTime"], timeout=timeout)
+    else:
+        run_foam("simpleFoam", case_dir, on_line=tracker, timeout=timeout)
+    return tracker

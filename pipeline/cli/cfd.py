@@ -1,0 +1,94 @@
+"""``bedflow mesh``, ``bedflow solve`` and ``bedflow run``: the CFD stages from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..dsl import parse_bed
+from ..packing import ENGINES, with_engine
+from ..results.extract import RunResult
+from .output import echo_fields, echo_json, progress_bar
+
+EngineOption = Annotated[
+    Optional[str], typer.Option("--engine", "-e", help=f"Packing engine ({', '.join(ENGINES)}); default: the spec's.")
+]
+OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Run folder (default under the data dir).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")]
+
+
+def _show(result: RunResult, json_output: bool) -> None:
+    summary = result.summary()
+    if json_output:
+        echo_json(summary)
+        return
+    meshed, nominal = result.as_meshed, result.nominal
+    echo_fields(
+        f"solved {result.case_dir}",
+        {
+            "mesh": f"{result.cells} cells, {result.iterations} iterations, converged: {result.converged}",
+            "dp/dz": f"{result.dp_dz:.5g} Pa/m in the core window {result.window[0] * 1e3:.1f}–"
+            f"{result.window[1] * 1e3:.1f} mm (R² {result.dp_dz_r_squared:.4f}); inlet–outlet {result.dp_inlet_outlet:.4g} Pa",
+            "flow": f"u = {result.superficial_velocity:.4g} m/s, Re_p = {result.re_p:.3g}, porosity (solved geometry) "
+            f"{result.porosity_core:.4f} (mesh: {result.porosity_mesh:.4f})",
+            "as meshed": ", ".join(f"{k} {v:.3g} Pa/m ({meshed['ratios'][k]:.2f}x)" for k, v in meshed["correlations"].items()),
+            "nominal": ", ".join(f"{k} {v:.3g} Pa/m ({nominal['ratios'][k]:.2f}x)" for k, v in nominal["correlations"].items()),
+            "seconds": ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
+        },
+    )
+
+
+def run_command(
+    file: Annotated[Path, typer.Argument(help="The .bed file.", show_default=False)],
+    engine: EngineOption = None,
+    processes: Annotated[Optional[int], typer.Option("--processes", "-n", help="MPI ranks for the solver.")] = None,
+    out: OutOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Pack → geometry → mesh → solve → results, reusing a packing or mesh made for the same spec."""
+    from ..run import run
+
+    spec = parse_bed(file)
+    with progress_bar(f"running {spec.name}", enabled=not json_output) as progress:
+        result = run(spec, engine=engine, processes=processes, folder=out, progress=progress)
+    _show(result, json_output)
+
+
+def mesh_command(
+    file: Annotated[Path, typer.Argument(help="The .bed file.", show_default=False)],
+    engine: EngineOption = None,
+    out: OutOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Pack (or reuse) and mesh a bed with blockMesh + snappyHexMesh; print the mesh quality."""
+    from ..run import default_run_dir, mesh
+
+    spec = with_engine(parse_bed(file), engine)
+    folder = out or default_run_dir(spec)
+    with progress_bar(f"meshing {spec.name}", enabled=not json_output) as progress:
+        quality = mesh(spec, folder, progress=progress)
+    quality = {**quality, "case_dir": str(folder / "case")}
+    if json_output:
+        echo_json(quality)
+    else:
+        echo_fields(f"meshed {folder / 'case'}", {k: str(v) for k, v in quality.items()})
+
+
+def solve_command(
+    case_dir: Annotated[Path, typer.Argument(help="A case folder written by bedflow mesh.", show_default=False)],
+    json_output: JsonOption = False,
+) -> None:
+    """Solve a meshed case (simpleFoam) and print the pressure drop against the correlations."""
+    from ..run import solve
+
+    with progress_bar(f"solving {case_dir}", enabled=not json_output) as progress:
+        result = solve(case_dir, progress=progress)
+    _show(result, json_output)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mesh")(mesh_command)
+    app.command("solve")(solve_command)
+    app.command("run")(run_command)
