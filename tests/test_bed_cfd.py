@@ -64,6 +64,7 @@ def test_patches_and_the_point_inside_the_fluid(solved):
     boundary = (folder / "case" / "constant" / "polyMesh" / "boundary").read_text()
     for patch in ("inlet", "outlet", "wall", "particles"):
         assert f"{patch}\n" in boundary, patch
+    assert (folder / "case" / "Allrun").stat().st_mode & 0o100
     packing = Packing.load(folder / "packing" / "packing.npz")
     domain = bed_domain(packing, 10)
     x, y, z = domain.location_in_mesh()

@@ -24,7 +24,7 @@ from ..openfoam.logs import ResidualTracker
 from ..packing import Packing
 from ..progress import ProgressCallback, no_progress
 from ..spec import BedSpec
-from .tube import check_mesh, initial_fields, o_grid_blockmesh, write_fields, write_physics
+from .tube import check_mesh, initial_fields, o_grid_blockmesh, write_allrun, write_fields, write_physics
 
 #: Empty tube before the bed and after it, in particle diameters.
 ENTRANCE = 3.0
@@ -156,6 +156,7 @@ def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool =
     surface.mkdir(parents=True, exist_ok=True)
     surface_mesh, _, _ = particle_mesh(packing, packing.contact_gap, subdivisions=3)
     surface_mesh.export(surface / "particles.stl", file_type="stl")
+    write_allrun(case_dir, ["blockMesh", "snappyHexMesh -overwrite", "checkMesh", "simpleFoam"])
     return domain
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -195,17 +195,22 @@ def initial_fields(velocity: float, walls: tuple[str, ...] = ("wall",)) -> dict[
 
 POST_PROCESS_ARGS = ("-latestTime", "-funcs", "(writeCellCentres writeCellVolumes)")
 
-ALLRUN = """#!/bin/bash
+ALLRUN_HEADER = """#!/bin/bash
 # Reproduce this bedflow case by hand (written by bedflow; bedflow itself runs the
 # same programs directly, not through this script).
 cd "${0%/*}" || exit 1
 source /usr/share/openfoam/etc/bashrc > /dev/null 2>&1
 set -e
-blockMesh > log.blockMesh 2>&1
-checkMesh > log.checkMesh 2>&1
-simpleFoam > log.simpleFoam 2>&1
-postProcess -latestTime -funcs '(writeCellCentres writeCellVolumes)' > log.postProcess 2>&1
 """
+
+
+def write_allrun(case_dir: Path, commands: Sequence[str]) -> Path:
+    """An executable ``Allrun`` running ``commands`` (program and arguments), each logged to ``log.<program>``."""
+    lines = [f"{command} > log.{command.split()[0]} 2>&1\n" for command in commands]
+    path = Path(case_dir) / "Allrun"
+    path.write_text(ALLRUN_HEADER + "".join(lines), encoding="utf-8")
+    path.chmod(0o755)
+    return path
 
 
 def write_empty_tube_case(
@@ -237,9 +242,8 @@ def write_empty_tube_case(
     write_dictionary(system / "blockMeshDict", blockmesh, "blockMeshDict", location="system")
     write_physics(case_dir, nu, max_iterations, convergence)
     write_fields(case_dir, initial_fields(velocity))
-    allrun = case_dir / "Allrun"
-    allrun.write_text(ALLRUN, encoding="utf-8")
-    allrun.chmod(0o755)
+    write_allrun(case_dir, ["blockMesh", "checkMesh", "simpleFoam",
+                            "postProcess -latestTime -funcs '(writeCellCentres writeCellVolumes)'"])
     return case_dir
 
 
