@@ -84,7 +84,8 @@ def test_unknown_preset_and_usage_errors_exit_2(bedflow_cmd):
 
 
 def test_demo_runs_on_embedded_defaults(bedflow_cmd, tmp_path):
-    result = run(bedflow_cmd, "demo", cwd=tmp_path)
+    # The CFD part of the demo is the chain tested in test_bed_cfd.py; here up to the packing.
+    result = run(bedflow_cmd, "demo", "--until", "pack", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "small-spheres" in result.stdout
     assert "sqlite:///" in result.stdout

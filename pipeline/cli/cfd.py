@@ -19,7 +19,8 @@ OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Run fold
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")]
 
 
-def _show(result: RunResult, json_output: bool) -> None:
+def show_result(result: RunResult, json_output: bool) -> None:
+    """Print a run result: a summary for people, or the flat JSON keys."""
     summary = result.summary()
     if json_output:
         echo_json(summary)
@@ -53,7 +54,7 @@ def run_command(
     spec = parse_bed(file)
     with progress_bar(f"running {spec.name}", enabled=not json_output) as progress:
         result = run(spec, engine=engine, processes=processes, folder=out, progress=progress)
-    _show(result, json_output)
+    show_result(result, json_output)
 
 
 def mesh_command(
@@ -85,7 +86,7 @@ def solve_command(
 
     with progress_bar(f"solving {case_dir}", enabled=not json_output) as progress:
         result = solve(case_dir, progress=progress)
-    _show(result, json_output)
+    show_result(result, json_output)
 
 
 def register(app: typer.Typer) -> None:
