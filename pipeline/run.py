@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from .packing import Packing, pack_to_folder, with_engine
 from .packing.model import packing_digest
 from .progress import ProgressCallback, no_progress, scaled
 from .results.extract import RunResult, bed_result, pressure_profile
+from .results.richardson import Extrapolation, richardson
 from .settings import Settings
 from .spec import BedSpec
 
@@ -99,3 +101,53 @@ def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, 
     result.save()
     report(1.0, f"dp/dz = {result.dp_dz:.4g} Pa/m ({result.as_meshed['ratios']['ergun']:.2f} x Ergun)")
     return result
+
+
+@dataclass
+class MeshStudy:
+    """dp/dz on three meshes and its Richardson extrapolation."""
+
+    resolutions: list[int]
+    results: list[RunResult]
+    extrapolation: Extrapolation
+
+    def summary(self) -> dict[str, Any]:
+        best = self.results[-1]
+        ratios = {name: self.extrapolation.value / value for name, value in best.as_meshed["correlations"].items()}
+        return {
+            "resolutions": self.resolutions,
+            "cells": [r.cells for r in self.results],
+            "dp_dz": [r.dp_dz for r in self.results],
+            "observed_order": self.extrapolation.order,
+            "monotonic": self.extrapolation.monotonic,
+            "dp_dz_extrapolated": self.extrapolation.value,
+            "gci_fine": self.extrapolation.gci_fine,
+            "ratios_extrapolated": ratios,
+            "seconds": [r.seconds for r in self.results],
+        }
+
+
+def study_resolutions(cells_per_diameter: int) -> list[int]:
+    """Three resolutions from the spec's: n, 4n/3 and 2n cells per diameter (ratios 1.33 and 1.5)."""
+    return [cells_per_diameter, round(cells_per_diameter * 4 / 3), 2 * cells_per_diameter]
+
+
+def mesh_study(spec: BedSpec, resolutions: list[int] | None = None, folder: str | Path | None = None,
+               engine: str | None = None, progress: ProgressCallback | None = None) -> MeshStudy:
+    """Run ``spec`` at three mesh resolutions and extrapolate dp/dz (Richardson); saved as ``study.json``."""
+    spec = with_engine(spec, engine)
+    chosen = sorted(resolutions or study_resolutions(spec.cfd.mesh_cells_per_diameter))
+    if len(set(chosen)) != 3:
+        raise ValueError(f"a mesh study needs three different resolutions, got {chosen}")
+    report = progress or no_progress
+    root = Path(folder) if folder else default_run_dir(spec)
+    results = []
+    for k, cells in enumerate(chosen):
+        refined = spec.updated({"cfd.mesh_cells_per_diameter": cells})
+        results.append(run(refined, folder=root / f"d{cells}", progress=scaled(report, k / 3, (k + 1) / 3)))
+    d = spec.particles.diameter
+    extrapolation = richardson(tuple(d / n for n in chosen), tuple(r.dp_dz for r in results))  # type: ignore[arg-type]
+    study = MeshStudy(chosen, results, extrapolation)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "study.json").write_text(json.dumps(study.summary(), indent=2))
+    return study

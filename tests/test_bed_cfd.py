@@ -97,3 +97,21 @@ def test_bad_spec_fails_before_any_program(tmp_path):
     with pytest.raises(BedValidationError):
         run(spec, folder=tmp_path / "never")
     assert not (tmp_path / "never").exists()
+
+
+def test_rans_case_runs_with_wall_functions(tmp_path):
+    spec = BedSpec.from_dict({
+        "name": "rans", "particles": {"count": 40},
+        "cfd": {"regime": "rans_komega_sst", "particle_reynolds": 200, "mesh_cells_per_diameter": 7,
+                "max_iterations": 25, "convergence": 1e-4},
+    })
+    result = run(spec, folder=tmp_path / "rans")
+    case = tmp_path / "rans" / "case"
+    assert "kOmegaSST" in (case / "constant" / "turbulenceProperties").read_text()
+    for name, wall in (("k", "kqRWallFunction"), ("omega", "omegaWallFunction"), ("nut", "nutkWallFunction")):
+        text = (case / "0" / name).read_text()
+        assert wall in text and "particles" in text
+    assert "kOmegaSST" in (case / "log.simpleFoam").read_text()
+    assert result.iterations == 25 and not result.converged
+    assert {"k", "omega"} <= set(result.residuals)
+    assert result.dp_dz > 0

@@ -24,6 +24,7 @@ from ..openfoam.logs import ResidualTracker
 from ..packing import Packing
 from ..progress import ProgressCallback, no_progress
 from ..spec import BedSpec
+from .turbulence import rans_fields
 from .tube import check_mesh, initial_fields, o_grid_blockmesh, write_allrun, write_fields, write_physics
 
 #: Empty tube before the bed and after it, in particle diameters.
@@ -140,8 +141,12 @@ def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool =
     domain = bed_domain(packing, cfd.mesh_cells_per_diameter)
     system = case_dir / "system"
     nu = cfd.fluid_dynamic_viscosity / cfd.fluid_density
-    write_physics(case_dir, nu, cfd.max_iterations, cfd.convergence)
-    write_fields(case_dir, initial_fields(spec.superficial_velocity(), walls=("wall", "particles")))
+    write_physics(case_dir, nu, cfd.max_iterations, cfd.convergence, cfd.regime)
+    walls = ("wall", "particles")
+    fields = initial_fields(spec.superficial_velocity(), walls)
+    if cfd.regime == "rans_komega_sst":
+        fields.update(rans_fields(spec.superficial_velocity(), packing.diameter, walls))
+    write_fields(case_dir, fields)
     (case_dir / "case.foam").touch()
     (case_dir / SPEC_FILE).write_text(spec.to_json())
     if cfd.processes > 1:

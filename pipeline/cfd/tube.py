@@ -253,15 +253,25 @@ def write_fields(case_dir: Path, fields: dict[str, tuple[str, dict[str, Any]]]) 
         write_dictionary(case_dir / "0" / name, contents, name, class_name=class_name, location="0")
 
 
-def write_physics(case_dir: Path, nu: float, max_iterations: int, convergence: float) -> None:
-    """controlDict, fvSchemes, fvSolution, transportProperties and turbulenceProperties (laminar)."""
+def write_physics(case_dir: Path, nu: float, max_iterations: int, convergence: float, regime: str = "laminar") -> None:
+    """controlDict, fvSchemes, fvSolution, transportProperties and turbulenceProperties.
+
+    ``regime``: ``laminar`` or ``rans_komega_sst`` (see :mod:`pipeline.cfd.turbulence`).
+    """
+    from .turbulence import TURBULENCE_PROPERTIES, rans_schemes, rans_solution
+
+    if regime not in ("laminar", "rans_komega_sst"):
+        raise ValueError(f"unknown flow regime {regime!r}")
+    rans = regime == "rans_komega_sst"
+    schemes = rans_schemes(FV_SCHEMES) if rans else FV_SCHEMES
+    solution = rans_solution(fv_solution(convergence), convergence) if rans else fv_solution(convergence)
+    turbulence = TURBULENCE_PROPERTIES if rans else {"simulationType": "laminar"}
     system, constant = case_dir / "system", case_dir / "constant"
     write_dictionary(system / "controlDict", control_dict(max_iterations), "controlDict", location="system")
-    write_dictionary(system / "fvSchemes", FV_SCHEMES, "fvSchemes", location="system")
-    write_dictionary(system / "fvSolution", fv_solution(convergence), "fvSolution", location="system")
+    write_dictionary(system / "fvSchemes", schemes, "fvSchemes", location="system")
+    write_dictionary(system / "fvSolution", solution, "fvSolution", location="system")
     transport = {"transportModel": "Newtonian", "nu": words(Raw(VISCOSITY), nu)}
     write_dictionary(constant / "transportProperties", transport, "transportProperties", location="constant")
-    turbulence = {"simulationType": "laminar"}
     write_dictionary(constant / "turbulenceProperties", turbulence, "turbulenceProperties", location="constant")
 
 

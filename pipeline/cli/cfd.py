@@ -47,14 +47,26 @@ def run_command(
     processes: Annotated[Optional[int], typer.Option("--processes", "-n", help="MPI ranks for the solver.")] = None,
     out: OutOption = None,
     json_output: JsonOption = False,
+    study: Annotated[bool, typer.Option("--mesh-study", help="Run three resolutions (n, 4n/3, 2n cells per d) and "
+                                        "extrapolate dp/dz (Richardson).")] = False,
 ) -> None:
     """Pack → geometry → mesh → solve → results, reusing a packing or mesh made for the same spec."""
-    from ..run import run
+    from ..run import mesh_study, run
 
     spec = parse_bed(file)
+    if processes is not None:
+        spec = spec.updated({"cfd.processes": processes})
     with progress_bar(f"running {spec.name}", enabled=not json_output) as progress:
-        result = run(spec, engine=engine, processes=processes, folder=out, progress=progress)
-    show_result(result, json_output)
+        if study:
+            summary = mesh_study(spec, engine=engine, folder=out, progress=progress).summary()
+        else:
+            result = run(spec, engine=engine, folder=out, progress=progress)
+    if not study:
+        show_result(result, json_output)
+    elif json_output:
+        echo_json(summary)
+    else:
+        echo_fields("mesh study", {k: str(v) for k, v in summary.items() if k != "seconds"})
 
 
 def mesh_command(
