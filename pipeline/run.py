@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .openfoam import run_foam
 from .cfd.bed import SPEC_FILE, bed_domain, mesh_bed_case, solve_bed_case, write_bed_case
 from .packing import Packing, pack_to_folder, with_engine
 from .packing.model import packing_digest
@@ -61,11 +62,17 @@ def mesh(spec: BedSpec, folder: str | Path | None = None, engine: str | None = N
     return quality
 
 
-def solve(case_dir: str | Path, progress: ProgressCallback | None = None) -> RunResult:
-    """Solve a meshed case written by :func:`mesh` and extract its :class:`RunResult` (saved in the case)."""
+def solve(case_dir: str | Path, processes: int | None = None, progress: ProgressCallback | None = None) -> RunResult:
+    """Solve a meshed case written by :func:`mesh` and extract its :class:`RunResult` (saved in the case).
+
+    ``processes`` overrides the spec's MPI ranks for this solve.
+    """
     case = Path(case_dir)
     spec = BedSpec.from_json((case / SPEC_FILE).read_text())
     packing = Packing.load(case.parent / "packing" / "packing.npz")
+    if processes is not None and processes != spec.cfd.processes:
+        spec = spec.updated({"cfd.processes": processes})
+        write_bed_case(case, packing, spec, mesh=False)
     quality = json.loads((case / MESH_RECORD).read_text())["quality"]
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -77,6 +84,11 @@ def solve(case_dir: str | Path, progress: ProgressCallback | None = None) -> Run
     result = bed_result(case, packing, spec, profile, tracker.iteration, tracker.converged, dict(tracker.residuals),
                         quality, seconds)
     seconds["results"] = time.perf_counter() - started
+    if spec.cfd.write_fields:
+        started = time.perf_counter()
+        run_foam("foamToVTK", case, ["-latestTime"])
+        result.vtk_dir = str(case / "VTK")
+        seconds["vtk"] = time.perf_counter() - started
     result.save()
     return result
 

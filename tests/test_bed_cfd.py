@@ -80,6 +80,8 @@ def test_results_file_round_trips_and_profile_is_monotonic(solved):
     p = result.profile["p"]
     assert p[0] > p[len(p) // 2] > p[-1] - 1e-9  # pressure falls along the flow
     assert 0.3 < result.porosity_mesh < result.porosity_core < 0.6
+    vtk = list((folder / "case" / "VTK").rglob("*.vt*"))
+    assert result.vtk_dir and vtk, "foamToVTK wrote nothing"
 
 
 def test_mesh_is_reused_for_the_same_spec(solved):
@@ -115,3 +117,14 @@ def test_rans_case_runs_with_wall_functions(tmp_path):
     assert result.iterations == 25 and not result.converged
     assert {"k", "omega"} <= set(result.residuals)
     assert result.dp_dz > 0
+
+
+def test_parallel_solve_matches_serial(solved):
+    """Two MPI ranks (decomposePar, mpirun as root, reconstructPar) give the serial answer. Runs last: it
+    re-solves the shared case."""
+    from pipeline.run import solve
+
+    folder, summary = solved
+    parallel = solve(folder / "case", processes=2)
+    assert parallel.dp_dz == pytest.approx(summary["dp_dz"], rel=0.01)
+    assert (folder / "case" / "log.decomposePar").is_file() and (folder / "case" / "log.reconstructPar").is_file()

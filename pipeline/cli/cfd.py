@@ -91,13 +91,14 @@ def mesh_command(
 
 def solve_command(
     case_dir: Annotated[Path, typer.Argument(help="A case folder written by bedflow mesh.", show_default=False)],
+    processes: Annotated[Optional[int], typer.Option("--processes", "-n", help="MPI ranks for the solver.")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Solve a meshed case (simpleFoam) and print the pressure drop against the correlations."""
     from ..run import solve
 
     with progress_bar(f"solving {case_dir}", enabled=not json_output) as progress:
-        result = solve(case_dir, progress=progress)
+        result = solve(case_dir, processes=processes, progress=progress)
     show_result(result, json_output)
 
 

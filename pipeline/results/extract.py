@@ -40,6 +40,7 @@ class RunResult:
     mesh: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     profile: dict[str, list[float]] = field(default_factory=dict)
+    vtk_dir: str | None = None  # foamToVTK output of the last iteration, when cfd.write_fields
 
     @property
     def ergun_dp_dz(self) -> float:
