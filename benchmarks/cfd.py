@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from pipeline import BedSpec
-from pipeline.run import mesh_study, solve
+from pipeline.workflow import mesh_study, solve
 
 BED = {
     "name": "bench-cfd",

@@ -4,13 +4,27 @@ Every front end (CLI, Huey tasks, Panel dashboard, notebooks) calls the
 functions re-exported here; none holds science of its own.
 """
 
+from pathlib import Path
+
 from .dsl import format_bed, parse_bed
 from .errors import BedflowError, BedSyntaxError, BedValidationError, Problem
 from .packing import Packing, PackingError, pack
+from .progress import ProgressCallback
+from .results import RunResult
 from .settings import Settings
 from .spec import BedSpec
 
 __version__ = "0.1.0"
+
+
+def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, folder: str | Path | None = None,
+        progress: ProgressCallback | None = None) -> RunResult:
+    """Pack, mesh, solve and evaluate ``spec``; see :func:`pipeline.workflow.run` (imported on first use,
+    so ``import pipeline`` stays light)."""
+    from .workflow import run as _run
+
+    return _run(spec, engine=engine, processes=processes, folder=folder, progress=progress)
+
 
 __all__ = [
     "BedSpec",
@@ -20,9 +34,11 @@ __all__ = [
     "Packing",
     "PackingError",
     "Problem",
+    "RunResult",
     "Settings",
     "format_bed",
     "pack",
+    "run",
     "parse_bed",
     "__version__",
 ]

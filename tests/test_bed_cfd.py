@@ -12,7 +12,7 @@ from pipeline import BedSpec, BedValidationError
 from pipeline.cfd.bed import bed_domain
 from pipeline.packing import Packing
 from pipeline.results.extract import RunResult
-from pipeline.run import mesh, run
+from pipeline.workflow import mesh, run
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +122,7 @@ def test_rans_case_runs_with_wall_functions(tmp_path):
 def test_parallel_solve_matches_serial(solved):
     """Two MPI ranks (decomposePar, mpirun as root, reconstructPar) give the serial answer. Runs last: it
     re-solves the shared case."""
-    from pipeline.run import solve
+    from pipeline.workflow import solve
 
     folder, summary = solved
     parallel = solve(folder / "case", processes=2)

@@ -51,7 +51,7 @@ def run_command(
                                         "extrapolate dp/dz (Richardson).")] = False,
 ) -> None:
     """Pack → geometry → mesh → solve → results, reusing a packing or mesh made for the same spec."""
-    from ..run import mesh_study, run
+    from ..workflow import mesh_study, run
 
     spec = parse_bed(file)
     if processes is not None:
@@ -76,7 +76,7 @@ def mesh_command(
     json_output: JsonOption = False,
 ) -> None:
     """Pack (or reuse) and mesh a bed with blockMesh + snappyHexMesh; print the mesh quality."""
-    from ..run import default_run_dir, mesh
+    from ..workflow import default_run_dir, mesh
 
     spec = with_engine(parse_bed(file), engine)
     folder = out or default_run_dir(spec)
@@ -95,7 +95,7 @@ def solve_command(
     json_output: JsonOption = False,
 ) -> None:
     """Solve a meshed case (simpleFoam) and print the pressure drop against the correlations."""
-    from ..run import solve
+    from ..workflow import solve
 
     with progress_bar(f"solving {case_dir}", enabled=not json_output) as progress:
         result = solve(case_dir, processes=processes, progress=progress)

@@ -35,7 +35,7 @@ def demo(
     pack_and_show(spec, None)
     if until == "pack":
         return
-    from ..run import run
+    from ..workflow import run
 
     typer.echo("")
     with progress_bar(f"meshing and solving {spec.name}") as progress:

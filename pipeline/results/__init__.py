@@ -1,5 +1,6 @@
 """Results of a solved case: pressure profiles, gradients, porosity, and their comparison with correlations."""
 
+from .extract import RunResult
 from .profiles import GradientFit, PlaneProfile, ResultsError, fit_gradient, plane_profile
 from .validation import BedGeometry, Comparison, as_meshed, compare
 
@@ -9,6 +10,7 @@ __all__ = [
     "GradientFit",
     "PlaneProfile",
     "ResultsError",
+    "RunResult",
     "as_meshed",
     "compare",
     "fit_gradient",
