@@ -27,7 +27,10 @@ def test_rising_values_like_a_bed_under_refinement():
 
 
 def test_oscillation_is_flagged_and_bad_sizes_refused():
-    assert not richardson((1.0, 0.5, 0.25), (1.0, 1.2, 1.1)).monotonic
+    oscillating = richardson((1.0, 0.5, 0.25), (1.0, 1.2, 1.1))
+    assert not oscillating.monotonic and math.isnan(oscillating.order)
+    assert oscillating.value == 1.1  # the finest value, with half the range as uncertainty
+    assert oscillating.relative_error_fine == pytest.approx(0.1 / 1.1)
     with pytest.raises(ResultsError):
         richardson((0.1, 0.1, 0.2), (1.0, 2.0, 3.0))
     assert math.isinf(richardson((0.1, 0.2, 0.3), (1.0, 1.0, 1.0)).order)

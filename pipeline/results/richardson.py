@@ -24,8 +24,9 @@ def richardson(sizes: tuple[float, float, float], values: tuple[float, float, fl
 
     Solves f_i = f_exact + C h_i^p for the observed order p (fixed-point iteration
     for non-constant refinement ratios, Celik et al. 2008, J. Fluids Eng. 130, 078001)
-    and returns f_exact. Oscillatory convergence (the differences change sign) is
-    reported as not monotonic, with p from the absolute differences.
+    and returns f_exact. Oscillatory convergence (the differences change sign) has
+    no Richardson limit: the finest value is returned with an uncertainty of half
+    the oscillation's range (× 1.25, Roache), the order as NaN, ``monotonic`` False.
     """
     pairs = sorted(zip(sizes, values))
     (h1, f1), (h2, f2), (h3, f3) = pairs
@@ -35,11 +36,13 @@ def richardson(sizes: tuple[float, float, float], values: tuple[float, float, fl
     e21, e32 = f2 - f1, f3 - f2
     if e21 == 0 or e32 == 0:
         return Extrapolation(math.inf, f1, 0.0, 0.0, True)
-    monotonic = e21 * e32 > 0
-    sign = 1.0 if monotonic else -1.0
+    if e21 * e32 < 0:
+        spread = 0.5 * (max(f1, f2, f3) - min(f1, f2, f3))
+        relative = spread / abs(f1) if f1 else 0.0
+        return Extrapolation(math.nan, f1, relative, 1.25 * relative, False)
     order = abs(math.log(abs(e32 / e21))) / math.log(r21)
     for _ in range(100):
-        q = math.log((r21**order - sign) / (r32**order - sign)) if order > 0 else 0.0
+        q = math.log((r21**order - 1.0) / (r32**order - 1.0)) if order > 0 else 0.0
         new = abs(math.log(abs(e32 / e21)) + q) / math.log(r21)
         if abs(new - order) < 1e-12:
             break
@@ -47,4 +50,4 @@ def richardson(sizes: tuple[float, float, float], values: tuple[float, float, fl
     value = (r21**order * f1 - f2) / (r21**order - 1.0)
     relative = abs((f1 - value) / value) if value else 0.0
     gci = 1.25 * abs(e21 / f1) / (r21**order - 1.0) if f1 else 0.0
-    return Extrapolation(order, value, relative, gci, monotonic)
+    return Extrapolation(order, value, relative, gci, True)
