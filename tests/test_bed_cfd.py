@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from pipeline import BedSpec, BedValidationError
-from pipeline.cfd.bed import bed_domain
+from pipeline.cfd.bed import PATCHES, bed_domain
 from pipeline.packing import Packing
 from pipeline.results.extract import RunResult
 from pipeline.workflow import mesh, run
@@ -62,7 +62,8 @@ def test_pressure_gradient_agrees_with_the_correlations(solved):
 def test_patches_and_the_point_inside_the_fluid(solved):
     folder, _ = solved
     boundary = (folder / "case" / "constant" / "polyMesh" / "boundary").read_text()
-    for patch in ("inlet", "outlet", "wall", "particles"):
+    assert PATCHES == ("inlet", "outlet", "wall", "particles")
+    for patch in PATCHES:
         assert f"{patch}\n" in boundary, patch
     assert (folder / "case" / "Allrun").stat().st_mode & 0o100
     packing = Packing.load(folder / "packing" / "packing.npz")

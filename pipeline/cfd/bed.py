@@ -30,6 +30,7 @@ from .tube import check_mesh, initial_fields, o_grid_blockmesh, write_allrun, wr
 #: Empty tube before the bed and after it, in particle diameters.
 ENTRANCE = 3.0
 EXIT = 3.0
+#: The patches of a packed-bed mesh.
 PATCHES = ("inlet", "outlet", "wall", "particles")
 #: The spec of the case, in canonical JSON, beside the OpenFOAM files.
 SPEC_FILE = "bed.json"
