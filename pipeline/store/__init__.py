@@ -1,0 +1,24 @@
+"""Artifact stores: `LocalStore` (a folder, the embedded default) and `S3Store` (MinIO/S3), one interface.
+
+``open_store(settings)`` picks the backend from ``BEDFLOW_STORE``: a folder path
+(or ``file://``) or ``s3://bucket`` with the ``MINIO_*`` settings.
+"""
+
+from ..settings import Settings
+from .base import ObjectInfo, Store, StoreError, content_key, safe_key, safe_name, sha256_file
+from .local import LocalStore
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    """The store the settings name."""
+    settings = settings or Settings.from_env()
+    if settings.store_kind == "s3":
+        from .s3 import S3Store
+
+        return S3Store.connect(settings.minio_endpoint, settings.minio_access_key, settings.minio_secret_key,  # type: ignore[arg-type]
+                               settings.store_bucket, secure=settings.minio_secure)  # type: ignore[arg-type]
+    return LocalStore(settings.store_path)  # type: ignore[arg-type]
+
+
+__all__ = ["LocalStore", "ObjectInfo", "Store", "StoreError", "content_key", "open_store", "safe_key", "safe_name",
+           "sha256_file"]
