@@ -90,7 +90,7 @@ def test_demo_runs_on_embedded_defaults(bedflow_cmd, tmp_path):
     assert "small-spheres" in result.stdout
     assert "sqlite:///" in result.stdout
     assert "packed small-spheres with native" in result.stdout
-    assert len(list((tmp_path / "data" / "packings").glob("small-spheres-*/particles.stl"))) == 1
+    assert len(list((tmp_path / "data" / "runs").glob("small-spheres-*/packing/particles.stl"))) == 1
 
 
 def test_pack_json_reports_and_writes_files(bedflow_cmd, tmp_path, examples):

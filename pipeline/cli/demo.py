@@ -32,10 +32,11 @@ def demo(
     spec = load_preset(preset)
     echo_fields(f"bed {spec.name}: {spec.description}", spec.summary())
     typer.echo("")
-    pack_and_show(spec, None)
+    from ..workflow import default_run_dir, run
+
+    pack_and_show(spec, default_run_dir(spec, settings) / "packing")  # the run below reuses this packing
     if until == "pack":
         return
-    from ..workflow import run
 
     typer.echo("")
     with progress_bar(f"meshing and solving {spec.name}") as progress:
