@@ -27,7 +27,7 @@ def examples() -> list[Path]:
     return files
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def bedflow_cmd() -> list[str]:
     """The installed ``bedflow`` console script (the real entry point users run)."""
     script = Path(sys.executable).with_name("bedflow")

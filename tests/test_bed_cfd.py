@@ -25,21 +25,13 @@ cfd { particle_reynolds = 5; mesh_cells_per_diameter = 10; convergence = 1e-5; m
 
 
 @pytest.fixture(scope="module")
-def solved(tmp_path_factory, bedflow_cmd_module):
+def solved(tmp_path_factory, bedflow_cmd):
     folder = tmp_path_factory.mktemp("run")
     (folder / "ci.bed").write_text(SMALL_BED)
-    result = subprocess.run([*bedflow_cmd_module, "run", "ci.bed", "--out", "out", "--json"], cwd=folder,
+    result = subprocess.run([*bedflow_cmd, "run", "ci.bed", "--out", "out", "--json"], cwd=folder,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return folder / "out", json.loads(result.stdout)
-
-
-@pytest.fixture(scope="module")
-def bedflow_cmd_module():
-    import sys
-    from pathlib import Path
-
-    return [str(Path(sys.executable).with_name("bedflow"))]
 
 
 def test_run_json_has_the_promised_keys(solved):
