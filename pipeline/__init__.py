@@ -18,12 +18,12 @@ __version__ = "0.1.0"
 
 
 def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, folder: str | Path | None = None,
-        progress: ProgressCallback | None = None) -> RunResult:
-    """Pack, mesh, solve and evaluate ``spec``; see :func:`pipeline.workflow.run` (imported on first use,
-    so ``import pipeline`` stays light)."""
-    from .workflow import run as _run
+        progress: ProgressCallback | None = None, created_by: str = "") -> RunResult:
+    """Pack, mesh, solve and evaluate ``spec``, recorded in the run database and the artifact store; see
+    :func:`pipeline.runs.run` (imported on first use, so ``import pipeline`` stays light)."""
+    from .runs import run as _run
 
-    return _run(spec, engine=engine, processes=processes, folder=folder, progress=progress)
+    return _run(spec, engine=engine, processes=processes, folder=folder, progress=progress, created_by=created_by)
 
 
 __all__ = [

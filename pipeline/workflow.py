@@ -62,35 +62,63 @@ def mesh(spec: BedSpec, folder: str | Path | None = None, engine: str | None = N
     return quality
 
 
-def solve(case_dir: str | Path, processes: int | None = None, progress: ProgressCallback | None = None) -> RunResult:
-    """Solve a meshed case written by :func:`mesh` and extract its :class:`RunResult` (saved in the case).
+SOLVE_RECORD = "solve.json"
 
-    ``processes`` overrides the spec's MPI ranks for this solve.
-    """
+
+def solve_case(case_dir: str | Path, processes: int | None = None,
+               progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Run simpleFoam on a meshed case written by :func:`mesh`; return (and save as ``solve.json``) the
+    iterations, convergence, last residuals and seconds. ``processes`` overrides the spec's MPI ranks."""
     case = Path(case_dir)
     spec = BedSpec.from_json((case / SPEC_FILE).read_text())
-    packing = Packing.load(case.parent / "packing" / "packing.npz")
     if processes is not None and processes != spec.cfd.processes:
         spec = spec.updated({"cfd.processes": processes})
-        write_bed_case(case, packing, spec, mesh=False)
+        write_bed_case(case, Packing.load(case.parent / "packing" / "packing.npz"), spec, mesh=False)
+    (case / SOLVE_RECORD).unlink(missing_ok=True)
+    started = time.perf_counter()
+    tracker = solve_bed_case(case, spec, progress=progress)
+    record = {"iterations": tracker.iteration, "converged": tracker.converged, "residuals": dict(tracker.residuals),
+              "seconds": time.perf_counter() - started, "processes": spec.cfd.processes}
+    (case / SOLVE_RECORD).write_text(json.dumps(record, indent=2))
+    return record
+
+
+def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None) -> RunResult:
+    """Extract the :class:`RunResult` of a case solved by :func:`solve_case` (saved as ``results.json``),
+    and write its VTK fields when the spec asks for them."""
+    case = Path(case_dir)
+    report = progress or no_progress
+    spec = BedSpec.from_json((case / SPEC_FILE).read_text())
+    packing = Packing.load(case.parent / "packing" / "packing.npz")
     quality = json.loads((case / MESH_RECORD).read_text())["quality"]
-    seconds: dict[str, float] = {}
+    solved = json.loads((case / SOLVE_RECORD).read_text())
+    seconds: dict[str, float] = {"solve": solved["seconds"]}
     started = time.perf_counter()
-    tracker = solve_bed_case(case, spec, progress=scaled(progress or no_progress, 0.0, 0.95))
-    seconds["solve"] = time.perf_counter() - started
-    started = time.perf_counter()
+    report(0.0, "pressure profile")
     domain = bed_domain(packing, spec.cfd.mesh_cells_per_diameter)
     profile = pressure_profile(case, packing, domain.cell, domain.z0, domain.z1)
-    result = bed_result(case, packing, spec, profile, tracker.iteration, tracker.converged, dict(tracker.residuals),
+    result = bed_result(case, packing, spec, profile, solved["iterations"], solved["converged"], solved["residuals"],
                         quality, seconds)
     seconds["results"] = time.perf_counter() - started
     if spec.cfd.write_fields:
+        report(0.5, "foamToVTK")
         started = time.perf_counter()
         run_foam("foamToVTK", case, ["-latestTime"])
         result.vtk_dir = str(case / "VTK")
         seconds["vtk"] = time.perf_counter() - started
     result.save()
+    report(1.0, f"dp/dz = {result.dp_dz:.4g} Pa/m")
     return result
+
+
+def solve(case_dir: str | Path, processes: int | None = None, progress: ProgressCallback | None = None) -> RunResult:
+    """Solve a meshed case written by :func:`mesh` and extract its :class:`RunResult` (saved in the case).
+
+    ``processes`` overrides the spec's MPI ranks for this solve.
+    """
+    report = progress or no_progress
+    solve_case(case_dir, processes, progress=scaled(report, 0.0, 0.95))
+    return postprocess(case_dir, progress=scaled(report, 0.95, 1.0))
 
 
 def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, folder: str | Path | None = None,

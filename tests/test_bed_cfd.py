@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
+import tarfile
 
 import pytest
 
@@ -12,7 +14,9 @@ from pipeline import BedSpec, BedValidationError
 from pipeline.cfd.bed import PATCHES, bed_domain
 from pipeline.packing import Packing
 from pipeline.results.extract import RunResult
-from pipeline.workflow import mesh, run
+from pipeline.runs import fetch_artifacts, get_run, missing_artifacts, open_services, run, run_artifacts
+from pipeline.settings import Settings
+from pipeline.workflow import mesh
 
 pytestmark = pytest.mark.slow
 
@@ -25,18 +29,28 @@ cfd { particle_reynolds = 5; mesh_cells_per_diameter = 10; convergence = 1e-5; m
 
 
 @pytest.fixture(scope="module")
-def solved(tmp_path_factory, bedflow_cmd):
+def recorded(tmp_path_factory, bedflow_cmd):
+    """`bedflow run ci.bed --json` in a fresh data dir (its own SQLite database and store folder)."""
     folder = tmp_path_factory.mktemp("run")
     (folder / "ci.bed").write_text(SMALL_BED)
-    result = subprocess.run([*bedflow_cmd, "run", "ci.bed", "--out", "out", "--json"], cwd=folder,
+    env = {**os.environ, "BEDFLOW_DATA_DIR": str(folder / "data")}
+    for name in ("DATABASE_URL", "BEDFLOW_STORE"):
+        env.pop(name, None)
+    result = subprocess.run([*bedflow_cmd, "run", "ci.bed", "--out", "out", "--json"], cwd=folder, env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    return folder / "out", json.loads(result.stdout)
+    return folder / "out", json.loads(result.stdout), Settings.from_env(env, dotenv=None)
+
+
+@pytest.fixture
+def solved(recorded):
+    folder, summary, _ = recorded
+    return folder, summary
 
 
 def test_run_json_has_the_promised_keys(solved):
     _, summary = solved
-    for key in ("cells", "converged", "iterations", "dp_dz", "dp_inlet_outlet", "porosity_core", "re_p",
+    for key in ("id", "cells", "converged", "iterations", "dp_dz", "dp_inlet_outlet", "porosity_core", "re_p",
                 "superficial_velocity", "ergun_dp_dz", "eisfeld_schnitzlein_dp_dz", "ratio_ergun",
                 "ratio_eisfeld_schnitzlein", "seconds", "case_dir"):
         assert key in summary, key
@@ -86,12 +100,48 @@ def test_mesh_is_reused_for_the_same_spec(solved):
     assert quality["ok"]
 
 
+def test_the_run_is_recorded_with_every_artifact(recorded, tmp_path):
+    _, summary, settings = recorded
+    services = open_services(settings)
+    run_ = get_run(summary["id"], services=services)
+    assert run_.status.value == "succeeded" and run_.completed_stage == "postprocess"
+    assert run_.dp_dz == pytest.approx(summary["dp_dz"]) and run_.cells == summary["cells"]
+    assert run_.ratio_ergun == pytest.approx(summary["ratio_ergun"]) and run_.converged
+    assert set(run_.timings) == {"pack", "mesh", "solve", "postprocess"}
+    kinds = {a.kind for a in run_artifacts(run_.id, services=services)}
+    assert {"bed", "packing", "stl", "mesh", "case", "vtk", "log", "results"} <= kinds, kinds
+    assert missing_artifacts(services=services) == []
+    archive = fetch_artifacts(run_.id, "case", tmp_path, services=services)[0]
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert "constant/polyMesh/boundary" in names and "log.simpleFoam" in names
+    assert any(name.endswith("/U") and not name.startswith("0/") for name in names), "no solved time in the case"
+    assert not any(name.startswith(("processor", "VTK/")) for name in names)
+
+
+def test_a_new_run_of_the_same_bed_reuses_the_stored_mesh(recorded, tmp_path):
+    """A different flow rate on the same packing and mesh, in an empty folder: both come from the store."""
+    folder, summary, settings = recorded
+    services = open_services(settings)
+    spec = BedSpec.from_json((folder / "case" / "bed.json").read_text()).updated({"cfd.particle_reynolds": 2.5})
+    messages: list[str] = []
+    result = run(spec, folder=tmp_path / "elsewhere", progress=lambda f, m: messages.append(m), services=services)
+    assert any("fetched mesh" in m for m in messages), messages
+    again, first = get_run(result.run_id, services=services), get_run(summary["id"], services=services)
+    assert again.mesh_id == first.mesh_id and again.packing_id == first.packing_id
+    assert again.timings["mesh"] < 0.2 * first.timings["mesh"]
+    assert result.cells == summary["cells"]
+    # Half the velocity, a bit less than half the gradient: the inertial part (Ergun's 1.75 term) falls as u².
+    assert 0.45 < result.dp_dz / summary["dp_dz"] < 0.501
+
+
 def test_bad_spec_fails_before_any_program(tmp_path):
     spec = BedSpec()
     spec.particles.diameter = 0.03  # larger than the tube
     with pytest.raises(BedValidationError):
         run(spec, folder=tmp_path / "never")
     assert not (tmp_path / "never").exists()
+    assert not (tmp_path / "data").exists()  # nothing recorded either
 
 
 def test_rans_case_runs_with_wall_functions(tmp_path):

@@ -6,7 +6,6 @@ The S3 path is the production code: the ``minio`` SDK talking HTTP to an S3-prot
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 
 import pytest
@@ -14,25 +13,14 @@ import pytest
 from pipeline.settings import Settings
 from pipeline.store import LocalStore, StoreError, content_key, open_store, safe_key, safe_name
 from pipeline.store.s3 import S3Store
+from pipeline.store.s3_server import free_port
 
 ACCESS, SECRET = "bedflow-test", "bedflow-test-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop()
+@pytest.fixture
+def s3_endpoint(s3_server):
+    return s3_server["MINIO_ENDPOINT"]
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -110,3 +98,37 @@ def test_open_store_follows_the_settings(tmp_path, s3_endpoint):
     assert isinstance(remote, S3Store) and remote.bucket == "bedflow-settings"
     remote.put_bytes("x", b"1")
     assert [o.key for o in remote.list()] == ["x"]
+
+
+def test_archives_are_reproducible_and_extract_safely(tmp_path):
+    import io
+    import tarfile
+    import time
+
+    from pipeline.store.archive import archive_folder, archive_names, extract_archive
+
+    case = tmp_path / "case"
+    (case / "constant" / "polyMesh").mkdir(parents=True)
+    (case / "constant" / "polyMesh" / "points").write_text("(0 0 0)\n" * 1000)
+    (case / "Allrun").write_text("#!/bin/sh\n")
+    (case / "Allrun").chmod(0o755)
+    (case / "processor0").mkdir()
+    (case / "processor0" / "junk").write_text("x")
+    first = archive_folder(case, tmp_path / "one" / "case.tar.gz", exclude=("processor*",))
+    time.sleep(1.1)
+    (case / "Allrun").touch()  # a newer time must not change the bytes
+    second = archive_folder(case, tmp_path / "two" / "other-name.tar.gz", exclude=("processor*",))
+    assert first.read_bytes() == second.read_bytes()  # same files → same checksum → stored once
+    assert archive_names(first) == ["Allrun", "constant/polyMesh/points"]
+    out = extract_archive(first, tmp_path / "out")
+    assert (out / "constant/polyMesh/points").read_text() == (case / "constant/polyMesh/points").read_text()
+    assert (out / "Allrun").stat().st_mode & 0o100
+
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo("../escaped")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(StoreError, match="cannot unpack"):
+        extract_archive(evil, tmp_path / "victim")
+    assert not (tmp_path / "escaped").exists()

@@ -27,7 +27,7 @@ def show_result(result: RunResult, json_output: bool) -> None:
         return
     meshed, nominal = result.as_meshed, result.nominal
     echo_fields(
-        f"solved {result.case_dir}",
+        f"run {result.run_id}: solved {result.case_dir}" if result.run_id else f"solved {result.case_dir}",
         {
             "mesh": f"{result.cells} cells, {result.iterations} iterations, converged: {result.converged}",
             "dp/dz": f"{result.dp_dz:.5g} Pa/m in the core window {result.window[0] * 1e3:.1f}–"
@@ -50,8 +50,10 @@ def run_command(
     study: Annotated[bool, typer.Option("--mesh-study", help="Run three resolutions (n, 4n/3, 2n cells per d) and "
                                         "extrapolate dp/dz (Richardson).")] = False,
 ) -> None:
-    """Pack → geometry → mesh → solve → results, reusing a packing or mesh made for the same spec."""
-    from ..workflow import mesh_study, run
+    """Pack → geometry → mesh → solve → results, recorded in the run database and store (``--json`` gains
+    ``id``); a packing or mesh recorded for the same spec is reused."""
+    from ..runs import run
+    from ..workflow import mesh_study
 
     spec = parse_bed(file)
     if processes is not None:

@@ -2,7 +2,8 @@
 
 Validates a shipped example bed, packs it with the native packer, writes its
 geometry, meshes the void and solves the flow (OpenFOAM), and prints the
-pressure gradient against the correlations. Pictures and reports join as they land.
+pressure gradient against the correlations. The run is recorded in the
+database and its artifacts in the store. Pictures and reports join as they land.
 """
 
 from __future__ import annotations
@@ -32,16 +33,20 @@ def demo(
     spec = load_preset(preset)
     echo_fields(f"bed {spec.name}: {spec.description}", spec.summary())
     typer.echo("")
-    from ..workflow import default_run_dir, run
+    from ..runs import run
+    from ..workflow import default_run_dir
 
-    pack_and_show(spec, default_run_dir(spec, settings) / "packing")  # the run below reuses this packing
+    folder = default_run_dir(spec, settings)
+    pack_and_show(spec, folder / "packing")  # the run below reuses this packing
     if until == "pack":
         return
 
     typer.echo("")
     with progress_bar(f"meshing and solving {spec.name}") as progress:
-        result = run(spec, progress=progress)
+        result = run(spec, folder=folder, progress=progress)
     show_result(result, json_output=False)
+    typer.echo(f"\nrecorded as run {result.run_id}: `bedflow show {result.run_id}`, `bedflow artifacts "
+               f"{result.run_id}`, `bedflow runs`")
 
 
 def register(app: typer.Typer) -> None:

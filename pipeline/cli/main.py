@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ..errors import BedflowError, BedSyntaxError
-from . import cfd, demo, packing, spec
+from . import cfd, demo, packing, records, spec
 
 app = typer.Typer(
     name="bedflow",
@@ -25,6 +25,7 @@ spec.register(app)
 packing.register(app)
 cfd.register(app)
 demo.register(app)
+records.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

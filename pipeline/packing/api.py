@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from .model import Packing, PackingError, packing_digest
 #: Engine names accepted from users, mapped to ``packing.method`` values.
 ENGINES = {"native": "native", "rigid_body": "rigid_body", "blender": "rigid_body"}
 PACKING_FILE = "packing.npz"
+GEOMETRY_MANIFEST = "geometry.json"  # written by write_geometry
 
 
 def with_engine(spec: BedSpec, engine: str | None) -> BedSpec:
@@ -65,8 +67,9 @@ def pack_to_folder(spec: BedSpec, folder: str | Path, engine: str | None = None,
                    progress: ProgressCallback | None = None) -> dict[str, Any]:
     """Pack (reusing ``folder/packing.npz`` if it matches), write the spec's export formats, report.
 
-    Returns :func:`packing_report` plus ``packing_file``, ``files`` (written
-    geometry) and the seconds of each stage.
+    Geometry already written for the same packing and export settings (its
+    ``geometry.json`` manifest names them) is reused too. Returns :func:`packing_report` plus
+    ``packing_file``, ``files`` (the geometry) and the seconds of each stage.
     """
     from ..geometry import write_geometry  # trimesh loads only when geometry is written
 
@@ -75,12 +78,20 @@ def pack_to_folder(spec: BedSpec, folder: str | Path, engine: str | None = None,
     packing = pack(spec, progress=progress, reuse=folder / PACKING_FILE)
     export = spec.export
     started = time.perf_counter()
-    files = write_geometry(packing, folder, export.formats, export.units, export.scale, export.wall_mode,
-                           export.manifold_check)
+    wanted = [packing.digest, spec.digest("export")]
+    manifest_file = folder / GEOMETRY_MANIFEST
+    manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
+    files = {key: folder / name for key, name in manifest.get("files", {}).items()}
+    if manifest.get("source") != wanted or not all(path.is_file() for path in files.values()):
+        files = write_geometry(packing, folder, export.formats, export.units, export.scale, export.wall_mode,
+                               export.manifold_check).files
+        manifest = json.loads(manifest_file.read_text())
+        manifest["source"] = wanted  # packing and export digests: the same pair reuses these files
+        manifest_file.write_text(json.dumps(manifest, indent=2))
     report = packing_report(packing)
     report["seconds"]["geometry"] = time.perf_counter() - started
     report["packing_file"] = str(folder / PACKING_FILE)
-    report["files"] = {key: str(path) for key, path in files.files.items()}
+    report["files"] = {key: str(path) for key, path in files.items()}
     return report
 
 

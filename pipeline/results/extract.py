@@ -41,6 +41,7 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
     profile: dict[str, list[float]] = field(default_factory=dict)
     vtk_dir: str | None = None  # foamToVTK output of the last iteration, when cfd.write_fields
+    run_id: int | None = None  # the simulation's id in the run database, when the run was recorded
 
     @property
     def ergun_dp_dz(self) -> float:
@@ -54,6 +55,7 @@ class RunResult:
         """The flat keys of ``bedflow run --json``."""
         ratios = self.as_meshed["ratios"]
         return {
+            "id": self.run_id,
             "cells": self.cells,
             "converged": self.converged,
             "iterations": self.iterations,

@@ -17,12 +17,20 @@ PART_SIZE = 16 * 1024 * 1024
 SHA_HEADER = "x-amz-meta-sha256"
 
 
+def _reason(error: Exception) -> str:
+    """The innermost cause of a connection error (urllib3 nests them), on one line."""
+    while getattr(error, "reason", None) is not None and isinstance(error.reason, Exception):  # type: ignore[attr-defined]
+        error = error.reason  # type: ignore[attr-defined]
+    return str(error).splitlines()[0]
+
+
 class S3Store(Store):
     """Objects in ``bucket`` with their SHA-256 as user metadata; the bucket is created if missing."""
 
-    def __init__(self, client: Minio, bucket: str) -> None:
+    def __init__(self, client: Minio, bucket: str, endpoint: str = "S3") -> None:
         self.client = client
         self.bucket = bucket
+        self.endpoint = endpoint  # host:port, for messages
         self._call(lambda: self.client.bucket_exists(bucket) or self.client.make_bucket(bucket), "open bucket")
 
     @classmethod
@@ -32,7 +40,7 @@ class S3Store(Store):
         http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=timeout, read=max(timeout, 60.0)),
                                    retries=urllib3.Retry(total=2, backoff_factor=0.2))
         client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, http_client=http)
-        return cls(client, bucket)
+        return cls(client, bucket, endpoint)
 
     def _call(self, action, what: str):  # noqa: ANN001, ANN202 - a thunk and whatever it returns
         try:
@@ -40,7 +48,8 @@ class S3Store(Store):
         except S3Error as exc:
             raise StoreError(f"S3 {what} failed in bucket {self.bucket!r}: {exc.code}: {exc.message}") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise StoreError(f"S3 store unreachable ({what}, bucket {self.bucket!r}): {exc}") from None
+            raise StoreError(f"S3 store at {self.endpoint} unreachable ({what}, bucket {self.bucket!r}): "
+                             f"{_reason(exc)}") from None
 
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> ObjectInfo:
         key = safe_key(key)
@@ -71,7 +80,7 @@ class S3Store(Store):
                 return None
             raise StoreError(f"S3 stat failed for {key}: {exc.code}: {exc.message}") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise StoreError(f"S3 store unreachable (stat {key}): {exc}") from None
+            raise StoreError(f"S3 store at {self.endpoint} unreachable (stat {key}): {_reason(exc)}") from None
         metadata = {k.lower(): v for k, v in (result.metadata or {}).items()}
         return ObjectInfo(key, int(result.size or 0), metadata.get(SHA_HEADER, ""),
                           result.content_type or "application/octet-stream")

@@ -1,0 +1,134 @@
+"""``bedflow runs|show|artifacts|fetch`` and ``bedflow db upgrade|current``: the recorded runs from the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .output import echo_fields, echo_json
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RunArgument = Annotated[int, typer.Argument(help="The run id (from `bedflow run` or `bedflow runs`).", show_default=False)]
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def runs_command(
+    status: Annotated[Optional[list[str]], typer.Option("--status", "-s", help="Only runs with this status "
+                                                        "(repeatable): queued, running, succeeded, failed, cancelled.")] = None,
+    bed: Annotated[Optional[str], typer.Option("--bed", "-b", help="Only runs of the bed with this name.")] = None,
+    sweep: Annotated[Optional[int], typer.Option("--sweep", help="Only runs of this sweep.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (newest first).")] = 50,
+    json_output: JsonOption = False,
+) -> None:
+    """List recorded runs, newest first."""
+    from ..db import RunStatus
+    from ..db.queries import run_row
+    from ..runs import RunError, list_runs
+
+    for value in status or []:
+        if value not in RunStatus.__members__:
+            raise RunError(f"unknown status {value!r}; use one of {', '.join(RunStatus.__members__)}")
+    runs = list_runs(status=status or None, bed=bed, sweep=sweep, limit=limit)
+    if json_output:
+        echo_json([{k: _plain(v) for k, v in run_row(r).items()} for r in runs])
+        return
+    if not runs:
+        typer.echo("no runs recorded")
+        return
+    typer.echo(f"{'id':>5}  {'bed':<20} {'status':<10} {'stage':<12} {'Re_p':>7} {'dp/dz Pa/m':>11} "
+               f"{'x Ergun':>7}  created")
+    for r in runs:
+        dp_dz = f"{r.dp_dz:11.4g}" if r.dp_dz is not None else f"{'-':>11}"
+        ergun = f"{r.ratio_ergun:7.2f}" if r.ratio_ergun is not None else f"{'-':>7}"
+        stage = r.stage if r.status.value == "running" else (r.completed_stage or "-")
+        typer.echo(f"{r.id:>5}  {r.bed.name[:20]:<20} {r.status.value:<10} {stage:<12} {r.re_p:7.3g} {dp_dz} {ergun}  "
+                   f"{_when(r.created_at)}")
+
+
+def show_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
+    """Show one run: status, inputs, results, timings and provenance."""
+    from ..db.queries import run_row
+    from ..runs import get_run
+
+    run = get_run(run_id)
+    row = {k: _plain(v) for k, v in run_row(run).items()}
+    details = {**row, "until": run.until, "completed_stage": run.completed_stage, "message": run.message,
+               "worker": run.worker, "heartbeat_at": _plain(run.heartbeat_at), "timings": run.timings,
+               "provenance": run.provenance, "spec": run.spec}
+    if json_output:
+        echo_json(details)
+        return
+    fields = {k: str(v) for k, v in row.items() if v not in (None, "") and k != "id"}
+    fields["timings"] = ", ".join(f"{k} {v:.1f} s" for k, v in (run.timings or {}).items()) or "-"
+    software = run.provenance or {}
+    fields["software"] = ", ".join(f"{k} {software.get(k)}" for k in ("bedflow", "openfoam", "blender", "python"))
+    fields["host"] = str(software.get("host", "-"))
+    echo_fields(f"run {run.id} ({run.bed.name})", fields)
+
+
+def artifacts_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
+    """List a run's artifacts (its own and its packing's and mesh's): kind, name, size, checksum."""
+    from ..runs import run_artifacts
+
+    artifacts = run_artifacts(run_id)
+    if json_output:
+        echo_json([{"kind": a.kind, "name": a.name, "owner": a.owner[0], "key": a.key, "size": a.size,
+                    "sha256": a.sha256, "content_type": a.content_type} for a in artifacts])
+        return
+    for a in artifacts:
+        typer.echo(f"{a.kind:<8} {a.name:<28} {a.size:>12,d} B  {a.owner[0]:<10} {a.sha256[:12]}")
+
+
+def fetch_command(
+    run_id: RunArgument,
+    kind: Annotated[str, typer.Argument(help="Artifact kind: stl, case, vtk, log, results, packing, mesh, bed, ...",
+                                        show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to download into.")] = Path("."),
+) -> None:
+    """Download (and verify) a run's artifacts of one kind."""
+    from ..runs import fetch_artifacts
+
+    for path in fetch_artifacts(run_id, kind, out):
+        typer.echo(str(path))
+
+
+db_app = typer.Typer(help="The run database: migrations.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Bring the database schema to the newest (or the given) revision."""
+    from ..db import open_database, redact
+
+    database = open_database()
+    database.upgrade(revision)
+    typer.echo(f"{redact(database.url)} at revision {database.current_revision()}")
+
+
+@db_app.command("current")
+def db_current(json_output: JsonOption = False) -> None:
+    """Print the database's revision and the newest one this bedflow knows."""
+    from ..db import open_database, redact
+
+    database = open_database()
+    info = {"database": redact(database.url), "revision": database.current_revision(), "head": database.head_revision()}
+    typer.echo(json.dumps(info) if json_output else f"{info['database']}: revision {info['revision']} (head {info['head']})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("runs")(runs_command)
+    app.command("show")(show_command)
+    app.command("artifacts")(artifacts_command)
+    app.command("fetch")(fetch_command)
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,18 @@
+"""The run database: SQLAlchemy models, connection and migrations, queries for the dashboard and notebooks."""
+
+from .database import Database, DatabaseError, open_database, redact
+from .models import (
+    ARTIFACT_KINDS,
+    Artifact,
+    Base,
+    Bed,
+    Mesh,
+    Packing,
+    RunStatus,
+    Simulation,
+    Sweep,
+    utcnow,
+)
+
+__all__ = ["ARTIFACT_KINDS", "Artifact", "Base", "Bed", "Database", "DatabaseError", "Mesh", "Packing", "RunStatus",
+           "Simulation", "Sweep", "open_database", "redact", "utcnow"]

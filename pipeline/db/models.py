@@ -1,0 +1,276 @@
+"""The run database schema (SQLAlchemy 2): beds, packings, meshes, simulations, sweeps and their artifacts.
+
+One schema serves PostgreSQL and SQLite. Timestamps are timezone-aware UTC in
+Python (:class:`UtcDateTime` stores naive UTC on SQLite, which keeps no zone).
+Every artifact belongs to exactly one owner (a bed, packing, mesh or
+simulation), enforced by a check constraint.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so migrations and downgrades address them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores it naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: use timezone-aware UTC times")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class RunStatus(str, enum.Enum):
+    """Where a simulation is in its life."""
+
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled)
+
+
+ARTIFACT_KINDS = ("bed", "packing", "stl", "obj", "gltf", "glb", "blend", "mesh", "case", "vtk", "log", "results",
+                  "report", "png", "html")
+OWNERS = ("bed", "packing", "mesh", "simulation")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(UtcDateTime, default=utcnow, server_default=func.current_timestamp(), nullable=False)
+
+
+class Bed(Base):
+    """A named bed description; its spec is the latest one saved under that name by that owner."""
+
+    __tablename__ = "bed"
+    __table_args__ = (UniqueConstraint("created_by", "name", name="uq_bed_owner_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    spec: Mapped[dict[str, Any]]
+    spec_digest: Mapped[str] = mapped_column(String(64), index=True)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow,
+                                                 server_default=func.current_timestamp())
+
+    simulations: Mapped[list[Simulation]] = relationship(back_populates="bed")
+
+    def __repr__(self) -> str:
+        return f"Bed(id={self.id}, name={self.name!r})"
+
+
+class Packing(Base):
+    """One packing, identified by its packing digest (the same spec sections give the same packing)."""
+
+    __tablename__ = "packing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bed_id: Mapped[int | None] = mapped_column(ForeignKey("bed.id", ondelete="SET NULL"), index=True)
+    engine: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    count: Mapped[int]
+    porosity: Mapped[float]  # bed region, nominal particles
+    porosity_gap: Mapped[float]  # bed region, particles shrunk by the contact gap (what is meshed)
+    porosity_core: Mapped[float]
+    metrics: Mapped[dict[str, Any]]
+    timings: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = _created()
+
+    meshes: Mapped[list[Mesh]] = relationship(back_populates="packing")
+
+
+class Mesh(Base):
+    """A snappyHexMesh mesh of a packing at one resolution, identified by its mesh digest."""
+
+    __tablename__ = "mesh"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    packing_id: Mapped[int] = mapped_column(ForeignKey("packing.id", ondelete="CASCADE"), index=True)
+    resolution: Mapped[int]  # background cells per particle diameter
+    cells: Mapped[int]
+    quality: Mapped[dict[str, Any]]
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    seconds: Mapped[float | None]
+    created_at: Mapped[datetime] = _created()
+
+    packing: Mapped[Packing] = relationship(back_populates="meshes")
+
+
+class Sweep(Base):
+    """A named set of simulations over one varied spec parameter."""
+
+    __tablename__ = "sweep"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    bed_id: Mapped[int | None] = mapped_column(ForeignKey("bed.id", ondelete="SET NULL"), index=True)
+    parameter: Mapped[str] = mapped_column(String(100))  # dotted spec path, e.g. "cfd.particle_reynolds"
+    values: Mapped[list[Any]]
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = _created()
+
+    simulations: Mapped[list[Simulation]] = relationship(back_populates="sweep")
+
+
+class Simulation(Base):
+    """A run: its inputs, its life (status, progress, heartbeat, worker), its results and its provenance."""
+
+    __tablename__ = "simulation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bed_id: Mapped[int] = mapped_column(ForeignKey("bed.id", ondelete="CASCADE"), index=True)
+    packing_id: Mapped[int | None] = mapped_column(ForeignKey("packing.id", ondelete="SET NULL"), index=True)
+    mesh_id: Mapped[int | None] = mapped_column(ForeignKey("mesh.id", ondelete="SET NULL"), index=True)
+    sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweep.id", ondelete="SET NULL"), index=True)
+
+    # inputs (the full spec, and the numbers people filter on)
+    spec: Mapped[dict[str, Any]]
+    spec_digest: Mapped[str] = mapped_column(String(64), index=True)
+    engine: Mapped[str] = mapped_column(String(32))
+    regime: Mapped[str] = mapped_column(String(32))
+    superficial_velocity: Mapped[float]
+    re_p: Mapped[float]
+    fluid_density: Mapped[float]
+    fluid_viscosity: Mapped[float]
+    particle_diameter: Mapped[float]
+    column_diameter: Mapped[float]
+    aspect_ratio: Mapped[float]
+    particle_count: Mapped[int]
+    resolution: Mapped[int]
+    processes: Mapped[int] = mapped_column(default=1)
+    until: Mapped[str] = mapped_column(String(16), default="solve")  # the last stage wanted
+
+    # life
+    status: Mapped[RunStatus] = mapped_column(
+        Enum(RunStatus, name="run_status", values_callable=lambda e: [m.value for m in e], create_constraint=True,
+             validate_strings=True),
+        default=RunStatus.queued, index=True)
+    stage: Mapped[str] = mapped_column(String(32), default="")
+    completed_stage: Mapped[str] = mapped_column(String(16), default="")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    heartbeat_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    task_id: Mapped[str] = mapped_column(String(64), default="")
+    process_group: Mapped[int | None]
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = _created()
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    # results
+    dp: Mapped[float | None]  # inlet-outlet pressure drop, Pa
+    dp_dz: Mapped[float | None]  # core-window gradient, Pa/m
+    porosity: Mapped[float | None]  # core window, solved geometry
+    cells: Mapped[int | None]
+    iterations: Mapped[int | None]
+    converged: Mapped[bool | None] = mapped_column(Boolean)
+    ratio_ergun: Mapped[float | None]
+    ratio_eisfeld_schnitzlein: Mapped[float | None]
+    results: Mapped[dict[str, Any] | None]  # the full RunResult
+
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    bed: Mapped[Bed] = relationship(back_populates="simulations")
+    packing: Mapped[Packing | None] = relationship()
+    mesh: Mapped[Mesh | None] = relationship()
+    sweep: Mapped[Sweep | None] = relationship(back_populates="simulations")
+
+    def __repr__(self) -> str:
+        return f"Simulation(id={self.id}, status={self.status.value}, stage={self.stage!r})"
+
+
+class Artifact(Base):
+    """A file a run produced, stored in the artifact store under ``key`` and verified by ``sha256``."""
+
+    __tablename__ = "artifact"
+    __table_args__ = (
+        CheckConstraint(
+            "(CASE WHEN bed_id IS NULL THEN 0 ELSE 1 END + CASE WHEN packing_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN mesh_id IS NULL THEN 0 ELSE 1 END + CASE WHEN simulation_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_owner"),
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in ARTIFACT_KINDS) + ")", name="known_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bed_id: Mapped[int | None] = mapped_column(ForeignKey("bed.id", ondelete="CASCADE"), index=True)
+    packing_id: Mapped[int | None] = mapped_column(ForeignKey("packing.id", ondelete="CASCADE"), index=True)
+    mesh_id: Mapped[int | None] = mapped_column(ForeignKey("mesh.id", ondelete="CASCADE"), index=True)
+    simulation_id: Mapped[int | None] = mapped_column(ForeignKey("simulation.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))  # file name as the user sees it
+    key: Mapped[str] = mapped_column(String(512))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = _created()
+
+    @property
+    def owner(self) -> tuple[str, int]:
+        for name in OWNERS:
+            value = getattr(self, f"{name}_id")
+            if value is not None:
+                return name, value
+        raise ValueError(f"artifact {self.id} has no owner")
+
+    def __repr__(self) -> str:
+        return f"Artifact(id={self.id}, kind={self.kind!r}, name={self.name!r})"

@@ -1,0 +1,16 @@
+"""Recorded runs: simulations in the database, their artifacts in the store, executed stage by stage.
+
+``run(spec)`` records and executes a run in this process; ``create_run`` +
+``execute``/``run_stage`` are what job workers call; ``list_runs``,
+``runs_frame``, ``get_run``, ``run_artifacts`` and ``fetch_artifacts`` read
+them back for the CLI, the dashboard and notebooks.
+"""
+
+from .catalog import fetch_artifacts, get_run, list_runs, missing_artifacts, run_artifacts, runs_frame
+from .execute import RunError, create_run, execute, heartbeat, pending_stages, run, run_stage, worker_id
+from .services import Services, open_services
+from .stages import STAGES, TARGETS, StageError
+
+__all__ = ["STAGES", "Services", "StageError", "RunError", "TARGETS", "create_run", "execute", "fetch_artifacts",
+           "get_run", "heartbeat", "list_runs", "missing_artifacts", "open_services", "pending_stages", "run",
+           "run_artifacts", "run_stage", "runs_frame", "worker_id"]

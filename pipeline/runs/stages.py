@@ -1,0 +1,255 @@
+"""The stages of a recorded run: pack → mesh → solve → postprocess.
+
+Each stage works in the run's folder and starts by making sure what it needs
+is there, fetching it from the store when it is not (a run can continue on
+another machine). Packings and meshes are found by digest and reused instead
+of recomputed. What a stage makes is uploaded and verified first; its rows are
+recorded after, in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import workflow
+from ..cfd.bed import SPEC_FILE
+from ..db import Artifact, Simulation
+from ..db import Mesh as MeshRow
+from ..db import Packing as PackingRow
+from ..db.records import Upload, add_artifacts, result_columns, upload
+from ..errors import BedflowError
+from ..packing import PACKING_FILE, Packing, pack_to_folder
+from ..packing.model import packing_digest
+from ..progress import ProgressCallback
+from ..results.extract import RESULTS_FILE, RunResult
+from ..spec import BedSpec
+from ..store import Store, StoreError
+from ..store.archive import archive_folder, extract_archive
+from .services import Services
+
+STAGES = ("pack", "mesh", "solve", "postprocess")
+#: ``until`` as users say it → the last stage it runs.
+TARGETS = {"pack": "pack", "mesh": "mesh", "solve": "postprocess"}
+#: Relative cost of each stage, for one progress bar over a run.
+WEIGHTS = {"pack": 0.15, "mesh": 0.30, "solve": 0.50, "postprocess": 0.05}
+#: Left out of case archives: per-rank copies, VTK (stored on its own) and the reader's marker file.
+CASE_EXCLUDE = ("processor*", "VTK", "case.foam", "*.partial")
+GEOMETRY_KINDS = {"stl": "stl", "obj": "obj", "gltf": "gltf", "glb": "glb", "blend": "blend"}
+
+
+class StageError(BedflowError):
+    """A stage cannot start: what it needs is neither in the run folder nor in the store."""
+
+
+@dataclass
+class StageContext:
+    """One stage of one run."""
+
+    run_id: int
+    spec: BedSpec
+    folder: Path
+    services: Services
+    progress: ProgressCallback
+
+    @property
+    def case(self) -> Path:
+        return self.folder / "case"
+
+    @property
+    def packing_folder(self) -> Path:
+        return self.folder / "packing"
+
+    def simulation(self) -> Simulation:
+        with self.services.db.session() as session:
+            row = session.get(Simulation, self.run_id)
+            if row is None:
+                raise StageError(f"run {self.run_id} is not in the database")
+            return row
+
+    def record(self, owner: str, owner_id: int, uploads: list[Upload], **columns: Any) -> None:
+        """Artifact rows for ``uploads`` and ``columns`` set on the simulation, in one transaction."""
+        with self.services.db.session() as session:
+            add_artifacts(session, owner, owner_id, uploads)
+            if columns:
+                simulation = session.get(Simulation, self.run_id)
+                for name, value in columns.items():
+                    setattr(simulation, name, value)
+
+    def upload(self, kind: str, path: Path, name: str | None = None) -> Upload:
+        return upload(self.services.store, kind, path, name)
+
+    def logs(self) -> list[Upload]:
+        """The OpenFOAM logs of the case, uploaded (as the simulation's ``log`` artifacts)."""
+        return [self.upload("log", path) for path in sorted(self.case.glob("log.*")) if path.is_file()]
+
+
+def fetch(store: Store, artifact: Artifact, destination: Path) -> Path:
+    """An artifact's object downloaded (and verified) to ``destination``."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    return store.get_file(artifact.key, destination)
+
+
+def _owned(ctx: StageContext, owner: str, owner_id: int | None, kind: str) -> Artifact | None:
+    if owner_id is None:
+        return None
+    with ctx.services.db.session() as session:
+        column = getattr(Artifact, f"{owner}_id")
+        return session.scalars(select(Artifact).where(column == owner_id, Artifact.kind == kind)
+                               .order_by(Artifact.id.desc())).first()
+
+
+def _fetch_archive(ctx: StageContext, artifact: Artifact, folder: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=ctx.folder) as scratch:
+        archive = fetch(ctx.services.store, artifact, Path(scratch) / artifact.name)
+        extract_archive(archive, folder)
+
+
+def _archive(ctx: StageContext, kind: str, folder: Path, name: str) -> Upload:
+    with tempfile.TemporaryDirectory(dir=ctx.folder) as scratch:
+        path = archive_folder(folder, Path(scratch) / name, exclude=CASE_EXCLUDE)
+        return ctx.upload(kind, path)
+
+
+def _insert_once(ctx: StageContext, model: type, digest: str, make: Callable[[], Any],
+                 uploads: list[Upload], owner: str) -> int:
+    """Insert a packing/mesh row with its artifacts, or take the one another worker recorded first."""
+    try:
+        with ctx.services.db.session() as session:
+            row = make()
+            session.add(row)
+            session.flush()
+            add_artifacts(session, owner, row.id, uploads)
+            return int(row.id)
+    except IntegrityError:
+        with ctx.services.db.session() as session:
+            return int(session.scalars(select(model.id).where(model.digest == digest)).one())
+
+
+# -- pack --------------------------------------------------------------------------------------------
+def stage_pack(ctx: StageContext) -> None:
+    """Pack (or fetch the packing recorded with this digest) and write the spec's geometry."""
+    digest = packing_digest(ctx.spec)
+    with ctx.services.db.session() as session:
+        known = session.scalars(select(PackingRow).where(PackingRow.digest == digest)).first()
+    local = ctx.packing_folder / PACKING_FILE
+    stored = _owned(ctx, "packing", known.id if known else None, "packing")
+    if stored is not None and not local.is_file():
+        fetch(ctx.services.store, stored, local)
+        ctx.progress(0.1, f"fetched packing {digest[:12]} from the store")
+    report = pack_to_folder(ctx.spec, ctx.packing_folder, progress=ctx.progress)
+    geometry = [ctx.upload(GEOMETRY_KINDS[key.split(":")[0]], Path(path)) for key, path in report["files"].items()]
+    manifest = ctx.packing_folder / "geometry.json"
+    if manifest.is_file():
+        geometry.append(ctx.upload("packing", manifest))
+    if known is not None and stored is not None:
+        packing_id = known.id
+    else:
+        packing = Packing.load(local)
+        metrics = {k: v for k, v in report.items() if k not in ("files", "packing_file", "seconds")}
+        packing_id = _insert_once(ctx, PackingRow, digest, lambda: PackingRow(
+            engine=packing.engine, digest=digest, count=packing.count, porosity=report["porosity"],
+            porosity_gap=packing.porosity(shrink=packing.contact_gap), porosity_core=report["porosity_core"],
+            metrics=metrics, timings=report["seconds"]), [ctx.upload("packing", local)], "packing")
+    ctx.record("simulation", ctx.run_id, geometry, packing_id=packing_id)
+
+
+def _ensure_packing(ctx: StageContext) -> None:
+    local = ctx.packing_folder / PACKING_FILE
+    if local.is_file():
+        return
+    stored = _owned(ctx, "packing", ctx.simulation().packing_id, "packing")
+    if stored is None:
+        raise StageError(f"run {ctx.run_id}: no packing in {ctx.packing_folder} nor in the store; run the pack stage")
+    fetch(ctx.services.store, stored, local)
+
+
+# -- mesh --------------------------------------------------------------------------------------------
+def _has_mesh(case: Path, digest: str) -> bool:
+    record = case / workflow.MESH_RECORD
+    return record.is_file() and json.loads(record.read_text()).get("digest") == digest
+
+
+def stage_mesh(ctx: StageContext) -> None:
+    """Mesh (or fetch the mesh recorded with this digest), with this spec's dictionaries written."""
+    _ensure_packing(ctx)
+    digest = workflow.mesh_digest(ctx.spec)
+    with ctx.services.db.session() as session:
+        known = session.scalars(select(MeshRow).where(MeshRow.digest == digest)).first()
+    stored = _owned(ctx, "mesh", known.id if known else None, "mesh")
+    if stored is not None and not _has_mesh(ctx.case, digest):
+        _fetch_archive(ctx, stored, ctx.case)
+        ctx.progress(0.1, f"fetched mesh {digest[:12]} from the store")
+    quality = workflow.mesh(ctx.spec, ctx.folder, progress=ctx.progress)
+    if known is not None and stored is not None:
+        mesh_id = known.id
+    else:
+        packing_id = ctx.simulation().packing_id
+        archive = _archive(ctx, "mesh", ctx.case, "mesh.tar.gz")
+        mesh_id = _insert_once(ctx, MeshRow, digest, lambda: MeshRow(
+            packing_id=packing_id, resolution=ctx.spec.cfd.mesh_cells_per_diameter, cells=int(quality["cells"]),
+            quality=quality, digest=digest, seconds=quality.get("seconds")), [archive], "mesh")
+    ctx.record("simulation", ctx.run_id, ctx.logs(), mesh_id=mesh_id)
+
+
+def _ensure_mesh(ctx: StageContext) -> None:
+    _ensure_packing(ctx)
+    if not _has_mesh(ctx.case, workflow.mesh_digest(ctx.spec)):
+        stored = _owned(ctx, "mesh", ctx.simulation().mesh_id, "mesh")
+        if stored is None:
+            raise StageError(f"run {ctx.run_id}: no mesh in {ctx.case} nor in the store; run the mesh stage")
+        _fetch_archive(ctx, stored, ctx.case)
+    workflow.mesh(ctx.spec, ctx.folder)  # reuses the mesh; writes this spec's dictionaries
+
+
+# -- solve -------------------------------------------------------------------------------------------
+def stage_solve(ctx: StageContext) -> None:
+    """simpleFoam on the meshed case; the solved case is stored as one archive."""
+    _ensure_mesh(ctx)
+    workflow.solve_case(ctx.case, progress=ctx.progress)
+    ctx.record("simulation", ctx.run_id, [_archive(ctx, "case", ctx.case, "case.tar.gz"), *ctx.logs()])
+
+
+def _ensure_solved(ctx: StageContext) -> None:
+    _ensure_packing(ctx)
+    if (ctx.case / workflow.SOLVE_RECORD).is_file() and (ctx.case / SPEC_FILE).is_file():
+        return
+    stored = _owned(ctx, "simulation", ctx.run_id, "case")
+    if stored is None:
+        raise StageError(f"run {ctx.run_id}: no solved case in {ctx.case} nor in the store; run the solve stage")
+    _fetch_archive(ctx, stored, ctx.case)
+
+
+# -- postprocess -------------------------------------------------------------------------------------
+def stage_postprocess(ctx: StageContext) -> None:
+    """Results (Δp/L, porosity, correlations) into the simulation row; results, VTK fields and logs stored."""
+    _ensure_solved(ctx)
+    result: RunResult = workflow.postprocess(ctx.case, progress=ctx.progress)
+    uploads = [ctx.upload("results", ctx.case / RESULTS_FILE), *ctx.logs()]
+    if result.vtk_dir and Path(result.vtk_dir).is_dir():
+        uploads.append(_archive(ctx, "vtk", Path(result.vtk_dir), "vtk.tar.gz"))
+    ctx.record("simulation", ctx.run_id, uploads, **result_columns(result))
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[StageContext], None]] = {
+    "pack": stage_pack, "mesh": stage_mesh, "solve": stage_solve, "postprocess": stage_postprocess,
+}
+
+
+def record_partial_logs(ctx: StageContext) -> None:
+    """Keep the logs of a failed or cancelled stage (best effort: the store may be what failed)."""
+    try:
+        ctx.record("simulation", ctx.run_id, ctx.logs())
+    except (BedflowError, OSError):
+        pass
+
+
+__all__ = ["CASE_EXCLUDE", "STAGES", "STAGE_FUNCTIONS", "StageContext", "StageError", "StoreError", "TARGETS",
+           "WEIGHTS", "record_partial_logs"]

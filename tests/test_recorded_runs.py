@@ -1,0 +1,147 @@
+"""Recorded runs on real services: SQLite + a local folder, PostgreSQL + an S3 server (moto's, via the minio SDK).
+
+Pack-only runs keep these fast; the full chain (mesh, solve, postprocess) is
+recorded in ``test_bed_cfd.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from pipeline import BedSpec
+from pipeline.cli.main import main
+from pipeline.db import Artifact, Packing, RunStatus
+from pipeline.runs import (RunError, StageError, create_run, execute, fetch_artifacts, get_run, list_runs,
+                           missing_artifacts, open_services, run_artifacts, run_stage, runs_frame)
+from pipeline.settings import Settings
+from pipeline.store import StoreError
+from pipeline.store.s3_server import LocalS3Server
+
+SMALL = {"name": "recorded", "particles": {"count": 40, "seed": 7}, "cfd": {"particle_reynolds": 2}}
+
+
+def small_spec(**changes) -> BedSpec:
+    spec = BedSpec.from_dict(SMALL)
+    return spec.updated(changes) if changes else spec
+
+
+@pytest.fixture(params=["sqlite+local", "postgresql+s3"])
+def services(request, tmp_path, monkeypatch):
+    env = {"BEDFLOW_DATA_DIR": str(tmp_path / "data")}
+    if request.param == "postgresql+s3":
+        env.update(request.getfixturevalue("s3_server"), DATABASE_URL=request.getfixturevalue("postgres_url"),
+                   BEDFLOW_STORE=f"s3://runs-{tmp_path.name.lower().replace('_', '-')[-40:]}")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # the CLI commands below read the same settings
+    return open_services(Settings.from_env(env, dotenv=None))
+
+
+def test_a_pack_only_run_is_recorded_with_its_artifacts(services):
+    messages: list[str] = []
+    run_id = create_run(small_spec(), until="pack", created_by="ana", services=services)
+    assert get_run(run_id, services=services).status is RunStatus.queued
+    final = execute(run_id, progress=lambda f, m: messages.append(m), services=services)
+    assert final.status is RunStatus.succeeded and final.completed_stage == "pack" and final.progress == 1.0
+    assert final.started_at <= final.finished_at and final.attempts == 1 and final.heartbeat_at is not None
+    assert set(final.timings) == {"pack"}
+    provenance = final.provenance
+    assert provenance["openfoam"] == "v1912" and provenance["blender"] and provenance["seed"] == 7
+    assert provenance["packages"]["numpy"] and provenance["host"]
+    kinds = {a.kind for a in run_artifacts(run_id, services=services)}
+    assert {"bed", "packing", "stl"} <= kinds
+    with services.db.session() as session:
+        packing = session.get(Packing, final.packing_id)
+        assert packing.count == 40 and 0.3 < packing.porosity < 0.7 and packing.porosity_gap > packing.porosity
+    assert missing_artifacts(services=services) == []
+    bed_text = fetch_artifacts(run_id, "bed", services.settings.data_dir / "out", services=services)[0].read_text()
+    assert BedSpec.from_dict(get_run(run_id, services=services).spec).to_bed() == bed_text
+
+
+def test_a_second_run_on_another_machine_fetches_the_packing_instead_of_packing(services):
+    first = create_run(small_spec(), until="pack", services=services)
+    execute(first, services=services)
+    shutil.rmtree(services.work_dir(first))  # as if the next run ran on another machine
+    messages: list[str] = []
+    second = create_run(small_spec(**{"cfd.particle_reynolds": 20}), until="pack", services=services)
+    execute(second, progress=lambda f, m: messages.append(m), services=services)
+    assert any("fetched packing" in m for m in messages), messages
+    assert get_run(second, services=services).packing_id == get_run(first, services=services).packing_id
+    with services.db.session() as session:
+        assert session.scalar(select(func.count(Packing.id))) == 1
+    frame = runs_frame(services=services)
+    assert list(frame.index) == [second, first] and set(frame["status"]) == {"succeeded"}
+    assert [r.id for r in list_runs(ranges={"re_p": (10, None)}, services=services)] == [second]
+
+
+def test_cli_lists_shows_and_fetches_recorded_runs(services, tmp_path, capsys):
+    run_id = create_run(small_spec(), until="pack", services=services)
+    execute(run_id, services=services)
+    capsys.readouterr()
+    assert main(["runs", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in listed] == [run_id] and listed[0]["status"] == "succeeded"
+    assert main(["runs", "--status", "failed", "--json"]) == 0 and json.loads(capsys.readouterr().out) == []
+    assert main(["runs", "--status", "nonsense"]) == 2
+    assert "unknown status" in capsys.readouterr().err
+    assert main(["show", str(run_id), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["spec"]["name"] == "recorded" and shown["provenance"]["openfoam"] == "v1912"
+    assert main(["artifacts", str(run_id), "--json"]) == 0
+    artifacts = json.loads(capsys.readouterr().out)
+    assert {"bed", "packing", "stl"} <= {a["kind"] for a in artifacts}
+    assert main(["fetch", str(run_id), "stl", "--out", str(tmp_path / "got")]) == 0
+    fetched = capsys.readouterr().out.split()
+    assert fetched and all(Path(p).stat().st_size > 1000 for p in fetched)
+    assert main(["fetch", str(run_id), "vtk"]) == 2
+    assert "has no 'vtk' artifact" in capsys.readouterr().err
+    assert main(["show", "999999"]) == 2
+    assert "no run 999999" in capsys.readouterr().err
+    assert main(["db", "current", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["revision"] == "0001"
+
+
+def test_a_stage_without_its_inputs_says_which_stage_to_run(services):
+    run_id = create_run(small_spec(), services=services)
+    with pytest.raises(StageError, match="run the pack stage"):
+        run_stage(run_id, "mesh", services=services)
+    with pytest.raises(RunError, match="unknown stage"):
+        run_stage(run_id, "polish", services=services)
+    with pytest.raises(RunError, match="until must be one of"):
+        create_run(small_spec(), until="everything", services=services)
+
+
+def test_finished_runs_are_not_executed_again(services):
+    run_id = create_run(small_spec(), until="pack", services=services)
+    execute(run_id, services=services)
+    with pytest.raises(RunError, match="succeeded; nothing to execute"):
+        execute(run_id, services=services)
+
+
+def test_store_lost_mid_run_fails_the_run_and_records_no_artifact(tmp_path):
+    """The S3 server goes away after the run is created: packing works, its upload fails, no row points to
+    nothing."""
+    server = LocalS3Server().start()
+    env = {"BEDFLOW_DATA_DIR": str(tmp_path / "data"), "BEDFLOW_STORE": "s3://lost", **server.settings}
+    services = open_services(Settings.from_env(env, dotenv=None))
+    run_id = create_run(small_spec(), until="pack", services=services)
+    server.stop()
+    with pytest.raises(StoreError):
+        execute(run_id, services=services)
+    run = get_run(run_id, services=services)
+    assert run.status is RunStatus.failed and server.endpoint in run.error, run.error
+    assert run.packing_id is None and run.finished_at is not None
+    with services.db.session() as session:
+        assert session.scalar(select(func.count(Packing.id))) == 0
+        assert [a.name for a in session.scalars(select(Artifact))] == ["spec.bed"]  # recorded before the loss
+
+
+def test_cli_says_when_the_database_cannot_be_reached(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres:s3cret@127.0.0.1:1/bedflow")
+    assert main(["runs"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the database" in err and "127.0.0.1:1" in err and "s3cret" not in err
