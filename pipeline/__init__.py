@@ -26,6 +26,27 @@ def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, 
     return _run(spec, engine=engine, processes=processes, folder=folder, progress=progress, created_by=created_by)
 
 
+def submit(spec: BedSpec, until: str = "solve", created_by: str = "") -> int:
+    """Queue a run of ``spec`` for the workers and return its id; see :func:`pipeline.jobs.submit`."""
+    from .jobs import submit as _submit
+
+    return _submit(spec, until=until, created_by=created_by)
+
+
+def submit_sweep(spec: BedSpec, parameter: str, values: list, until: str = "solve", created_by: str = "") -> int:
+    """Queue one run per value of ``parameter``; return the sweep id. See :func:`pipeline.jobs.submit_sweep`."""
+    from .jobs import submit_sweep as _submit_sweep
+
+    return _submit_sweep(spec, parameter, values, until=until, created_by=created_by)
+
+
+def cancel(run_id: int) -> dict:
+    """Cancel a queued or running run; see :func:`pipeline.jobs.cancel`."""
+    from .jobs import cancel as _cancel
+
+    return _cancel(run_id)
+
+
 __all__ = [
     "BedSpec",
     "BedflowError",
@@ -36,9 +57,12 @@ __all__ = [
     "Problem",
     "RunResult",
     "Settings",
+    "cancel",
     "format_bed",
     "pack",
     "run",
     "parse_bed",
+    "submit",
+    "submit_sweep",
     "__version__",
 ]

@@ -96,3 +96,25 @@ def s3_server() -> Iterator[dict[str, str]]:
 
     with local_s3_server() as server:
         yield server.settings
+
+
+REDIS_TEST_DB = 15
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis URL on this machine's server, in a database emptied before and after the test."""
+    import redis
+
+    url = f"redis://127.0.0.1:6379/{REDIS_TEST_DB}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        _service_missing("Redis at 127.0.0.1:6379", error)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()

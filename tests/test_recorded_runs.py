@@ -118,7 +118,7 @@ def test_a_stage_without_its_inputs_says_which_stage_to_run(services):
 def test_finished_runs_are_not_executed_again(services):
     run_id = create_run(small_spec(), until="pack", services=services)
     execute(run_id, services=services)
-    with pytest.raises(RunError, match="succeeded; nothing to execute"):
+    with pytest.raises(RunError, match="succeeded, not queued; nothing to execute"):
         execute(run_id, services=services)
 
 

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ..errors import BedflowError, BedSyntaxError
-from . import cfd, demo, packing, records, spec
+from . import cfd, demo, jobs, packing, records, spec
 
 app = typer.Typer(
     name="bedflow",
@@ -26,6 +26,7 @@ packing.register(app)
 cfd.register(app)
 demo.register(app)
 records.register(app)
+jobs.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

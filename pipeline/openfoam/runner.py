@@ -10,14 +10,13 @@ carrying the log's tail.
 from __future__ import annotations
 
 import collections
-import os
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from pipeline import children
 from pipeline.errors import BedflowError
 from pipeline.openfoam.environment import foam_environment
 
@@ -61,10 +60,7 @@ def _environment(case_dir: Path, processes: int) -> dict[str, str]:
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
     """Kill the program and everything it started (its own process group)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    children.kill_group(process.pid)
 
 
 def _expire(process: subprocess.Popen[str], expired: threading.Event) -> None:
@@ -117,7 +113,7 @@ def run_foam(
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     with log_path.open("w", encoding="utf-8") as log:
         try:
-            process = subprocess.Popen(
+            process = children.popen(
                 command,
                 cwd=case_dir,
                 env=_environment(case_dir, processes),
@@ -127,7 +123,6 @@ def run_foam(
                 text=True,
                 errors="replace",
                 bufsize=1,
-                start_new_session=True,
             )
         except OSError as exc:
             raise FoamError(program, None, [str(exc)], log_path, reason="could not start") from exc
@@ -136,8 +131,9 @@ def run_foam(
         if timer:
             timer.start()
         try:
-            fatal = _stream(process, log, tail, on_line)
-            returncode = process.wait()
+            with children.tracked(process):
+                fatal = _stream(process, log, tail, on_line)
+                returncode = process.wait()
         except BaseException:
             _kill_group(process)
             process.wait()
@@ -147,6 +143,8 @@ def run_foam(
                 timer.cancel()
     if expired.is_set():
         raise FoamError(program, returncode, tail, log_path, reason=f"timed out after {timeout} s")
+    if returncode < 0:
+        raise FoamError(program, returncode, tail, log_path, reason=f"stopped by signal {-returncode}")
     if returncode != 0 or fatal:
         raise FoamError(program, returncode, tail, log_path, reason="" if returncode else "FOAM FATAL ERROR")
     return log_path

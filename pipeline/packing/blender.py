@@ -88,6 +88,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import children
 from ..progress import ProgressCallback, no_progress
 from .model import Container, Packing, PackingError, packing_digest
 from .shapes import check_contained, particle_count
@@ -206,7 +207,7 @@ def run_child(
     request_path = work_dir / "request.json"
     request_path.write_text(json.dumps(request, indent=2))
     command = [sys.executable, "-m", CHILD_MODULE, str(request_path)]
-    proc = subprocess.Popen(
+    proc = children.popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1, env=_child_env(), cwd=work_dir
     )
     log = _Log(work_dir / "blender.log")
@@ -222,14 +223,15 @@ def run_child(
     stderr_reader.start()
     try:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            parsed = progress_line(line)
-            if parsed is not None:
-                progress(*parsed)
-        returncode = proc.wait()
+        with children.tracked(proc):
+            for line in proc.stdout:
+                log.write(line)
+                parsed = progress_line(line)
+                if parsed is not None:
+                    progress(*parsed)
+            returncode = proc.wait()
     except BaseException:
-        proc.kill()
+        children.kill_group(proc.pid)
         proc.wait()
         raise
     finally:

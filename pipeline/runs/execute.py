@@ -7,16 +7,18 @@ notebooks); job workers call :func:`execute` or :func:`run_stage` per stage.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import case, select, update
+
+from .. import children
 from ..db import RunStatus, Simulation, utcnow
 from ..db.records import add_artifacts, new_simulation, upload
 from ..errors import BedflowError
@@ -29,6 +31,7 @@ from .services import Services, open_services
 from .stages import STAGE_FUNCTIONS, STAGES, TARGETS, WEIGHTS, StageContext, record_partial_logs
 
 HEARTBEAT_SECONDS = 5.0
+CANCEL_POLL_SECONDS = 1.0
 PROGRESS_SECONDS = 1.0
 
 
@@ -65,7 +68,8 @@ def pending_stages(simulation: Simulation) -> list[str]:
     return list(STAGES[done + 1 : last + 1])
 
 
-def _update(found: Services, run_id: int, **columns: Any) -> None:
+def update_run(found: Services, run_id: int, **columns: Any) -> None:
+    """Set columns of a run's row."""
     with found.db.session() as session:
         simulation = session.get(Simulation, run_id)
         if simulation is None:
@@ -78,41 +82,90 @@ class _Progress:
     """Forwards stage progress to the caller at once and to the simulation row at most once a second."""
 
     def __init__(self, found: Services, run_id: int, stage: str, span: tuple[float, float],
-                 forward: ProgressCallback) -> None:
+                 forward: ProgressCallback, guard: RunGuard) -> None:
         self.found, self.run_id, self.stage, self.span, self.forward = found, run_id, stage, span, forward
+        self.guard = guard
         self._written = 0.0
 
     def __call__(self, fraction: float, message: str) -> None:
+        self.guard.check()  # in-process work (the native packer) stops here when the run is cancelled
         low, high = self.span
         overall = low + (high - low) * min(max(fraction, 0.0), 1.0)
         self.forward(overall, message)
         now = time.monotonic()
         if now - self._written >= PROGRESS_SECONDS or fraction >= 1.0:
             self._written = now
-            _update(self.found, self.run_id, progress=overall, message=message[:2000], stage=self.stage,
+            update_run(self.found, self.run_id, progress=overall, message=message[:2000], stage=self.stage,
                     heartbeat_at=utcnow())
 
 
-@contextmanager
-def heartbeat(found: Services, run_id: int, every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
-    """Write the run's heartbeat every ``every`` seconds while the block runs (a daemon thread)."""
-    stop = threading.Event()
+class RunCancelled(BedflowError):
+    """The run was cancelled while this process worked on it."""
 
-    def beat() -> None:
-        while not stop.wait(every):
+
+class RunGuard:
+    """While a stage runs here: a heartbeat on the run's row every ``beat`` seconds, and every ``poll`` seconds a
+    look at its status; once it reads ``cancelled``, the programs this process started are stopped (SIGTERM,
+    then SIGKILL after ``grace`` seconds) and :attr:`cancelled` is set."""
+
+    def __init__(self, found: Services, run_id: int, beat: float = HEARTBEAT_SECONDS, poll: float = CANCEL_POLL_SECONDS,
+                 grace: float = 5.0) -> None:
+        self.found, self.run_id, self.beat, self.poll, self.grace = found, run_id, beat, poll, grace
+        self.cancelled = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"run-guard-{run_id}", daemon=True)
+
+    def __enter__(self) -> "RunGuard":
+        update_run(self.found, self.run_id, heartbeat_at=utcnow())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def check(self) -> None:
+        """Raise :class:`RunCancelled` if the run was cancelled (called from progress callbacks)."""
+        if self.cancelled.is_set():
+            raise RunCancelled(f"run {self.run_id} was cancelled")
+
+    def _watch(self) -> None:
+        last_beat = time.monotonic()
+        groups: list[int] = []
+        killed_at: float | None = None
+        while not self._stop.wait(self.poll):
             try:
-                _update(found, run_id, heartbeat_at=utcnow())
+                now = time.monotonic()
+                if not self.cancelled.is_set() and _status(self.found, self.run_id) is RunStatus.cancelled:
+                    self.cancelled.set()
+                    children.terminate_all()
+                    killed_at = now
+                elif killed_at is not None and now - killed_at > self.grace:
+                    children.terminate_all(signal.SIGKILL)
+                running = children.running_groups()
+                if now - last_beat >= self.beat or running != groups:
+                    update_run(self.found, self.run_id, heartbeat_at=utcnow(),
+                            process_group=running[0] if running else None)
+                    last_beat, groups = now, running
             except BedflowError:
-                pass  # the database is down: the next beat tries again; the stage will notice too
+                pass  # the database is down: the next round tries again; the stage will notice too
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
-    _update(found, run_id, heartbeat_at=utcnow())
-    thread.start()
+
+def _was_cancelled(found: Services, run_id: int) -> bool:
     try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+        return _status(found, run_id) is RunStatus.cancelled
+    except BedflowError:
+        return False
+
+
+def _status(found: Services, run_id: int) -> RunStatus | None:
+    with found.db.session() as session:
+        return session.scalar(select(Simulation.status).where(Simulation.id == run_id))
+
+
+def stage_spans(simulation: Simulation) -> dict[str, tuple[float, float]]:
+    """Each stage's part of the run's progress bar (0–1), over all stages up to the run's target."""
+    return _spans(list(STAGES[: STAGES.index(TARGETS[simulation.until]) + 1]))
 
 
 def _spans(stages: list[str]) -> dict[str, tuple[float, float]]:
@@ -127,7 +180,11 @@ def _spans(stages: list[str]) -> dict[str, tuple[float, float]]:
 
 def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, progress: ProgressCallback | None = None,
               span: tuple[float, float] = (0.0, 1.0), services: Services | None = None) -> None:
-    """Run one stage of a recorded run (in ``folder``, default its work folder) and mark it completed."""
+    """Run one stage of a recorded run here (in ``folder``, default its work folder) and mark it completed.
+
+    Writes progress and a heartbeat meanwhile; raises :class:`RunCancelled` if the run is cancelled, after
+    stopping the programs it started. The logs of a failed or cancelled stage are kept.
+    """
     found = services or open_services()
     if stage not in STAGE_FUNCTIONS:
         raise RunError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
@@ -139,18 +196,21 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, prog
         timings = dict(simulation.timings or {})
     root = Path(folder) if folder else found.work_dir(run_id)
     root.mkdir(parents=True, exist_ok=True)
-    reporter = _Progress(found, run_id, stage, span, progress or no_progress)
-    context = StageContext(run_id, spec, root, found, reporter)
     started = time.perf_counter()
-    _update(found, run_id, stage=stage, progress=span[0], message=f"{stage} started")
-    with heartbeat(found, run_id):
+    update_run(found, run_id, stage=stage, progress=span[0], message=f"{stage} started")
+    with RunGuard(found, run_id) as guard:
+        reporter = _Progress(found, run_id, stage, span, progress or no_progress, guard)
+        context = StageContext(run_id, spec, root, found, reporter)
         try:
             STAGE_FUNCTIONS[stage](context)
-        except BaseException:
+        except BaseException as error:
             record_partial_logs(context)
+            if not isinstance(error, RunCancelled) and (guard.cancelled.is_set() or _was_cancelled(found, run_id)):
+                raise RunCancelled(f"run {run_id} was cancelled during {stage}") from error
             raise
     timings[stage] = time.perf_counter() - started
-    _update(found, run_id, completed_stage=stage, progress=span[1], timings=timings, heartbeat_at=utcnow())
+    update_run(found, run_id, completed_stage=stage, progress=span[1], timings=timings, heartbeat_at=utcnow(),
+            process_group=None)
 
 
 def describe_error(error: BaseException) -> str:
@@ -160,44 +220,104 @@ def describe_error(error: BaseException) -> str:
     return "".join(traceback.format_exception(error)).strip()[-8000:]
 
 
+def claim(run_id: int, *, worker: str | None = None, task_id: str = "", services: Services | None = None) -> bool:
+    """Take a queued run for this worker (queued → running), atomically: of two workers, one gets it."""
+    found = services or open_services()
+    now = utcnow()
+    values: dict[str, Any] = {"status": RunStatus.running, "worker": worker or worker_id(), "heartbeat_at": now,
+                              "finished_at": None, "error": "",
+                              "attempts": case((Simulation.attempts < 1, 1), else_=Simulation.attempts)}
+    if task_id:
+        values["task_id"] = task_id
+    with found.db.session() as session:
+        taken = session.execute(update(Simulation).where(Simulation.id == run_id,
+                                                         Simulation.status == RunStatus.queued).values(**values))
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        simulation = session.get(Simulation, run_id)
+        simulation.started_at = simulation.started_at or now
+        simulation.provenance = provenance(BedSpec.from_dict(simulation.spec).particles.seed)
+    return True
+
+
+def release(run_id: int, message: str, *, services: Services | None = None) -> None:
+    """Hand a running run back to the queue (running → queued) between stages; not if it was cancelled."""
+    found = services or open_services()
+    with found.db.session() as session:
+        session.execute(update(Simulation).where(Simulation.id == run_id, Simulation.status == RunStatus.running)
+                        .values(status=RunStatus.queued, message=message, heartbeat_at=utcnow(), process_group=None))
+
+
+def finish(run_id: int, status: RunStatus, *, error: str = "", message: str = "",
+           services: Services | None = None) -> None:
+    """Mark a run finished (succeeded, failed or cancelled). A cancelled run stays cancelled."""
+    found = services or open_services()
+    values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "process_group": None,
+                              "message": message or status.value}
+    if status is RunStatus.succeeded:
+        values.update(progress=1.0, stage="done")
+    if error:
+        values["error"] = error
+    with found.db.session() as session:
+        session.execute(update(Simulation).where(Simulation.id == run_id, Simulation.status != RunStatus.cancelled)
+                        .values(**values))
+        # A run cancelled while it ran stays cancelled whatever its worker saw (often the killed program's error).
+        session.execute(update(Simulation).where(Simulation.id == run_id, Simulation.status == RunStatus.cancelled,
+                                                 Simulation.finished_at.is_(None)).values(finished_at=utcnow()))
+
+
+def outcome(error: BaseException) -> tuple[RunStatus, str]:
+    """How a run that raised ``error`` ends: cancelled (asked for, or interrupted) or failed with the reason."""
+    if isinstance(error, (RunCancelled, KeyboardInterrupt)):
+        return RunStatus.cancelled, "cancelled" if isinstance(error, RunCancelled) else "interrupted"
+    return RunStatus.failed, describe_error(error)
+
+
 def execute(run_id: int, *, folder: str | Path | None = None, progress: ProgressCallback | None = None,
             worker: str | None = None, services: Services | None = None) -> Simulation:
-    """Run the pending stages of a recorded run here, marking it running, then succeeded or failed.
+    """Run all pending stages of a queued run here: running, then succeeded, failed or cancelled.
 
     Returns the final simulation row. Errors are recorded on the run and raised again.
     """
     found = services or open_services()
-    with found.db.session() as session:
-        simulation = session.get(Simulation, run_id)
-        if simulation is None:
+    if not claim(run_id, worker=worker, services=found):
+        status = _status(found, run_id)
+        if status is None:
             raise RunError(f"run {run_id} is not in the database")
-        if simulation.status in (RunStatus.succeeded, RunStatus.cancelled):
-            raise RunError(f"run {run_id} is {simulation.status.value}; nothing to execute")
-        stages = pending_stages(simulation)
-        simulation.status = RunStatus.running
-        simulation.attempts += 1
-        simulation.worker = worker or worker_id()
-        simulation.started_at = simulation.started_at or utcnow()
-        simulation.finished_at = None
-        simulation.error = ""
-        simulation.provenance = provenance(BedSpec.from_dict(simulation.spec).particles.seed)
+        raise RunError(f"run {run_id} is {status.value}, not queued; nothing to execute")
+    with found.db.session() as session:
+        stages = pending_stages(session.get(Simulation, run_id))  # type: ignore[arg-type]
     spans = _spans(stages)
     try:
         for stage in stages:
             run_stage(run_id, stage, folder=folder, progress=progress, span=spans[stage], services=found)
     except BaseException as error:
-        cancelled = isinstance(error, KeyboardInterrupt)
-        status = RunStatus.cancelled if cancelled else RunStatus.failed
+        status, reason = outcome(error)
         try:
-            _update(found, run_id, status=status, finished_at=utcnow(),
-                    error="interrupted" if cancelled else describe_error(error))
+            finish(run_id, status, error=reason, services=found)
         except BedflowError:
             pass  # the database itself failed: the original error says why
         raise
-    _update(found, run_id, status=RunStatus.succeeded, progress=1.0, stage="done", finished_at=utcnow(),
-            message="succeeded")
+    finish(run_id, RunStatus.succeeded, services=found)
     with found.db.session() as session:
         return session.get(Simulation, run_id)  # type: ignore[return-value]
+
+
+def cancel(run_id: int, *, services: Services | None = None) -> RunStatus:
+    """Cancel a run: a queued one never starts; a running one is stopped by its worker within seconds
+    (its programs are killed and its logs kept). Returns the status it had."""
+    found = services or open_services()
+    with found.db.session() as session:
+        simulation = session.get(Simulation, run_id)
+        if simulation is None:
+            raise RunError(f"run {run_id} is not in the database")
+        before = simulation.status
+        if not before.finished:
+            simulation.status = RunStatus.cancelled
+            simulation.message = "cancelled by request"
+            if before is RunStatus.queued:
+                simulation.finished_at = utcnow()
+    return before
 
 
 def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, folder: str | Path | None = None,

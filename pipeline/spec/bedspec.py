@@ -67,13 +67,18 @@ class BedSpec(param.Parameterized):
         """The six sections by key, in canonical order."""
         return {key: getattr(self, key) for key in SECTIONS}
 
+    @staticmethod
+    def field_paths() -> list[str]:
+        """Every section field as a dotted path (``"particles.diameter"``, ...)."""
+        return [f"{key}.{name}" for key, cls in SECTION_CLASSES.items() for name in cls.field_names()]
+
     def get(self, path: str) -> Any:
-        """The value at a field path such as ``"particles.diameter"``."""
+        """The value at a field path such as ``"particles.diameter"`` (:class:`KeyError` if there is none)."""
         section, _, field = path.partition(".")
         if section in METADATA and not field:
             return getattr(self, section)
         if section not in SECTION_CLASSES or field not in SECTION_CLASSES[section].field_names():
-            raise KeyError(f"unknown field path {path!r}")
+            raise KeyError(f"unknown field path {path!r}{suggest(path, self.field_paths())}")
         return getattr(getattr(self, section), field)
 
     # -- derived quantities ---------------------------------------------------------------

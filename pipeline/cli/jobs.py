@@ -1,0 +1,102 @@
+"""``bedflow submit|status|watch|cancel|recover|worker``: queued runs from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .output import echo_fields, echo_json, progress_bar
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RunArgument = Annotated[int, typer.Argument(help="The run id.", show_default=False)]
+
+
+def submit_command(
+    file: Annotated[Path, typer.Argument(help="The .bed file.", show_default=False)],
+    until: Annotated[str, typer.Option("--until", help="Last stage: pack, mesh or solve (the whole chain).")] = "solve",
+    json_output: JsonOption = False,
+) -> None:
+    """Queue a run of a bed for the workers (`bedflow worker`); print its id."""
+    from ..dsl import parse_bed
+    from ..jobs import submit
+
+    run_id = submit(parse_bed(file), until=until)
+    if json_output:
+        echo_json({"id": run_id})
+    else:
+        typer.echo(f"queued run {run_id}: `bedflow watch {run_id}` to follow it")
+
+
+def status_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
+    """Print a run's status, progress, stage, attempts and error (from the database)."""
+    from ..jobs import status
+
+    info = status(run_id)
+    if json_output:
+        echo_json(info)
+    else:
+        echo_fields(f"run {run_id}", {k: str(v) for k, v in info.items() if k != "id" and v not in ("", None)})
+
+
+def watch_command(run_id: RunArgument) -> None:
+    """Follow a run with a live progress bar until it finishes; exit 1 unless it succeeded."""
+    from ..jobs import watch
+
+    final: dict = {}
+    with progress_bar(f"run {run_id}") as progress:
+        for final in watch(run_id):
+            progress(final["progress"], f"{final['status']} {final['stage']}: {final['message']}"[:120])
+    if final.get("status") != "succeeded":
+        typer.echo(f"run {run_id} {final.get('status')}: {final.get('error') or final.get('message')}", err=True)
+        raise typer.Exit(1)
+
+
+def cancel_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
+    """Cancel a queued or running run (its OpenFOAM/Blender programs are stopped, its logs kept)."""
+    from ..jobs import cancel
+
+    info = cancel(run_id)
+    if json_output:
+        echo_json(info)
+    else:
+        typer.echo(f"run {run_id}: {info['status']}")
+
+
+def recover_command(
+    stale_after: Annotated[float, typer.Option("--stale-after", help="Seconds without a heartbeat after which a "
+                                               "running run's worker counts as lost.")] = 60.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Re-queue runs whose worker died (no heartbeat), resuming at their next stage."""
+    from ..jobs import recover
+
+    done = recover(stale_after=stale_after)
+    if json_output:
+        echo_json(done)
+        return
+    for item in done:
+        typer.echo(f"run {item['id']}: {item['action']}" + (f" at {item['stage']}" if "stage" in item else "")
+                   + (f" ({item['reason']})" if "reason" in item else ""))
+    if not done:
+        typer.echo("nothing to recover")
+
+
+def worker_command(
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Run queued stages (Huey consumer, process workers) until SIGINT (Ctrl-C), which stops it gracefully."""
+    from ..jobs import run_worker
+
+    run_worker(workers, verbose=verbose)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit")(submit_command)
+    app.command("status")(status_command)
+    app.command("watch")(watch_command)
+    app.command("cancel")(cancel_command)
+    app.command("recover")(recover_command)
+    app.command("worker")(worker_command)

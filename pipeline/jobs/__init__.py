@@ -1,0 +1,15 @@
+"""Jobs: runs queued on Huey (SQLite or Redis) and executed stage by stage by ``bedflow worker`` processes.
+
+``submit(spec)`` records a queued run and enqueues its first stage; workers run
+pack → mesh → solve → postprocess, each stage a task that claims the run,
+writes progress and heartbeats to the database, and queues the next.
+``status``/``watch`` read the database; ``cancel`` stops a run wherever it is;
+``recover`` re-queues runs whose worker died.
+"""
+
+from .control import STATUS_KEYS, cancel, recover, status, submit, submit_sweep, watch
+from .queue import MAX_ATTEMPTS, STALE_AFTER, JobQueue, QueueError, make_huey, queue_for
+from .worker import run_worker
+
+__all__ = ["MAX_ATTEMPTS", "STALE_AFTER", "STATUS_KEYS", "JobQueue", "QueueError", "cancel", "make_huey",
+           "queue_for", "recover", "run_worker", "status", "submit", "submit_sweep", "watch"]

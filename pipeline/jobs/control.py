@@ -1,0 +1,166 @@
+"""Submitting, watching, cancelling and recovering queued runs: what the CLI, dashboard and notebooks call.
+
+The database is the truth about a run (status, progress, heartbeat); the
+queue only carries the next stage to do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from .. import children
+from ..db import RunStatus, Simulation, Sweep, utcnow
+from ..db.records import upsert_bed
+from ..runs import RunError, create_run, finish, open_services, pending_stages, worker_id
+from ..runs import cancel as cancel_run
+from ..runs.execute import update_run
+from ..settings import Settings
+from ..spec import BedSpec
+from ..spec.bedspec import suggest
+from .queue import MAX_ATTEMPTS, STALE_AFTER, QueueError, queue_for
+
+STATUS_KEYS = ("id", "status", "progress", "stage", "attempts", "error", "message")
+
+
+def _enqueue_first(settings: Settings, run_id: int) -> None:
+    found = open_services(settings)
+    with found.db.session() as session:
+        stages = pending_stages(session.get(Simulation, run_id))  # type: ignore[arg-type]
+    try:
+        task_id = queue_for(settings).enqueue_stage(run_id, stages[0])
+    except QueueError as error:
+        finish(run_id, RunStatus.failed, error=f"could not be queued: {error}", services=found)
+        raise
+    update_run(found, run_id, task_id=task_id, message=f"waiting for a worker: {stages[0]}", heartbeat_at=utcnow())
+
+
+def submit(spec: BedSpec, *, until: str = "solve", created_by: str = "", sweep_id: int | None = None,
+           settings: Settings | None = None) -> int:
+    """Record a run of ``spec`` (queued) and put its first stage on the job queue; return the run id.
+
+    ``until``: ``pack``, ``mesh`` or ``solve`` (the whole chain). Workers (``bedflow worker``) do the rest.
+    """
+    settings = settings or Settings.from_env()
+    run_id = create_run(spec, until=until, created_by=created_by, sweep_id=sweep_id, services=open_services(settings))
+    _enqueue_first(settings, run_id)
+    return run_id
+
+
+def submit_sweep(spec: BedSpec, parameter: str, values: Sequence[Any], *, name: str | None = None,
+                 until: str = "solve", created_by: str = "", settings: Settings | None = None) -> int:
+    """A sweep: one run of ``spec`` per value of ``parameter`` (a dotted spec path such as
+    ``cfd.particle_reynolds``), all queued. Every value is validated before anything is recorded.
+    Returns the sweep id (its runs: ``pipeline.runs.list_runs(sweep=id)``)."""
+    settings = settings or Settings.from_env()
+    if not values:
+        raise RunError("a sweep needs at least one value")
+    if parameter not in spec.field_paths():
+        raise RunError(f"cannot sweep {parameter!r}: not a spec field{suggest(parameter, spec.field_paths())}")
+    variants = [spec.updated({parameter: value}).validate() for value in values]
+    found = open_services(settings)
+    with found.db.session() as session:
+        bed = upsert_bed(session, spec, created_by)
+        sweep = Sweep(name=name or f"{spec.name}: {parameter}", bed_id=bed.id, parameter=parameter,
+                      values=list(values), created_by=created_by)
+        session.add(sweep)
+        session.flush()
+        sweep_id = int(sweep.id)
+    for variant in variants:
+        submit(variant, until=until, created_by=created_by, sweep_id=sweep_id, settings=settings)
+    return sweep_id
+
+
+def status(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
+    """``{"id", "status", "progress", "stage", "attempts", "error", "message"}`` of a run, from the database."""
+    found = open_services(settings)
+    with found.db.session() as session:
+        run = session.get(Simulation, run_id)
+        if run is None:
+            raise RunError(f"no run {run_id} in {found.db!r}")
+        return {"id": run.id, "status": run.status.value, "progress": round(run.progress, 4),
+                "stage": run.stage,
+                "attempts": run.attempts, "error": run.error, "message": run.message}
+
+
+def cancel(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
+    """Cancel a run. Queued: its task is revoked. Running: its worker sees the status within a second and
+    stops the programs it started (on this machine they are also signalled from here at once)."""
+    settings = settings or Settings.from_env()
+    found = open_services(settings)
+    before = cancel_run(run_id, services=found)
+    with found.db.session() as session:
+        run = session.get(Simulation, run_id)
+        task_id, worker, group = run.task_id, run.worker, run.process_group  # type: ignore[union-attr]
+    if before is RunStatus.queued:
+        queue_for(settings).revoke(task_id)
+    elif before is RunStatus.running and group and worker.split(":")[0] == worker_id().split(":")[0]:
+        children.kill_group(group, 15)  # same machine: no need to wait for the worker's next look
+    return status(run_id, settings=settings)
+
+
+def recover(*, stale_after: float = STALE_AFTER, max_attempts: int = MAX_ATTEMPTS,
+            settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Find runs whose worker was lost and put them back on the queue, resuming at their next stage.
+
+    * running, with no heartbeat for ``stale_after`` seconds: re-queued (attempts + 1), or failed once
+      ``max_attempts`` attempts are used up;
+    * queued for longer than ``stale_after`` with no task in the queue (the message was lost): re-queued.
+    Returns what was done, one dict per run.
+    """
+    settings = settings or Settings.from_env()
+    found = open_services(settings)
+    queue = queue_for(settings)
+    cutoff = utcnow() - timedelta(seconds=stale_after)
+    done: list[dict[str, Any]] = []
+    with found.db.session() as session:
+        lost = list(session.scalars(select(Simulation).where(
+            Simulation.status == RunStatus.running,
+            or_(Simulation.heartbeat_at < cutoff, Simulation.heartbeat_at.is_(None)))))
+        waiting = list(session.scalars(select(Simulation).where(
+            Simulation.status == RunStatus.queued, or_(Simulation.heartbeat_at < cutoff,
+                                                       Simulation.heartbeat_at.is_(None) & (Simulation.created_at < cutoff)))))
+        for run in lost:
+            last = run.heartbeat_at.isoformat(timespec="seconds") if run.heartbeat_at else "never"
+            if run.attempts >= max_attempts:
+                run.status, run.finished_at = RunStatus.failed, utcnow()
+                run.error = (f"worker {run.worker} lost during {run.stage} (last heartbeat {last}); gave up after "
+                             f"{run.attempts} attempts")
+                done.append({"id": run.id, "action": "failed", "reason": run.error})
+                continue
+            run.status, run.attempts, run.heartbeat_at = RunStatus.queued, run.attempts + 1, utcnow()
+            run.message = f"re-queued: worker {run.worker} stopped sending heartbeats during {run.stage} (last {last})"
+            done.append({"id": run.id, "action": "requeued", "stage": (pending_stages(run) or ["done"])[0],
+                         "attempts": run.attempts})
+        if waiting:
+            in_queue = queue.waiting_task_ids()
+            for run in waiting:
+                if run.task_id not in in_queue:
+                    run.heartbeat_at = utcnow()
+                    done.append({"id": run.id, "action": "requeued", "stage": (pending_stages(run) or ["done"])[0],
+                                 "attempts": run.attempts, "reason": "its queue message was lost"})
+    for item in done:
+        if item["action"] == "requeued":
+            update_run(found, item["id"], task_id=queue.enqueue_stage(item["id"], item["stage"]))
+    return done
+
+
+def watch(run_id: int, *, interval: float = 0.5, timeout: float | None = None,
+          settings: Settings | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the run's :func:`status` whenever it changes, until it is finished (or ``timeout`` seconds)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    last: dict[str, Any] | None = None
+    while True:
+        now = status(run_id, settings=settings)
+        if now != last:
+            yield now
+            last = now
+        if RunStatus(now["status"]).finished:
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            raise RunError(f"run {run_id} still {now['status']} after {timeout} s")
+        time.sleep(interval)

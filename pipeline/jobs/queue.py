@@ -1,0 +1,99 @@
+"""The Huey queue of bedflow: SQLite in the data dir (embedded default) or Redis (shared by many machines).
+
+One :class:`JobQueue` per queue URL holds the Huey instance and bedflow's tasks
+registered on it: ``stage`` (one pipeline stage of one run, which enqueues the
+next) and the periodic ``recover`` sweeper. Workers (``bedflow worker``) run
+Huey's consumer on it; submitting only enqueues.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey, TaskWrapper
+
+from ..errors import BedflowError
+from ..settings import Settings
+
+log = logging.getLogger("bedflow.jobs")
+
+#: A running run whose heartbeat is older than this (seconds) lost its worker.
+STALE_AFTER = 60.0
+#: Attempts (first run plus recoveries) before a run that keeps losing its worker is failed.
+MAX_ATTEMPTS = 3
+#: Retries of a stage after a transient error (store or database unreachable), with doubling delays.
+TRANSIENT_RETRIES = 3
+RETRY_DELAY = 5.0
+
+
+class QueueError(BedflowError):
+    """The job queue cannot be reached."""
+
+
+@dataclass
+class JobQueue:
+    """A Huey instance with bedflow's tasks registered on it."""
+
+    settings: Settings
+    huey: Huey
+    stage: TaskWrapper = field(init=False)
+    recover: TaskWrapper = field(init=False)
+
+    def __post_init__(self) -> None:
+        from . import tasks
+
+        settings = self.settings
+        self.stage = self.huey.task(context=True, name="stage")(
+            lambda run_id, stage, retry=0, task=None: tasks.stage_task(settings, run_id, stage, retry, task))
+        self.recover = self.huey.periodic_task(crontab(minute="*"), name="recover")(
+            lambda: tasks.recover_task(settings))
+
+    def enqueue_stage(self, run_id: int, stage: str, retry: int = 0, delay: float | None = None) -> str:
+        """Queue one stage of a run (after ``delay`` seconds); return the Huey task id."""
+        try:
+            if delay:
+                result = self.stage.schedule(args=(run_id, stage, retry), delay=delay)
+            else:
+                result = self.stage(run_id, stage, retry)
+        except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
+            raise QueueError(f"cannot reach the job queue {self.settings.describe()['queue']}: {error}") from error
+        return str(result.id) if result is not None else ""
+
+    def waiting_task_ids(self) -> set[str]:
+        """Ids of the tasks waiting in the queue or its schedule."""
+        try:
+            return {t.id for t in self.huey.pending()} | {t.id for t in self.huey.scheduled()}
+        except Exception as error:
+            raise QueueError(f"cannot read the job queue: {error}") from error
+
+    def revoke(self, task_id: str) -> None:
+        if task_id:
+            self.huey.revoke_by_id(task_id)
+
+
+def make_huey(settings: Settings, immediate: bool = False) -> Huey:
+    """The Huey instance ``BEDFLOW_QUEUE`` names (results are kept in the run database, not in Huey)."""
+    if settings.queue_kind == "redis":
+        return RedisHuey("bedflow", url=settings.queue_url, results=False, immediate=immediate)
+    path = settings.queue_path
+    assert path is not None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("bedflow", filename=str(path), results=False, immediate=immediate)
+
+
+_QUEUES: dict[tuple[Settings, bool], JobQueue] = {}
+
+
+def queue_for(settings: Settings | None = None, immediate: bool = False) -> JobQueue:
+    """The job queue of ``settings`` (default: from the environment), made once per process.
+
+    ``immediate`` runs tasks synchronously when they are enqueued (Huey's immediate mode; unit tests only).
+    """
+    settings = settings or Settings.from_env()
+    key = (settings, immediate)
+    if key not in _QUEUES:
+        _QUEUES[key] = JobQueue(settings, make_huey(settings, immediate))
+    return _QUEUES[key]
+

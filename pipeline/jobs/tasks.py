@@ -1,0 +1,76 @@
+"""What the queue's tasks do: one stage of one run, then the next stage queued; and the recovery sweep.
+
+A stage task first *claims* its run (queued → running, atomically), so a
+duplicate message (after a recovery) does nothing. It runs the first pending
+stage, whatever stage its message named: runs resume from the last completed
+stage. Between stages the run goes back to ``queued`` until a worker takes the
+next stage. Transient errors (store or database unreachable) retry with
+doubling delays; other errors fail the run at once with their message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..db import DatabaseError, RunStatus, Simulation
+from ..runs import (claim, finish, open_services, outcome, pending_stages, release, run_stage, worker_id)
+from ..runs.execute import stage_spans, update_run
+from ..settings import Settings
+from ..store import StoreError
+from .queue import RETRY_DELAY, TRANSIENT_RETRIES, QueueError, log, queue_for
+
+TRANSIENT = (StoreError, DatabaseError, QueueError)
+
+
+def stage_task(settings: Settings, run_id: int, stage: str, retry: int = 0, task: Any = None) -> str:
+    """Run the next pending stage of ``run_id`` on this worker; queue the one after. Returns what happened."""
+    found = open_services(settings)
+    queue = queue_for(settings)
+    if not claim(run_id, worker=worker_id(), task_id=getattr(task, "id", "") or "", services=found):
+        log.info("run %s is not queued (cancelled, finished or taken): skipping %s", run_id, stage)
+        return "skipped"
+    with found.db.session() as session:
+        simulation = session.get(Simulation, run_id)
+        assert simulation is not None
+        pending = pending_stages(simulation)
+        spans = stage_spans(simulation)
+    if not pending:
+        finish(run_id, RunStatus.succeeded, services=found)
+        return "succeeded"
+    current = pending[0]
+    try:
+        run_stage(run_id, current, span=spans[current], services=found)
+    except TRANSIENT as error:
+        if retry >= TRANSIENT_RETRIES:
+            finish(run_id, RunStatus.failed, error=f"{current}: {error} (after {retry} retries)", services=found)
+            return "failed"
+        delay = RETRY_DELAY * 2**retry
+        release(run_id, f"retrying {current} in {delay:.0f} s after: {error}", services=found)
+        queue.enqueue_stage(run_id, current, retry + 1, delay=delay)
+        return "retrying"
+    except KeyboardInterrupt:  # the worker is stopping: hand the stage to another worker
+        release(run_id, f"worker stopped during {current}; waiting for another", services=found)
+        queue.enqueue_stage(run_id, current)
+        raise
+    except Exception as error:
+        status, reason = outcome(error)
+        finish(run_id, status, error=reason, services=found)
+        log.warning("run %s %s in %s: %s", run_id, status.value, current, reason.splitlines()[0] if reason else "")
+        return status.value
+    if len(pending) > 1:
+        release(run_id, f"waiting for a worker: {pending[1]}", services=found)
+        _record_task(settings, run_id, queue.enqueue_stage(run_id, pending[1]))
+        return "next"
+    finish(run_id, RunStatus.succeeded, services=found)
+    return "succeeded"
+
+
+def _record_task(settings: Settings, run_id: int, task_id: str) -> None:
+    update_run(open_services(settings), run_id, task_id=task_id)
+
+
+def recover_task(settings: Settings) -> list[int]:
+    """The periodic sweep: re-queue runs whose worker was lost (see :func:`pipeline.jobs.recover`)."""
+    from .control import recover
+
+    return [item["id"] for item in recover(settings=settings)]

@@ -1,0 +1,282 @@
+"""Jobs on real queues with real worker processes: SqliteHuey (+ SQLite) and RedisHuey (+ PostgreSQL).
+
+Workers are `bedflow worker` processes, as users start them. Runs are pack-only
+(fast) except where a stage must be caught running: meshing for the SIGKILL
+test, solving for the cancel test (a coarse mesh of the CI bed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from pipeline import BedSpec, BedValidationError
+from pipeline.db import Artifact, RunStatus, Simulation, Sweep
+from pipeline.jobs import STATUS_KEYS, QueueError, cancel, queue_for, recover, status, submit, submit_sweep, watch
+from pipeline.jobs.tasks import stage_task
+from pipeline.runs import RunError, get_run, open_services, run_artifacts
+from pipeline.settings import Settings
+from pipeline.store.s3_server import LocalS3Server
+
+TINY = {"name": "tiny", "particles": {"count": 10, "seed": 1}}
+SOLVABLE = {
+    "name": "queued-cfd", "bed": {"diameter": 0.025, "height": 0.04},
+    "particles": {"count": 90, "diameter": 0.005, "seed": 42},
+    "cfd": {"particle_reynolds": 5, "mesh_cells_per_diameter": 7, "convergence": 1e-12, "max_iterations": 20000},
+}
+
+
+def tiny(seed: int = 1) -> BedSpec:
+    return BedSpec.from_dict({**TINY, "particles": {"count": 10, "seed": seed}})
+
+
+@pytest.fixture(params=["sqlite", "redis+postgresql"])
+def env(request, tmp_path, monkeypatch) -> dict[str, str]:
+    """Settings of one deployment shape, in this process's environment and for the workers."""
+    values = {"BEDFLOW_DATA_DIR": str(tmp_path / "data")}
+    if request.param == "redis+postgresql":
+        values.update(BEDFLOW_QUEUE=request.getfixturevalue("redis_url"),
+                      DATABASE_URL=request.getfixturevalue("postgres_url"))
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def sqlite_env(tmp_path, monkeypatch) -> dict[str, str]:
+    values = {"BEDFLOW_DATA_DIR": str(tmp_path / "data")}
+    monkeypatch.setenv("BEDFLOW_DATA_DIR", values["BEDFLOW_DATA_DIR"])
+    return values
+
+
+class Workers:
+    """`bedflow worker` processes, each in its own session; stopped (SIGINT, then SIGKILL) at teardown."""
+
+    def __init__(self, command: list[str], folder: Path) -> None:
+        self.command, self.folder, self.procs = command, folder, []
+
+    def start(self, env: dict[str, str], workers: int = 1) -> subprocess.Popen:
+        log = open(self.folder / f"worker-{len(self.procs)}.log", "w")
+        proc = subprocess.Popen([*self.command, "worker", "-w", str(workers)], env={**os.environ, **env},
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def log(self, index: int = 0) -> str:
+        return (self.folder / f"worker-{index}.log").read_text()
+
+    @staticmethod
+    def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            self.kill(proc, signal.SIGINT)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill(proc)
+                proc.wait()
+
+
+@pytest.fixture
+def workers(bedflow_cmd, tmp_path):
+    started = Workers(bedflow_cmd, tmp_path)
+    yield started
+    started.stop()
+
+
+def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def finished(run_ids: list[int]):
+    return lambda: all(RunStatus(status(i)["status"]).finished for i in run_ids)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+# -- real workers --------------------------------------------------------------------------------------
+def test_a_worker_runs_submitted_runs_and_status_comes_from_the_database(env, workers, bedflow_cmd, tmp_path):
+    (tmp_path / "tiny.bed").write_text(tiny().to_bed())
+    submitted = subprocess.run([*bedflow_cmd, "submit", "tiny.bed", "--until", "pack", "--json"], cwd=tmp_path,
+                               env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert submitted.returncode == 0, submitted.stderr
+    run_id = json.loads(submitted.stdout)["id"]
+    queued = status(run_id)
+    assert tuple(queued) == STATUS_KEYS and queued["status"] == "queued" and queued["attempts"] == 0
+    never = submit(tiny(2), until="pack")
+    cancel(never)  # cancelled while queued: it must never start
+    workers.start(env, workers=2)
+    watched = subprocess.run([*bedflow_cmd, "watch", str(run_id)], env={**os.environ, **env}, capture_output=True,
+                             text=True, timeout=120)
+    assert watched.returncode == 0, watched.stderr
+    done = status(run_id)
+    assert done["status"] == "succeeded" and done["progress"] == 1.0 and done["attempts"] == 1
+    run = get_run(run_id)
+    assert run.worker.split(":")[1].isdigit() and run.completed_stage == "pack" and run.packing_id
+    time.sleep(2)
+    skipped = get_run(never)
+    assert skipped.status is RunStatus.cancelled and skipped.started_at is None
+
+
+def test_two_workers_share_one_queue(env, workers):
+    run_ids = [submit(tiny(seed), until="pack") for seed in range(6)]
+    workers.start(env)
+    workers.start(env)
+    wait_for(finished(run_ids), what="six runs")
+    runs = [get_run(i) for i in run_ids]
+    assert {r.status for r in runs} == {RunStatus.succeeded}
+    assert len({r.worker for r in runs}) >= 2, [r.worker for r in runs]
+
+
+def test_a_hundred_queued_runs_each_complete_exactly_once(env, workers):
+    run_ids = [submit(tiny(), until="pack") for _ in range(100)]
+    workers.start(env, workers=2)
+    wait_for(finished(run_ids), timeout=300, interval=1.0, what="100 runs")
+    found = open_services()
+    with found.db.session() as session:
+        rows = list(session.scalars(select(Simulation).where(Simulation.id.in_(run_ids))))
+        assert len(rows) == 100
+        assert {r.status for r in rows} == {RunStatus.succeeded}
+        assert {r.attempts for r in rows} == {1}
+        assert all(set(r.timings) == {"pack"} for r in rows)
+    log = workers.log()
+    assert len(re.findall(r"queue\.stage: \S+ executed in", log)) == 100 and "skipping" not in log  # once each
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_stage_loses_nothing(sqlite_env, workers):
+    """SIGKILL the worker while snappyHexMesh runs: the mesher dies with it, the run goes stale, the sweep
+    re-queues it, a new worker resumes at the mesh stage and finishes."""
+    run_id = submit(BedSpec.from_dict(SOLVABLE), until="mesh")
+    first = workers.start(sqlite_env)
+    wait_for(lambda: get_run(run_id).stage == "mesh" and get_run(run_id).process_group, timeout=120,
+             what="the mesh stage to start a program")
+    mesher = get_run(run_id).process_group
+    workers.kill(first)
+    first.wait(timeout=10)
+    wait_for(lambda: not group_alive(mesher), timeout=10, what="the mesher to die with its worker")
+    assert get_run(run_id).status is RunStatus.running  # nobody has noticed yet
+    assert recover(stale_after=30) == []  # the heartbeat is still fresh
+    time.sleep(3)
+    actions = recover(stale_after=2)
+    assert actions == [{"id": run_id, "action": "requeued", "stage": "mesh", "attempts": 2}]
+    workers.start(sqlite_env)
+    final = list(watch(run_id, timeout=240))[-1]
+    assert final["status"] == "succeeded" and final["attempts"] == 2, final
+    run = get_run(run_id)
+    assert run.mesh_id and run.completed_stage == "mesh" and "mesh" in {a.kind for a in run_artifacts(run_id)}
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_running_solve_and_keeps_its_logs(sqlite_env, workers, bedflow_cmd):
+    run_id = submit(BedSpec.from_dict(SOLVABLE))
+    workers.start(sqlite_env)
+    wait_for(lambda: get_run(run_id).stage == "solve" and get_run(run_id).process_group, timeout=180,
+             what="the solver to start")
+    solver = get_run(run_id).process_group
+    time.sleep(2)
+    cancelled = subprocess.run([*bedflow_cmd, "cancel", str(run_id), "--json"], env={**os.environ, **sqlite_env},
+                               capture_output=True, text=True, timeout=60)
+    assert cancelled.returncode == 0 and json.loads(cancelled.stdout)["status"] == "cancelled"
+    wait_for(lambda: not group_alive(solver), timeout=15, what="simpleFoam to stop")
+    wait_for(lambda: get_run(run_id).finished_at is not None, timeout=15, what="the worker to let go")
+    run = get_run(run_id)
+    assert run.status is RunStatus.cancelled and run.completed_stage == "mesh"
+    assert "log.simpleFoam" in {a.name for a in run_artifacts(run_id, "log")}
+    after = submit(tiny(), until="pack")  # the worker survived the cancel and takes the next run
+    assert list(watch(after, timeout=60))[-1]["status"] == "succeeded"
+
+
+# -- the queue's bookkeeping, without workers --------------------------------------------------------
+def test_recover_requeues_lost_runs_then_gives_up(sqlite_env):
+    settings = Settings.from_env(sqlite_env, dotenv=None)
+    found = open_services(settings)
+    run_id = submit(tiny(), until="pack")
+    queue = queue_for(settings)
+    queue.huey.flush()  # the queue message is lost (a flushed Redis, say)
+    assert recover(stale_after=3600) == []  # too recent to judge
+    actions = recover(stale_after=0)
+    assert actions[0]["reason"] == "its queue message was lost" and len(queue.huey.pending()) == 1
+    with found.db.session() as session:
+        run = session.get(Simulation, run_id)
+        run.status, run.attempts, run.worker, run.stage = RunStatus.running, 3, "gone:1", "pack"
+    assert recover(stale_after=0) == [{
+        "id": run_id, "action": "failed",
+        "reason": get_run(run_id).error}]
+    assert get_run(run_id).status is RunStatus.failed and "gave up after 3 attempts" in get_run(run_id).error
+
+
+def test_transient_store_errors_retry_with_backoff_then_fail(tmp_path, monkeypatch):
+    server = LocalS3Server().start()
+    env = {"BEDFLOW_DATA_DIR": str(tmp_path / "data"), "BEDFLOW_STORE": "s3://flaky", **server.settings}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env(env, dotenv=None)
+    run_id = submit(tiny(), until="pack", settings=settings)
+    server.stop()
+    assert stage_task(settings, run_id, "pack") == "retrying"
+    state = status(run_id, settings=settings)
+    assert state["status"] == "queued" and state["message"].startswith("retrying pack in 5 s")
+    delayed = [t for t in queue_for(settings).huey.pending() if t.eta is not None]  # the consumer schedules it
+    assert len(delayed) == 1 and delayed[0].args == (run_id, "pack", 1)
+    assert stage_task(settings, run_id, "pack", retry=3) == "failed"
+    assert "after 3 retries" in status(run_id, settings=settings)["error"]
+
+
+def test_a_sweep_queues_one_run_per_value_after_checking_them_all(sqlite_env):
+    spec = tiny()
+    sweep_id = submit_sweep(spec, "cfd.particle_reynolds", [1, 10, 100], until="pack")
+    found = open_services()
+    with found.db.session() as session:
+        sweep = session.get(Sweep, sweep_id)
+        runs = list(session.scalars(select(Simulation).where(Simulation.sweep_id == sweep_id).order_by(Simulation.id)))
+        assert sweep.parameter == "cfd.particle_reynolds" and sweep.values == [1, 10, 100]
+        assert [r.re_p for r in runs] == pytest.approx([1, 10, 100])
+        assert {r.status for r in runs} == {RunStatus.queued}
+        before = session.scalar(select(func.count(Simulation.id)))
+    with pytest.raises(BedValidationError):
+        submit_sweep(spec, "cfd.particle_reynolds", [1, -5])
+    with pytest.raises(RunError, match="did you mean 'cfd.mesh_cells_per_diameter'"):
+        submit_sweep(spec, "cfd.mesh_cell", [1])
+    with found.db.session() as session:
+        assert session.scalar(select(func.count(Simulation.id))) == before
+        assert session.scalar(select(func.count(Artifact.id))) == 3  # the three runs' .bed files only
+
+
+def test_an_unreachable_queue_is_a_clear_error_and_the_run_says_so(tmp_path, monkeypatch):
+    env = {"BEDFLOW_DATA_DIR": str(tmp_path / "data"), "BEDFLOW_QUEUE": "redis://127.0.0.1:1/0"}
+    monkeypatch.setenv("BEDFLOW_QUEUE", env["BEDFLOW_QUEUE"])
+    with pytest.raises(QueueError, match="cannot reach the job queue"):
+        submit(tiny(), until="pack")
+    run = open_services().db
+    with run.session() as session:
+        failed = session.scalars(select(Simulation)).one()
+        assert failed.status is RunStatus.failed and "could not be queued" in failed.error
+    with pytest.raises(RunError, match="no run 999"):
+        status(999)
