@@ -13,13 +13,15 @@ import re
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from pipeline import BedSpec, BedValidationError
-from pipeline.db import Artifact, RunStatus, Simulation, Sweep
+from pipeline.db import Artifact, RunStatus, Simulation, Sweep, utcnow
 from pipeline.jobs import STATUS_KEYS, QueueError, cancel, queue_for, recover, status, submit, submit_sweep, watch
 from pipeline.jobs.tasks import stage_task
 from pipeline.runs import RunError, get_run, open_services, run_artifacts
@@ -225,7 +227,14 @@ def test_recover_requeues_lost_runs_then_gives_up(sqlite_env):
     assert actions[0]["reason"] == "its queue message was lost" and len(queue.huey.pending()) == 1
     with found.db.session() as session:
         run = session.get(Simulation, run_id)
-        run.status, run.attempts, run.worker, run.stage = RunStatus.running, 3, "gone:1", "pack"
+        run.status, run.attempts, run.worker, run.stage = RunStatus.running, 1, "gone:1", "pack"
+        run.heartbeat_at = utcnow() - timedelta(seconds=30)
+    with ThreadPoolExecutor(4) as pool:  # four workers sweep at the same moment: one of them acts
+        actions = [a for batch in pool.map(lambda _: recover(stale_after=10), range(4)) for a in batch]
+    assert [a["action"] for a in actions] == ["requeued"] and get_run(run_id).attempts == 2
+    with found.db.session() as session:
+        run = session.get(Simulation, run_id)
+        run.status, run.attempts = RunStatus.running, 3
     assert recover(stale_after=0) == [{
         "id": run_id, "action": "failed",
         "reason": get_run(run_id).error}]

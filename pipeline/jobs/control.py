@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from .. import children
 from ..db import RunStatus, Simulation, Sweep, utcnow
@@ -124,29 +124,40 @@ def recover(*, stale_after: float = STALE_AFTER, max_attempts: int = MAX_ATTEMPT
         waiting = list(session.scalars(select(Simulation).where(
             Simulation.status == RunStatus.queued, or_(Simulation.heartbeat_at < cutoff,
                                                        Simulation.heartbeat_at.is_(None) & (Simulation.created_at < cutoff)))))
-        for run in lost:
-            last = run.heartbeat_at.isoformat(timespec="seconds") if run.heartbeat_at else "never"
-            if run.attempts >= max_attempts:
-                run.status, run.finished_at = RunStatus.failed, utcnow()
-                run.error = (f"worker {run.worker} lost during {run.stage} (last heartbeat {last}); gave up after "
-                             f"{run.attempts} attempts")
-                done.append({"id": run.id, "action": "failed", "reason": run.error})
-                continue
-            run.status, run.attempts, run.heartbeat_at = RunStatus.queued, run.attempts + 1, utcnow()
-            run.message = f"re-queued: worker {run.worker} stopped sending heartbeats during {run.stage} (last {last})"
+    for run in lost:
+        last = run.heartbeat_at.isoformat(timespec="seconds") if run.heartbeat_at else "never"
+        if run.attempts >= max_attempts:
+            error = (f"worker {run.worker} lost during {run.stage} (last heartbeat {last}); gave up after "
+                     f"{run.attempts} attempts")
+            if _take_over(found, run, status=RunStatus.failed, finished_at=utcnow(), error=error):
+                done.append({"id": run.id, "action": "failed", "reason": error})
+            continue
+        message = f"re-queued: worker {run.worker} stopped sending heartbeats during {run.stage} (last {last})"
+        if _take_over(found, run, status=RunStatus.queued, attempts=run.attempts + 1, heartbeat_at=utcnow(),
+                      message=message):
             done.append({"id": run.id, "action": "requeued", "stage": (pending_stages(run) or ["done"])[0],
-                         "attempts": run.attempts})
-        if waiting:
-            in_queue = queue.waiting_task_ids()
-            for run in waiting:
-                if run.task_id not in in_queue:
-                    run.heartbeat_at = utcnow()
-                    done.append({"id": run.id, "action": "requeued", "stage": (pending_stages(run) or ["done"])[0],
-                                 "attempts": run.attempts, "reason": "its queue message was lost"})
+                         "attempts": run.attempts + 1})
+    if waiting:
+        in_queue = queue.waiting_task_ids()
+        for run in waiting:
+            if run.task_id not in in_queue and _take_over(found, run, heartbeat_at=utcnow()):
+                done.append({"id": run.id, "action": "requeued", "stage": (pending_stages(run) or ["done"])[0],
+                             "attempts": run.attempts, "reason": "its queue message was lost"})
     for item in done:
         if item["action"] == "requeued":
             update_run(found, item["id"], task_id=queue.enqueue_stage(item["id"], item["stage"]))
     return done
+
+
+def _take_over(found: Any, run: Simulation, **values: Any) -> bool:
+    """Change a run only if nobody touched it since it was read (status and heartbeat unchanged): of several
+    workers sweeping at once, one acts."""
+    unchanged = (Simulation.heartbeat_at.is_(None) if run.heartbeat_at is None
+                 else Simulation.heartbeat_at == run.heartbeat_at)
+    with found.db.session() as session:
+        result = session.execute(update(Simulation).where(Simulation.id == run.id, Simulation.status == run.status,
+                                                          unchanged).values(**values))
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def watch(run_id: int, *, interval: float = 0.5, timeout: float | None = None,
