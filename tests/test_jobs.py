@@ -215,6 +215,19 @@ def test_cancel_stops_a_running_solve_and_keeps_its_logs(sqlite_env, workers, be
     assert list(watch(after, timeout=60))[-1]["status"] == "succeeded"
 
 
+@pytest.mark.slow
+def test_sigint_lets_the_running_stage_finish_then_the_worker_exits(sqlite_env, workers):
+    run_id = submit(BedSpec.from_dict(SOLVABLE), until="mesh")
+    worker = workers.start(sqlite_env)
+    wait_for(lambda: get_run(run_id).stage == "mesh" and get_run(run_id).process_group, timeout=120,
+             what="the mesh stage to start a program")
+    waiting = submit(tiny(), until="pack")  # queued behind it: a stopping worker must leave it alone
+    os.kill(worker.pid, signal.SIGINT)
+    assert worker.wait(timeout=120) == 0
+    assert get_run(run_id).status is RunStatus.succeeded  # the mesh finished before the worker left
+    assert get_run(waiting).status is RunStatus.queued and "Shutting down gracefully" in workers.log()
+
+
 # -- the queue's bookkeeping, without workers --------------------------------------------------------
 def test_recover_requeues_lost_runs_then_gives_up(sqlite_env):
     settings = Settings.from_env(sqlite_env, dotenv=None)

@@ -1,9 +1,9 @@
 """``bedflow worker``: Huey's consumer on bedflow's queue, with process workers.
 
-Stop it with SIGINT (Ctrl-C): running stages are handed back to the queue for
-another worker. A worker killed outright (SIGKILL, a lost machine) leaves its
-runs with a stale heartbeat; the periodic ``recover`` task (every minute, in
-any worker) or ``bedflow recover`` re-queues them.
+Stop it with SIGINT (Ctrl-C), Huey's graceful stop: it takes no new stage, lets
+the running ones finish, then exits. A worker killed outright (SIGTERM, SIGKILL,
+a lost machine) leaves its runs with a stale heartbeat; the periodic ``recover``
+task (every minute, in any worker) or ``bedflow recover`` re-queues them.
 """
 
 from __future__ import annotations

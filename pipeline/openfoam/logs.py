@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pipeline.progress import ProgressCallback
@@ -118,3 +119,53 @@ def parse_checkmesh(text: str) -> dict[str, Any]:
     summary["failed_checks"] = summary["failed_checks"] or 0
     summary["ok"] = "Mesh OK." in text and summary["failed_checks"] == 0
     return summary
+
+
+# An ``mpirun --tag-output`` / ``--timestamp-output`` prefix (``[1,0]<stdout>:``) before a rank's line.
+_MPI_TAG = re.compile(r"^(?:\[[^\]]*\](?:<std(?:out|err)>)?:)+\s?")
+
+
+def _names_file(log: str | Path) -> bool:
+    """Whether ``log`` is a path (a ``Path``, or a one-line string naming an existing file) rather than text."""
+    if isinstance(log, Path):
+        return True
+    if "\n" in log:
+        return False
+    try:
+        return Path(log).is_file()
+    except (OSError, ValueError):  # too long for a file name, or a NUL byte: text
+        return False
+
+
+def residual_history(log: str | Path) -> dict[str, list[tuple[int, float]]]:
+    """The initial residual of each field's first solve in every iteration of a steady solver log.
+
+    ``log`` is a ``Path`` to a log file, a string naming an existing file, or the log's text (any
+    string with a line break, or naming no file). Returns ``{field: [(iteration, residual), ...]}`` in
+    iteration order (``Ux``, ``Uy``, ``Uz``, ``p``, ``k``, ``omega``...), the iteration being the last
+    ``Time = N`` line, the residual the one ``residualControl`` judges (the first solve of the field
+    within that iteration, as :class:`ResidualTracker` keeps it).
+
+    Robust to what real logs contain: solves before the first ``Time =`` line are ignored; a truncated
+    last line, an unparsable residual (``nan`` is kept, a vector is skipped) and MPI output tags
+    (``[1,0]<stdout>:``) do no harm; an iteration appearing again (a restart appended to the log)
+    takes its later values.
+    """
+    text = Path(log).read_text(encoding="utf-8", errors="replace") if _names_file(log) else str(log)
+    history: dict[str, dict[int, float]] = {}
+    iteration: int | None = None
+    seen: set[str] = set()
+    for line in text.splitlines():
+        try:
+            parsed = parse_solver_line(_MPI_TAG.sub("", line, count=1))
+        except ValueError:  # e.g. a coupled solver's vector residual "(1 0.5 0.2)"
+            continue
+        if parsed is None:
+            continue
+        if parsed["kind"] == "time":
+            iteration = int(round(parsed["time"]))
+            seen.clear()
+        elif parsed["kind"] == "residual" and iteration is not None and parsed["field"] not in seen:
+            seen.add(parsed["field"])
+            history.setdefault(parsed["field"], {})[iteration] = parsed["initial"]
+    return {field: sorted(values.items()) for field, values in history.items()}

@@ -338,4 +338,12 @@ def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, 
     execute(run_id, folder=root, progress=progress, services=found)
     result = RunResult.load(root / "case" / RESULTS_FILE)
     result.run_id = run_id
+    timings = get_timings(found, run_id)
+    result.seconds = {"pack": timings.get("pack", 0.0), "mesh": timings.get("mesh", 0.0), **result.seconds}
     return result
+
+
+def get_timings(found: Services, run_id: int) -> dict[str, float]:
+    """Seconds per completed stage of a run."""
+    with found.db.session() as session:
+        return dict(session.scalar(select(Simulation.timings).where(Simulation.id == run_id)) or {})
