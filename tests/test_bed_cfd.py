@@ -14,7 +14,8 @@ from pipeline import BedSpec, BedValidationError
 from pipeline.cfd.bed import PATCHES, bed_domain
 from pipeline.packing import Packing
 from pipeline.results.extract import RunResult
-from pipeline.runs import fetch_artifacts, get_run, missing_artifacts, open_services, run, run_artifacts
+from pipeline.runs import (fetch_artifacts, get_run, local_run_folder, missing_artifacts, open_services, run,
+                           run_artifacts)
 from pipeline.settings import Settings
 from pipeline.workflow import mesh
 
@@ -117,6 +118,17 @@ def test_the_run_is_recorded_with_every_artifact(recorded, tmp_path):
     assert "constant/polyMesh/boundary" in names and "log.simpleFoam" in names
     assert any(name.endswith("/U") and not name.startswith("0/") for name in names), "no solved time in the case"
     assert not any(name.startswith(("processor", "VTK/")) for name in names)
+
+
+def test_a_recorded_run_comes_back_whole_on_a_machine_without_its_folder(recorded):
+    _, summary, settings = recorded
+    services = open_services(settings)
+    folder = local_run_folder(summary["id"], services=services)  # the run was made in --out, not here
+    assert folder == services.work_dir(summary["id"])
+    result = RunResult.load(folder / "case" / "results.json")
+    assert result.dp_dz == pytest.approx(summary["dp_dz"])
+    assert list((folder / "case" / "VTK").rglob("*.vtu")) and (folder / "case" / "constant" / "polyMesh").is_dir()
+    assert Packing.load(folder / "packing" / "packing.npz").count == 90
 
 
 def test_a_new_run_of_the_same_bed_reuses_the_stored_mesh(recorded, tmp_path):

@@ -58,6 +58,20 @@ def fetch_artifacts(run_id: int, kind: str, destination: str | Path, *,
     return [found.store.get_file(a.key, folder / a.name) for a in artifacts]
 
 
+def local_run_folder(run_id: int, *, services: Services | None = None) -> Path:
+    """A folder on this machine with the run's files (``packing/``, ``case/`` with results and VTK fields),
+    fetched from the store when missing: its work folder."""
+    from ..progress import no_progress
+    from ..spec import BedSpec
+    from .stages import StageContext, materialize
+
+    found = services or open_services()
+    run = get_run(run_id, services=found)
+    folder = found.work_dir(run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return materialize(StageContext(run_id, BedSpec.from_dict(run.spec), folder, found, no_progress))
+
+
 def missing_artifacts(*, services: Services | None = None) -> list[Artifact]:
     """Artifact rows whose object is not in the store (there should be none)."""
     from sqlalchemy import select

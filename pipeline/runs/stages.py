@@ -238,6 +238,27 @@ def stage_postprocess(ctx: StageContext) -> None:
     ctx.record("simulation", ctx.run_id, uploads, **result_columns(result))
 
 
+def materialize(ctx: StageContext) -> Path:
+    """The run's folder with everything its completed stages made: the packing, the meshed or solved case,
+    ``results.json`` and the VTK fields — fetched from the store when this machine lacks them."""
+    done = ctx.simulation().completed_stage
+    _ensure_packing(ctx)
+    if done == "mesh" and not (ctx.case / workflow.MESH_RECORD).is_file():
+        stored = _owned(ctx, "mesh", ctx.simulation().mesh_id, "mesh")
+        if stored is not None:
+            _fetch_archive(ctx, stored, ctx.case)
+    if done in ("solve", "postprocess"):
+        _ensure_solved(ctx)
+    if done == "postprocess":
+        results = _owned(ctx, "simulation", ctx.run_id, "results")
+        if results is not None and not (ctx.case / RESULTS_FILE).is_file():
+            fetch(ctx.services.store, results, ctx.case / RESULTS_FILE)
+        vtk = _owned(ctx, "simulation", ctx.run_id, "vtk")
+        if vtk is not None and not (ctx.case / "VTK").is_dir():
+            _fetch_archive(ctx, vtk, ctx.case / "VTK")
+    return ctx.folder
+
+
 STAGE_FUNCTIONS: dict[str, Callable[[StageContext], None]] = {
     "pack": stage_pack, "mesh": stage_mesh, "solve": stage_solve, "postprocess": stage_postprocess,
 }

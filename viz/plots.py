@@ -1,0 +1,500 @@
+"""HoloViews plots of packings, solver residuals and results: the 2D figures of bedflow.
+
+Every function takes what :mod:`pipeline` produces (a :class:`~pipeline.packing.Packing`, a
+:class:`~pipeline.results.extract.RunResult`, a runs DataFrame from
+:func:`pipeline.db.queries.to_dataframe`, a mesh-study summary, a residual history) and returns a
+HoloViews object styled for both backends: Bokeh for interactive use (dashboard, notebooks) and
+matplotlib for static figures in reports (:func:`save` writes ``.png``/``.svg`` with matplotlib,
+``.html`` with Bokeh). The numbers drawn are computed by :mod:`pipeline`: porosity profiles by the
+packing, correlations by :mod:`pipeline.correlations`; this module only converts them to the axes
+of a chart (particle diameters, the friction factor).
+
+HoloViews and its backends are imported on first use. When no backend is loaded yet, Bokeh is
+(``hv.extension("bokeh")``); matplotlib's options are registered alongside without becoming the
+current backend. Matplotlib keeps its cache in ``<data dir>/cache/matplotlib`` unless
+``MPLCONFIGDIR`` is set, and draws with Agg when there is no display.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from pipeline.correlations import expected_porosity, porosity_correlation, pressure_gradients
+from pipeline.openfoam.logs import residual_history
+from pipeline.results.validation import BedGeometry
+from pipeline.settings import Settings
+from pipeline.spec.sections import CfdSection
+
+if TYPE_CHECKING:
+    import holoviews as hv
+    import pandas as pd
+
+    from pipeline.packing import Packing
+    from pipeline.results.extract import RunResult
+
+__all__ = [
+    "CORRELATION_LABELS",
+    "friction_chart",
+    "mesh_independence",
+    "porosity_profiles",
+    "pressure_profile_plot",
+    "residuals_plot",
+    "save",
+    "sweep_plot",
+]
+
+#: Legend names of the pressure-drop correlations (keys of :func:`pipeline.correlations.pressure_gradients`).
+CORRELATION_LABELS = {"ergun": "Ergun", "eisfeld_schnitzlein": "Eisfeld–Schnitzlein", "kta": "KTA",
+                      "carman": "Carman"}
+CFD_LABEL = "CFD"
+
+# Okabe–Ito colours (distinguishable with colour-vision deficiency, and in greyscale by dash).
+BLACK, ORANGE, SKY, GREEN, BLUE, VERMILLION, PURPLE, GREY = (
+    "#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#8C8C8C")
+CYCLE = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, BLACK)
+_CORRELATION_STYLE = {"ergun": (BLUE, "solid"), "eisfeld_schnitzlein": (VERMILLION, "dashed"),
+                      "kta": (GREEN, "dashdot"), "carman": (PURPLE, "dotted")}
+_MPL_DASH = {"solid": "-", "dashed": "--", "dashdot": "-.", "dotted": ":"}
+_BOKEH_DASH = {"solid": "solid", "dashed": "dashed", "dashdot": "dotdash", "dotted": "dotted"}
+
+# Panel sizes: Bokeh in screen pixels, matplotlib in inches (a single journal column is ~3.5 in).
+WIDTH, HEIGHT = 560, 400
+FIG_INCHES = (5.0, 3.6)
+_FONTSIZE = {"bokeh": {"xlabel": "12pt", "ylabel": "12pt", "ticks": "10pt", "legend": "10pt", "title": "12pt"},
+             "matplotlib": {"xlabel": 11, "ylabel": 11, "ticks": 9, "legend": 8, "title": 11}}
+
+Label = str | tuple[str, str]
+"""An axis label: one text, or (Bokeh text, matplotlib mathtext) when the latter typesets better."""
+
+# -- HoloViews, loaded on first use ----------------------------------------------------------------
+
+
+def _configure_matplotlib() -> None:
+    """Cache in the data dir and draw headless, unless the user chose otherwise (before matplotlib loads)."""
+    if "MPLCONFIGDIR" not in os.environ:
+        cache = Settings.from_env().data_dir / "cache" / "matplotlib"
+        cache.mkdir(parents=True, exist_ok=True)
+        os.environ["MPLCONFIGDIR"] = str(cache)
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if headless and "matplotlib" not in sys.modules:
+        os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@functools.cache
+def _hv() -> Any:
+    """The ``holoviews`` module with the Bokeh and matplotlib plotting backends registered."""
+    _configure_matplotlib()
+    import holoviews as hv
+
+    if not hv.Store.renderers:
+        hv.extension("bokeh", logo=False)
+    import holoviews.plotting.bokeh  # noqa: F401  (registers options; keeps the current backend)
+    import holoviews.plotting.mpl  # noqa: F401
+
+    return hv
+
+
+# -- shared styling ----------------------------------------------------------------------------------
+
+
+def _line(element: Any, color: str, dash: str = "solid", width: float = 2.0) -> Any:
+    """A line in ``color`` and ``dash`` (solid, dashed, dashdot, dotted) on both backends."""
+    return element.opts(color=color, line_width=width, line_dash=_BOKEH_DASH[dash], backend="bokeh").opts(
+        color=color, linewidth=width * 0.75, linestyle=_MPL_DASH[dash], backend="matplotlib")
+
+
+def _markers(element: Any, color: str, size: float = 8.0) -> Any:
+    """Filled circles with a dark edge on both backends."""
+    return element.opts(color=color, size=size, line_color=BLACK, backend="bokeh").opts(
+        color=color, s=size * 5, edgecolors=BLACK, linewidth=0.6, backend="matplotlib")
+
+
+def _band(element: Any, color: str, alpha: float = 0.2) -> Any:
+    """A filled area (``hv.Area``, ``hv.VSpan``) without an outline."""
+    return element.opts(color=color, alpha=alpha, line_alpha=0, backend="bokeh").opts(
+        color=color, alpha=alpha, linewidth=0, backend="matplotlib")
+
+
+def _frame(overlay: Any, xlabel: Label, ylabel: Label, *, logx: bool = False, logy: bool = False,
+           legend: str = "top_right", title: str = "", ylim: tuple[float, float] | None = None,
+           xlim: tuple[float, float] | None = None) -> Any:
+    """Axes, sizes, fonts and legend of one panel, for both backends."""
+    common: dict[str, Any] = {"logx": logx, "logy": logy, "title": title, "show_grid": True}
+    if ylim is not None:
+        common["ylim"] = ylim
+    if xlim is not None:
+        common["xlim"] = xlim
+
+    def text(label: Label, backend: str) -> str:
+        return label if isinstance(label, str) else label[backend == "matplotlib"]
+
+    return overlay.opts(
+        width=WIDTH, height=HEIGHT, legend_position=legend, fontsize=_FONTSIZE["bokeh"], toolbar="right",
+        xlabel=text(xlabel, "bokeh"), ylabel=text(ylabel, "bokeh"), backend="bokeh", **common,
+    ).opts(
+        fig_inches=FIG_INCHES, aspect=FIG_INCHES[0] / FIG_INCHES[1], legend_position=legend,
+        fontsize=_FONTSIZE["matplotlib"], xlabel=text(xlabel, "matplotlib"), ylabel=text(ylabel, "matplotlib"),
+        legend_opts={"framealpha": 0.9, "edgecolor": "#CCCCCC"}, backend="matplotlib", **common,
+    )
+
+
+def _panels(*overlays: Any) -> Any:
+    """Panels side by side, each keeping its own axes and legend."""
+    hv = _hv()
+    layout = hv.Layout(list(overlays)).cols(len(overlays))
+    return layout.opts(shared_axes=False, backend="bokeh").opts(
+        fig_inches=FIG_INCHES[0], sublabel_format="({alpha})", hspace=0.35, backend="matplotlib")
+
+
+def _level(value: float, x0: float, x1: float, label: str, color: str, dash: str) -> Any:
+    """A labelled horizontal line from x0 to x1 (a two-point curve, so it appears in the legend)."""
+    hv = _hv()
+    return _line(hv.Curve(([x0, x1], [value, value]), label=label), color, dash, width=1.6)
+
+
+def _series(x: Sequence[float], y: Sequence[float], label: str, color: str, kdims: Any, vdims: Any,
+            dash: str = "solid") -> Any:
+    """Measured points joined by a thin line, one legend entry."""
+    hv = _hv()
+    data = (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    curve = _line(hv.Curve(data, kdims, vdims, label=label), color, dash, width=1.2)
+    return curve * _markers(hv.Scatter(data, kdims, vdims, label=label), color)
+
+
+def _decades(low: float, high: float) -> tuple[float, float]:
+    """The power-of-ten interval around [low, high] (for log axes)."""
+    return 10.0 ** math.floor(math.log10(low)), 10.0 ** math.ceil(math.log10(high))
+
+
+def _spans_decade(values: np.ndarray) -> bool:
+    """Whether positive ``values`` span a factor of ten or more (then a log axis reads better)."""
+    values = values[np.isfinite(values)]
+    return bool(len(values) and values.min() > 0 and values.max() / values.min() >= 10.0)
+
+
+# -- packing -----------------------------------------------------------------------------------------
+
+POROSITY: Label = ("Porosity ε (–)", "Porosity $\\varepsilon$ (–)")
+
+
+def porosity_profiles(packing: "Packing", radial_bins: int | None = None, axial_bins: int | None = None) -> Any:
+    """Radial and axial porosity of a packing, next to the correlation's mean porosity for its D/d.
+
+    Left: porosity of coaxial shells against the wall distance (R − r)/d over the bed region, with the
+    bed's mean porosity. Right: porosity of horizontal slices against the height z/d, with the core
+    porosity drawn across the core window (:meth:`Packing.core_range`). ``d`` is the volume-equivalent
+    sphere diameter (the particle diameter for spheres). Default bins: 16 per d radially (at least
+    40) and 8 per d axially (at least 50). Returns an ``hv.Layout`` of two overlays.
+    """
+    hv = _hv()
+    d = packing.container.diameter / packing.aspect_ratio
+    radius = packing.container.radius
+    wall, radial = packing.radial_porosity(radial_bins or max(40, math.ceil(16 * radius / d)))
+    top = float((packing.centres[:, 2] + packing.bounding_radius).max())
+    z, axial = packing.axial_porosity(axial_bins or max(50, math.ceil(8 * top / d)))
+    correlation = porosity_correlation(packing.kind)
+    expected = expected_porosity(packing.kind, packing.aspect_ratio)
+    model = f"{correlation.name}: ε = {expected:.3f}"
+    mean, core, (z0, z1) = packing.porosity(), packing.core_porosity(), packing.core_range()
+
+    x_wall = hv.Dimension("wall_distance", label="Wall distance (R − r)/d")
+    x_height = hv.Dimension("height", label="Height z/d")
+    eps = hv.Dimension("porosity", label="Porosity ε")
+    left = hv.Overlay([
+        _line(hv.Curve((wall / d, radial), x_wall, eps, label="Radial profile"), BLACK, width=1.6),
+        _level(expected, 0.0, radius / d, model, VERMILLION, "dashed"),
+        _level(mean, 0.0, radius / d, f"Bed mean: ε = {mean:.3f}", BLUE, "dashdot"),
+    ])
+    right = hv.Overlay([
+        _band(hv.VSpan(z0 / d, z1 / d), GREY, 0.15),
+        _line(hv.Curve((z / d, axial), x_height, eps, label="Axial profile"), BLACK, width=1.6),
+        _level(expected, 0.0, top / d, model, VERMILLION, "dashed"),
+        _level(core, z0 / d, z1 / d, f"Core (shaded): ε = {core:.3f}", BLUE, "dashdot"),
+    ])
+    title = f"{packing.count} {packing.kind}s, D/d = {packing.aspect_ratio:.2f}"
+    ylim = (0.0, 1.05)
+    return _panels(
+        _frame(left, ("Wall distance (R − r)/d", "Wall distance $(R - r)/d$"), POROSITY, ylim=ylim,
+               xlim=(0.0, radius / d), title=title),
+        _frame(right, ("Height z/d", "Height $z/d$"), POROSITY, ylim=ylim, xlim=(0.0, top / d),
+               legend="bottom_right", title=title),
+    )
+
+
+# -- solver ------------------------------------------------------------------------------------------
+
+
+def residuals_plot(history: Mapping[str, Sequence[tuple[int, float]]] | str | Path,
+                   tolerance: float | None = None) -> Any:
+    """Initial residual against iteration, one curve per field, on a log axis.
+
+    ``history`` is :func:`pipeline.openfoam.logs.residual_history`'s result (or a log, parsed with it).
+    ``tolerance`` draws the convergence criterion (``cfd.convergence``) as a horizontal line. Zero and
+    non-finite residuals, which a log axis cannot show, are left out.
+    """
+    hv = _hv()
+    if isinstance(history, (str, Path)):
+        history = residual_history(history)
+    iteration = hv.Dimension("iteration", label="Iteration")
+    residual = hv.Dimension("residual", label="Initial residual")
+    curves = []
+    last = 1
+    for k, (field, points) in enumerate(history.items()):
+        data = np.array([(i, r) for i, r in points if np.isfinite(r) and r > 0], dtype=float).reshape(-1, 2)
+        last = max(last, int(data[:, 0].max())) if len(data) else last
+        dash = "solid" if k < len(CYCLE) else "dashed"
+        curves.append(_line(hv.Curve(data, iteration, residual, label=field), CYCLE[k % len(CYCLE)], dash, 1.4))
+    if tolerance is not None:
+        curves.append(_level(tolerance, 1, last, f"Tolerance {tolerance:g}", GREY, "dotted"))
+    if not curves:
+        raise ValueError("no residuals to plot: the history is empty")
+    return _frame(hv.Overlay(curves), "Iteration", "Initial residual", logy=True)
+
+
+# -- validation chart ---------------------------------------------------------------------------------
+
+Quantity = Literal["friction_factor", "dp_dz"]
+_QUANTITY_LABELS: dict[str, Label] = {
+    "friction_factor": ("Friction factor f = (Δp/L) d ε³ / [ρ u² (1 − ε)]",
+                        "Friction factor $f = \\frac{\\Delta p}{L}\\,\\frac{d\\,\\varepsilon^3}{\\rho u^2 (1-\\varepsilon)}$"),
+    "dp_dz": ("Pressure gradient Δp/L (Pa/m)", "Pressure gradient $\\Delta p / L$ (Pa/m)"),
+}
+RE_P: Label = ("Reₚ = ρ u d / μ", "$Re_p = \\rho u d / \\mu$")
+
+
+def friction_factor(dp_dz: Any, velocity: Any, geometry: BedGeometry, density: float) -> Any:
+    """Ergun's friction factor f = (Δp/L) d ε³ / (ρ u² (1 − ε)), as ``RunResult.friction_factor``.
+
+    With it Ergun reads f = 150 (1 − ε)/Reₚ + 1.75: beds of one porosity collapse onto one curve
+    whatever the fluid and velocity. Works on arrays.
+    """
+    eps = geometry.porosity
+    return dp_dz * geometry.particle_diameter * eps**3 / (density * velocity**2 * (1.0 - eps))
+
+
+def _cfd_points(points: Iterable["RunResult"] | "pd.DataFrame") -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                           BedGeometry | None]:
+    """(u, dp/dz, ν from Reₚ) of each solved run, and the first run's as-meshed geometry (RunResults)."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(points, pd.DataFrame):
+        frame = points.dropna(subset=["dp_dz", "superficial_velocity", "re_p"])
+        u, dp = frame["superficial_velocity"].to_numpy(float), frame["dp_dz"].to_numpy(float)
+        d = frame["particle_diameter"].to_numpy(float) if "particle_diameter" in frame else np.full(len(u), np.nan)
+        return u, dp, u * d / frame["re_p"].to_numpy(float), None
+    results = list(points)
+    u = np.array([r.superficial_velocity for r in results], dtype=float)
+    dp = np.array([r.dp_dz for r in results], dtype=float)
+    d = np.array([r.nominal["geometry"]["particle_diameter"] for r in results], dtype=float)
+    nu = u * d / np.array([r.re_p for r in results], dtype=float)
+    geometry = BedGeometry(**results[0].as_meshed["geometry"]) if results else None
+    return u, dp, nu, geometry
+
+
+def friction_chart(points: Iterable["RunResult"] | "pd.DataFrame", geometry: BedGeometry | None = None, *,
+                   quantity: Quantity = "friction_factor", density: float | None = None,
+                   viscosity: float | None = None, re_range: tuple[float, float] | None = None,
+                   correlations: Sequence[str] = ("ergun", "eisfeld_schnitzlein", "kta")) -> Any:
+    """The packed-bed validation chart: CFD points on the correlations' curves against Reₚ, log–log.
+
+    ``quantity`` is ``"friction_factor"`` (the default: Ergun's f, see :func:`friction_factor`; it is
+    independent of the fluid, so runs at different velocities and fluids of one bed share the curves)
+    or ``"dp_dz"`` (the pressure gradient in Pa/m, for one fluid). The curves, labelled
+    :data:`CORRELATION_LABELS` (``"Ergun"``, ``"Eisfeld–Schnitzlein"``, ``"KTA"``), are
+    :func:`pipeline.correlations.pressure_gradients` for ``geometry`` (d, ε, D) over ``re_range``
+    (default: the points' range widened to whole decades, at least 0.1–1000). The CFD points
+    (``"CFD"``) come from :class:`RunResult`s or from a runs DataFrame (columns ``re_p``,
+    ``superficial_velocity``, ``dp_dz``, optionally ``particle_diameter``).
+
+    ``geometry`` defaults to the first result's as-meshed geometry (what was solved; required for a
+    DataFrame). Everything is evaluated for that geometry, so a point's distance to a curve is the CFD /
+    correlation ratio: each point sits at Reₚ = u d/ν with the geometry's d (as meshed, ~1 % below the
+    nominal d of the run's own Reₚ). The fluid (``density``, ``viscosity``) defaults to the spec's
+    default fluid; a point whose Reₚ shows another kinematic viscosity raises ``ValueError``.
+    """
+    hv = _hv()
+    u, dp, nu, found = _cfd_points(points)
+    geometry = geometry or found
+    if geometry is None:
+        raise ValueError("friction_chart needs the bed's geometry (BedGeometry) to draw the correlations")
+    rho = CfdSection.param.fluid_density.default if density is None else density
+    mu = CfdSection.param.fluid_dynamic_viscosity.default if viscosity is None else viscosity
+    mismatch = np.isfinite(nu) & (np.abs(nu * rho / mu - 1.0) > 1e-3)
+    if mismatch.any():
+        raise ValueError(f"the runs were solved with ν = {nu[mismatch][0]:.4g} m²/s, not the chart's fluid "
+                         f"(ρ = {rho:g} kg/m³, μ = {mu:g} Pa s): pass their density= and viscosity=")
+    d = geometry.particle_diameter
+    re_cfd = rho * u * d / mu
+
+    def y_of(velocity: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        return friction_factor(gradient, velocity, geometry, rho) if quantity == "friction_factor" else gradient
+
+    if re_range is None:
+        finite = re_cfd[np.isfinite(re_cfd) & (re_cfd > 0)]
+        low, high = _decades(finite.min(), finite.max()) if len(finite) else (1.0, 1.0)
+        re_range = (min(0.1, low / 10.0), max(1000.0, high * 10.0))
+    re = np.geomspace(*re_range, 200)
+    velocity = re * mu / (rho * d)
+    gradients = pressure_gradients(d, geometry.porosity, velocity, rho, mu, geometry.tube_diameter)
+    x = hv.Dimension("re_p", label="Re_p")
+    y = hv.Dimension(quantity, label="f" if quantity == "friction_factor" else "Δp/L", unit=None)
+    elements = []
+    for name in correlations:
+        color, dash = _CORRELATION_STYLE[name]
+        curve = hv.Curve((re, y_of(velocity, gradients[name])), x, y, label=CORRELATION_LABELS[name])
+        elements.append(_line(curve, color, dash))
+    elements.append(_markers(hv.Scatter((re_cfd, y_of(u, dp)), x, y, label=CFD_LABEL), BLACK, size=9))
+    title = f"D/d = {geometry.tube_diameter / d:.2f}, ε = {geometry.porosity:.3f}"
+    return _frame(hv.Overlay(elements), RE_P, _QUANTITY_LABELS[quantity], logx=True, logy=True, title=title,
+                  xlim=re_range)
+
+
+# -- sweeps and mesh studies ---------------------------------------------------------------------------
+
+#: Runs-DataFrame column of a swept spec field (``Sweep.parameter``), where they differ.
+SWEEP_COLUMNS = {"cfd.particle_reynolds": "re_p", "cfd.inlet_velocity": "superficial_velocity",
+                 "cfd.mesh_cells_per_diameter": "resolution", "particles.count": "particle_count",
+                 "particles.diameter": "particle_diameter"}
+_COLUMN_LABELS: dict[str, Label] = {
+    "re_p": RE_P,
+    "superficial_velocity": ("Superficial velocity u (m/s)", "Superficial velocity $u$ (m/s)"),
+    "resolution": "Cells per particle diameter",
+    "particle_count": "Particles",
+    "particle_diameter": ("Particle diameter d (m)", "Particle diameter $d$ (m)"),
+    "aspect_ratio": ("D/d", "$D/d$"),
+    "cells": "Cells",
+    "porosity": POROSITY,
+}
+DP_DZ: Label = _QUANTITY_LABELS["dp_dz"]
+
+
+def sweep_plot(frame: "pd.DataFrame", parameter: str) -> Any:
+    """A sweep's results against the varied parameter: dp/dz (left) and CFD / correlation (right).
+
+    ``frame`` holds the sweep's runs (:func:`pipeline.db.queries.to_dataframe`); runs without a
+    result are left out. ``parameter`` is a column or the swept spec field (``cfd.particle_reynolds``
+    → ``re_p``, see :data:`SWEEP_COLUMNS`). Left: CFD dp/dz with the Ergun and, when recorded,
+    Eisfeld–Schnitzlein values (dp/dz / ratio, i.e. as the runs evaluated them). Right: the ratios,
+    with 1 marked. Axes are logarithmic when the values span a decade. Returns an ``hv.Layout``.
+    """
+    hv = _hv()
+    column = SWEEP_COLUMNS.get(parameter, parameter)
+    if column not in frame.columns:
+        raise ValueError(f"no column {column!r} in the runs; columns: {', '.join(map(str, frame.columns))}")
+    done = frame.dropna(subset=[column, "dp_dz"]).sort_values(column)
+    if done.empty:
+        raise ValueError("no finished runs to plot (every dp_dz is missing)")
+    x = done[column].to_numpy(float)
+    dp = done["dp_dz"].to_numpy(float)
+    xdim = hv.Dimension(column, label=column)
+    ratios = [(name, done[f"ratio_{name}"].to_numpy(float)) for name in ("ergun", "eisfeld_schnitzlein")
+              if f"ratio_{name}" in done and done[f"ratio_{name}"].notna().any()]
+    left = [_series(x, dp, CFD_LABEL, BLACK, xdim, "dp_dz")]
+    right = [_level(1.0, x.min(), x.max(), "CFD = correlation", GREY, "dotted")]
+    for name, ratio in ratios:
+        color, dash = _CORRELATION_STYLE[name]
+        left.append(_line(hv.Curve((x, dp / ratio), xdim, "dp_dz", label=CORRELATION_LABELS[name]), color, dash))
+        right.append(_series(x, ratio, f"CFD / {CORRELATION_LABELS[name]}", color, xdim, "ratio", dash))
+    xlabel = _COLUMN_LABELS.get(column, parameter)
+    logx = _spans_decade(x)
+    return _panels(
+        _frame(hv.Overlay(left), xlabel, DP_DZ, logx=logx, logy=_spans_decade(dp), legend="top_left"),
+        _frame(hv.Overlay(right), xlabel, "CFD / correlation (–)", logx=logx, legend="top_right"),
+    )
+
+
+def mesh_independence(summary: Mapping[str, Any] | Any) -> Any:
+    """dp/dz against the cell count (log axis) of a mesh study, with the Richardson extrapolation.
+
+    ``summary`` is :meth:`pipeline.workflow.MeshStudy.summary` (or the ``MeshStudy``, or its
+    ``study.json``). The band is Roache's GCI of the finest mesh: finest dp/dz ± GCI_fine × |dp/dz|,
+    the 95 % interval for the mesh-independent value, which contains the extrapolation when the
+    convergence is monotonic. Each point is marked with its resolution (cells per d).
+    """
+    hv = _hv()
+    if hasattr(summary, "summary"):
+        summary = summary.summary()
+    cells = np.asarray(summary["cells"], dtype=float)
+    dp = np.asarray(summary["dp_dz"], dtype=float)
+    order = np.argsort(cells)
+    cells, dp = cells[order], dp[order]
+    resolutions = np.asarray(summary["resolutions"])[order]
+    extrapolated, gci = float(summary["dp_dz_extrapolated"]), float(summary["gci_fine"])
+    x0, x1 = cells.min() / 1.6, cells.max() * 1.6
+    fine = dp[-1]
+    xdim = hv.Dimension("cells", label="Cells")
+    ydim = hv.Dimension("dp_dz", label="dp/dz")
+    band = hv.Area(([x0, x1], [fine * (1 - gci)] * 2, [fine * (1 + gci)] * 2), xdim, [ydim, "upper"],
+                   label=f"GCI (finest mesh): ± {100 * gci:.1f} %")
+    labels = hv.Labels((cells, dp, [f"{n}/d" for n in resolutions]), [xdim, ydim], "resolution")
+    overlay = hv.Overlay([
+        _band(band, BLUE, 0.18),
+        _level(extrapolated, x0, x1, f"Richardson extrapolation: {extrapolated:.4g} Pa/m", BLUE, "dashed"),
+        _series(cells, dp, CFD_LABEL, BLACK, xdim, ydim),
+        labels.opts(text_font_size="9pt", yoffset=0, xoffset=0, text_baseline="bottom", text_align="left",
+                    backend="bokeh").opts(fontsize=8, verticalalignment="bottom", horizontalalignment="left",
+                                          backend="matplotlib"),
+    ])
+    spread = max(abs(dp.max() - dp.min()), gci * abs(fine), 1e-12 * abs(fine))
+    ylim = (min(dp.min(), fine * (1 - gci)) - 0.5 * spread, max(dp.max(), fine * (1 + gci)) + 0.5 * spread)
+    return _frame(overlay, "Cells", DP_DZ, logx=True, xlim=(x0, x1), ylim=ylim, legend="bottom_right")
+
+
+# -- results ---------------------------------------------------------------------------------------------
+
+
+def pressure_profile_plot(result: "RunResult") -> Any:
+    """Area-averaged pressure along the bed axis, with the core window and its straight-line fit.
+
+    From ``result.profile`` (planes ``z`` in m, pressure ``p`` in Pa). The window is shaded; the fit
+    is drawn with the slope −dp/dz the result reports, through the mean of the window's planes (where a
+    least-squares line passes).
+    """
+    hv = _hv()
+    z = np.asarray(result.profile["z"], dtype=float)
+    p = np.asarray(result.profile["p"], dtype=float)
+    z0, z1 = result.window
+    inside = (z >= z0) & (z <= z1)
+    mm = 1e3
+    zdim = hv.Dimension("z", label="Height z")
+    pdim = hv.Dimension("p", label="Pressure")
+    elements = [_band(hv.VSpan(z0 * mm, z1 * mm), GREY, 0.15),
+                _series(z * mm, p, "Plane average", BLACK, zdim, pdim)]
+    if inside.any():
+        zc, pc = z[inside].mean(), p[inside].mean()
+        fit = pc - result.dp_dz * (np.array([z0, z1]) - zc)
+        label = f"Fit in core (shaded): Δp/L = {result.dp_dz:.4g} Pa/m"
+        elements.append(_line(hv.Curve((np.array([z0, z1]) * mm, fit), zdim, pdim, label=label), VERMILLION,
+                              "dashed"))
+    return _frame(hv.Overlay(elements), ("Height z (mm)", "Height $z$ (mm)"),
+                  ("Area-averaged pressure p̄ (Pa)", "Area-averaged pressure $\\bar{p}$ (Pa)"),
+                  legend="top_right")
+
+
+# -- export -------------------------------------------------------------------------------------------------
+
+
+def save(obj: Any, path: str | Path, dpi: int = 200) -> Path:
+    """Write a plot: ``.png``/``.svg`` with matplotlib (static, for reports; ``dpi`` for PNG), ``.html``
+    with Bokeh (interactive, its JavaScript inline so the file is self-contained). Returns the path."""
+    hv = _hv()
+    path = Path(path)
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix in (".png", ".svg"):
+        hv.save(obj, path, backend="matplotlib", fmt=suffix[1:], dpi=dpi)
+    elif suffix == ".html":
+        hv.save(obj, path, backend="bokeh", resources="inline", title=path.stem)
+    else:
+        raise ValueError(f"cannot save a plot as {path.name}: use .png, .svg or .html")
+    return path
