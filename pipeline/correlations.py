@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 
 class OutOfRangeWarning(UserWarning):
@@ -160,6 +160,12 @@ def pressure_gradients(d: float, porosity: float, u: float, rho: float, mu: floa
         "carman": carman(d, porosity, u, rho, mu),
         "kta": kta(d, porosity, u, rho, mu),
     }
+
+
+def friction_factor(dp_dz: Any, d: float, porosity: float, u: Any, rho: float) -> Any:
+    """Ergun's friction factor f = (Δp/L) d ε³ / (ρ u² (1 − ε)); with it Ergun reads f = 150 (1 − ε)/Reₚ + 1.75,
+    so beds of one porosity fall on one curve whatever the fluid and velocity. Works on arrays."""
+    return dp_dz * d * porosity**3 / (rho * u * u * (1.0 - porosity))
 
 
 def hagen_poiseuille(diameter: float, u: float, mu: float) -> float:

@@ -131,6 +131,24 @@ def test_a_recorded_run_comes_back_whole_on_a_machine_without_its_folder(recorde
     assert Packing.load(folder / "packing" / "packing.npz").count == 90
 
 
+def test_render_draws_every_picture_of_the_run_and_records_them(recorded, bedflow_cmd, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    _, summary, settings = recorded
+    env = {**os.environ, "BEDFLOW_DATA_DIR": str(settings.data_dir)}
+    done = subprocess.run([*bedflow_cmd, "render", str(summary["id"]), "--size", "400", "--out", str(tmp_path),
+                           "--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    files = json.loads(done.stdout)
+    for name in ("packing", "porosity-profiles", "mesh", "velocity", "pressure-field", "residuals",
+                 "pressure-profile", "validation"):
+        image = np.asarray(Image.open(files[name]).convert("L"), dtype=float)
+        assert image.std() > 10, f"{name} looks blank"
+    pictures = {a.name for a in run_artifacts(summary["id"], "png", services=open_services(settings))}
+    assert {"mesh.png", "velocity.png", "validation.png"} <= pictures
+
+
 def test_a_new_run_of_the_same_bed_reuses_the_stored_mesh(recorded, tmp_path):
     """A different flow rate on the same packing and mesh, in an empty folder: both come from the store."""
     folder, summary, settings = recorded

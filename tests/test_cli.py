@@ -108,6 +108,19 @@ def test_pack_json_reports_and_writes_files(bedflow_cmd, tmp_path, examples):
     assert {Path(p).name for p in report["files"].values()} >= {"particles.stl", "wall.stl", "packing.glb"}
 
 
+def test_render_draws_a_packing_file_and_refuses_nonsense(bedflow_cmd, tmp_path, examples):
+    small = next(p for p in examples if p.stem == "small_spheres")
+    assert run(bedflow_cmd, "pack", str(small), "--out", str(tmp_path / "out")).returncode == 0
+    result = run(bedflow_cmd, "render", str(tmp_path / "out" / "packing.npz"), "--size", "300", "--json")
+    assert result.returncode == 0, result.stderr
+    files = json.loads(result.stdout)
+    assert set(files) == {"packing", "packing-porosity", "porosity-profiles"}
+    assert all(Path(f).stat().st_size > 5000 and Path(f).parent == tmp_path / "out" / "figures" for f in files.values())
+    assert run(bedflow_cmd, "render", "nothing-here.npz").returncode == 2
+    wrong = run(bedflow_cmd, "render", "1", "--what", "movie")
+    assert wrong.returncode == 2 and "choose from packing, mesh, fields, plots" in wrong.stderr
+
+
 def test_pack_human_output_and_bad_engine(bedflow_cmd, tmp_path, examples):
     small = next(p for p in examples if p.stem == "small_spheres")
     result = run(bedflow_cmd, "pack", str(small), cwd=tmp_path)

@@ -39,10 +39,13 @@ if TYPE_CHECKING:
 
     from pipeline.packing import Packing
     from pipeline.results.extract import RunResult
+    from pipeline.workflow import MeshStudy
 
 __all__ = [
     "CORRELATION_LABELS",
+    "SWEEP_COLUMNS",
     "friction_chart",
+    "friction_factor",
     "mesh_independence",
     "porosity_profiles",
     "pressure_profile_plot",
@@ -83,13 +86,13 @@ def _configure_matplotlib() -> None:
         cache = Settings.from_env().data_dir / "cache" / "matplotlib"
         cache.mkdir(parents=True, exist_ok=True)
         os.environ["MPLCONFIGDIR"] = str(cache)
-    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    if headless and "matplotlib" not in sys.modules:
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not display and "matplotlib" not in sys.modules:
         os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @functools.cache
-def _hv() -> Any:
+def _hv() -> Any:  # the holoviews module
     """The ``holoviews`` module with the Bokeh and matplotlib plotting backends registered."""
     _configure_matplotlib()
     import holoviews as hv
@@ -119,39 +122,67 @@ def _markers(element: Any, color: str, size: float = 8.0) -> Any:
 
 def _band(element: Any, color: str, alpha: float = 0.2) -> Any:
     """A filled area (``hv.Area``, ``hv.VSpan``) without an outline."""
+    # matplotlib: spans default to a cycled ``color``, areas to face and edge colours; override what is there.
+    if type(element).__name__ == "VSpan":
+        fill: dict[str, Any] = {"color": color, "facecolor": None}
+    else:
+        fill = {"facecolor": color, "edgecolor": "none", "show_legend": True}
     return element.opts(color=color, alpha=alpha, line_alpha=0, backend="bokeh").opts(
-        color=color, alpha=alpha, linewidth=0, backend="matplotlib")
+        alpha=alpha, linewidth=0, backend="matplotlib", **fill)
+
+
+def _mpl_aspect(logx: bool, logy: bool) -> float:
+    """The ``aspect`` that gives matplotlib panels :data:`FIG_INCHES`' width/height ratio.
+
+    HoloViews 1.23 measures a log axis in natural logs where matplotlib uses decades, which stretches a
+    panel with exactly one log axis by ln 10; this compensates.
+    """
+    return FIG_INCHES[0] / FIG_INCHES[1] * math.log(10.0) ** (int(logx) - int(logy))
+
+
+def _no_minor_labels(plot: Any, element: Any) -> None:
+    """matplotlib hook: no labels on minor ticks (a log axis spanning less than a decade crowds them)."""
+    from matplotlib.ticker import NullFormatter
+
+    axis = plot.handles["axis"]
+    axis.xaxis.set_minor_formatter(NullFormatter())
+    axis.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _frame(overlay: Any, xlabel: Label, ylabel: Label, *, logx: bool = False, logy: bool = False,
-           legend: str = "top_right", title: str = "", ylim: tuple[float, float] | None = None,
-           xlim: tuple[float, float] | None = None) -> Any:
-    """Axes, sizes, fonts and legend of one panel, for both backends."""
-    common: dict[str, Any] = {"logx": logx, "logy": logy, "title": title, "show_grid": True}
-    if ylim is not None:
-        common["ylim"] = ylim
-    if xlim is not None:
-        common["xlim"] = xlim
+           legend: str | None = None, title: str = "", ylim: tuple[float, float] | None = None,
+           xlim: tuple[float, float] | None = None, xticks: Any = None) -> Any:
+    """Axes, sizes, fonts and legend of one panel, for both backends.
+
+    ``legend`` places the legend (``top_right``, ``bottom_left``...); by default Bokeh's goes top right
+    and matplotlib's where it hides least (``best``).
+    """
+    common: dict[str, Any] = {"logx": logx, "logy": logy, "title": title, "padding": 0.05}
+    for name, value in (("xlim", xlim), ("ylim", ylim), ("xticks", xticks)):
+        if value is not None:
+            common[name] = value
 
     def text(label: Label, backend: str) -> str:
         return label if isinstance(label, str) else label[backend == "matplotlib"]
 
     return overlay.opts(
-        width=WIDTH, height=HEIGHT, legend_position=legend, fontsize=_FONTSIZE["bokeh"], toolbar="right",
-        xlabel=text(xlabel, "bokeh"), ylabel=text(ylabel, "bokeh"), backend="bokeh", **common,
+        width=WIDTH, height=HEIGHT, legend_position=legend or "top_right", fontsize=_FONTSIZE["bokeh"],
+        toolbar="right", xlabel=text(xlabel, "bokeh"), ylabel=text(ylabel, "bokeh"), backend="bokeh", **common,
     ).opts(
-        fig_inches=FIG_INCHES, aspect=FIG_INCHES[0] / FIG_INCHES[1], legend_position=legend,
-        fontsize=_FONTSIZE["matplotlib"], xlabel=text(xlabel, "matplotlib"), ylabel=text(ylabel, "matplotlib"),
-        legend_opts={"framealpha": 0.9, "edgecolor": "#CCCCCC"}, backend="matplotlib", **common,
+        fig_inches=FIG_INCHES, aspect=_mpl_aspect(logx, logy), legend_position=legend or "best",
+        hooks=[_no_minor_labels], fontsize=_FONTSIZE["matplotlib"], xlabel=text(xlabel, "matplotlib"),
+        ylabel=text(ylabel, "matplotlib"), legend_opts={"framealpha": 0.9, "edgecolor": "#CCCCCC"},
+        backend="matplotlib", **common,
     )
 
 
-def _panels(*overlays: Any) -> Any:
-    """Panels side by side, each keeping its own axes and legend."""
+def _panels(*overlays: Any, title: str = "") -> Any:
+    """Panels side by side under one title, each keeping its own axes and legend."""
     hv = _hv()
     layout = hv.Layout(list(overlays)).cols(len(overlays))
-    return layout.opts(shared_axes=False, backend="bokeh").opts(
-        fig_inches=FIG_INCHES[0], sublabel_format="({alpha})", hspace=0.35, backend="matplotlib")
+    return layout.opts(shared_axes=False, title=title, backend="bokeh").opts(
+        fig_inches=FIG_INCHES[0], sublabel_format="({alpha})", hspace=0.35, title=title,
+        fontsize={"title": _FONTSIZE["matplotlib"]["title"] + 1}, backend="matplotlib")
 
 
 def _level(value: float, x0: float, x1: float, label: str, color: str, dash: str) -> Any:
@@ -162,11 +193,13 @@ def _level(value: float, x0: float, x1: float, label: str, color: str, dash: str
 
 def _series(x: Sequence[float], y: Sequence[float], label: str, color: str, kdims: Any, vdims: Any,
             dash: str = "solid") -> Any:
-    """Measured points joined by a thin line, one legend entry."""
+    """Measured points joined by a thin line, one legend entry (line and marker)."""
     hv = _hv()
     data = (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    curve = _line(hv.Curve(data, kdims, vdims, label=label), color, dash, width=1.2)
-    return curve * _markers(hv.Scatter(data, kdims, vdims, label=label), color)
+    curve = _line(hv.Curve(data, kdims, vdims, label=label), color, dash, width=1.2).opts(
+        marker="o", ms=6, backend="matplotlib")  # matplotlib: the curve's own markers, so the legend shows them
+    points = _markers(hv.Scatter(data, kdims, vdims, label=label), color).opts(visible=False, backend="matplotlib")
+    return curve * points
 
 
 def _decades(low: float, high: float) -> tuple[float, float]:
@@ -185,7 +218,7 @@ def _spans_decade(values: np.ndarray) -> bool:
 POROSITY: Label = ("Porosity ε (–)", "Porosity $\\varepsilon$ (–)")
 
 
-def porosity_profiles(packing: "Packing", radial_bins: int | None = None, axial_bins: int | None = None) -> Any:
+def porosity_profiles(packing: Packing, radial_bins: int | None = None, axial_bins: int | None = None) -> hv.Layout:
     """Radial and axial porosity of a packing, next to the correlation's mean porosity for its D/d.
 
     Left: porosity of coaxial shells against the wall distance (R − r)/d over the bed region, with the
@@ -219,13 +252,13 @@ def porosity_profiles(packing: "Packing", radial_bins: int | None = None, axial_
         _level(expected, 0.0, top / d, model, VERMILLION, "dashed"),
         _level(core, z0 / d, z1 / d, f"Core (shaded): ε = {core:.3f}", BLUE, "dashdot"),
     ])
-    title = f"{packing.count} {packing.kind}s, D/d = {packing.aspect_ratio:.2f}"
     ylim = (0.0, 1.05)
     return _panels(
         _frame(left, ("Wall distance (R − r)/d", "Wall distance $(R - r)/d$"), POROSITY, ylim=ylim,
-               xlim=(0.0, radius / d), title=title),
+               xlim=(0.0, radius / d), legend="top_right", title="Radial porosity"),
         _frame(right, ("Height z/d", "Height $z/d$"), POROSITY, ylim=ylim, xlim=(0.0, top / d),
-               legend="bottom_right", title=title),
+               legend="bottom_right", title="Axial porosity"),
+        title=f"{packing.count} {packing.kind}s, D/d = {packing.aspect_ratio:.2f}",
     )
 
 
@@ -233,7 +266,7 @@ def porosity_profiles(packing: "Packing", radial_bins: int | None = None, axial_
 
 
 def residuals_plot(history: Mapping[str, Sequence[tuple[int, float]]] | str | Path,
-                   tolerance: float | None = None) -> Any:
+                   tolerance: float | None = None) -> hv.Overlay:
     """Initial residual against iteration, one curve per field, on a log axis.
 
     ``history`` is :func:`pipeline.openfoam.logs.residual_history`'s result (or a log, parsed with it).
@@ -261,33 +294,28 @@ def residuals_plot(history: Mapping[str, Sequence[tuple[int, float]]] | str | Pa
 
 # -- validation chart ---------------------------------------------------------------------------------
 
-Quantity = Literal["friction_factor", "dp_dz"]
+ChartQuantity = Literal["friction_factor", "dp_dz"]
 _QUANTITY_LABELS: dict[str, Label] = {
-    "friction_factor": ("Friction factor f = (Δp/L) d ε³ / [ρ u² (1 − ε)]",
-                        "Friction factor $f = \\frac{\\Delta p}{L}\\,\\frac{d\\,\\varepsilon^3}{\\rho u^2 (1-\\varepsilon)}$"),
+    "friction_factor": ("Friction factor f = Δp d ε³ / [L ρ u² (1 − ε)]",
+                        "Friction factor $f = \\Delta p\\, d\\, \\varepsilon^3 / [L \\rho u^2 (1 - \\varepsilon)]$"),
     "dp_dz": ("Pressure gradient Δp/L (Pa/m)", "Pressure gradient $\\Delta p / L$ (Pa/m)"),
 }
 RE_P: Label = ("Reₚ = ρ u d / μ", "$Re_p = \\rho u d / \\mu$")
 
 
 def friction_factor(dp_dz: Any, velocity: Any, geometry: BedGeometry, density: float) -> Any:
-    """Ergun's friction factor f = (Δp/L) d ε³ / (ρ u² (1 − ε)), as ``RunResult.friction_factor``.
+    """:func:`pipeline.correlations.friction_factor` for a bed geometry (as ``RunResult.friction_factor``)."""
+    from pipeline.correlations import friction_factor as f
 
-    With it Ergun reads f = 150 (1 − ε)/Reₚ + 1.75: beds of one porosity collapse onto one curve
-    whatever the fluid and velocity. Works on arrays.
-    """
-    eps = geometry.porosity
-    return dp_dz * geometry.particle_diameter * eps**3 / (density * velocity**2 * (1.0 - eps))
+    return f(dp_dz, geometry.particle_diameter, geometry.porosity, velocity, density)
 
 
-def _cfd_points(points: Iterable["RunResult"] | "pd.DataFrame") -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                           BedGeometry | None]:
+def _cfd_points(points: Iterable[RunResult] | pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                       BedGeometry | None]:
     """(u, dp/dz, ν from Reₚ) of each solved run, and the first run's as-meshed geometry (RunResults)."""
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pd = None
-    if pd is not None and isinstance(points, pd.DataFrame):
+    import pandas as pd
+
+    if isinstance(points, pd.DataFrame):
         frame = points.dropna(subset=["dp_dz", "superficial_velocity", "re_p"])
         u, dp = frame["superficial_velocity"].to_numpy(float), frame["dp_dz"].to_numpy(float)
         d = frame["particle_diameter"].to_numpy(float) if "particle_diameter" in frame else np.full(len(u), np.nan)
@@ -301,10 +329,10 @@ def _cfd_points(points: Iterable["RunResult"] | "pd.DataFrame") -> tuple[np.ndar
     return u, dp, nu, geometry
 
 
-def friction_chart(points: Iterable["RunResult"] | "pd.DataFrame", geometry: BedGeometry | None = None, *,
-                   quantity: Quantity = "friction_factor", density: float | None = None,
+def friction_chart(points: Iterable[RunResult] | pd.DataFrame, geometry: BedGeometry | None = None, *,
+                   quantity: ChartQuantity = "friction_factor", density: float | None = None,
                    viscosity: float | None = None, re_range: tuple[float, float] | None = None,
-                   correlations: Sequence[str] = ("ergun", "eisfeld_schnitzlein", "kta")) -> Any:
+                   correlations: Sequence[str] = ("ergun", "eisfeld_schnitzlein", "kta")) -> hv.Overlay:
     """The packed-bed validation chart: CFD points on the correlations' curves against Reₚ, log–log.
 
     ``quantity`` is ``"friction_factor"`` (the default: Ergun's f, see :func:`friction_factor`; it is
@@ -341,13 +369,13 @@ def friction_chart(points: Iterable["RunResult"] | "pd.DataFrame", geometry: Bed
 
     if re_range is None:
         finite = re_cfd[np.isfinite(re_cfd) & (re_cfd > 0)]
-        low, high = _decades(finite.min(), finite.max()) if len(finite) else (1.0, 1.0)
-        re_range = (min(0.1, low / 10.0), max(1000.0, high * 10.0))
+        low, high = _decades(finite.min() / 1.5, finite.max() * 1.5) if len(finite) else (1.0, 1.0)
+        re_range = (min(0.1, low), max(1000.0, high))
     re = np.geomspace(*re_range, 200)
     velocity = re * mu / (rho * d)
     gradients = pressure_gradients(d, geometry.porosity, velocity, rho, mu, geometry.tube_diameter)
     x = hv.Dimension("re_p", label="Re_p")
-    y = hv.Dimension(quantity, label="f" if quantity == "friction_factor" else "Δp/L", unit=None)
+    y = hv.Dimension(quantity, label="f" if quantity == "friction_factor" else "Δp/L")
     elements = []
     for name in correlations:
         color, dash = _CORRELATION_STYLE[name]
@@ -355,8 +383,9 @@ def friction_chart(points: Iterable["RunResult"] | "pd.DataFrame", geometry: Bed
         elements.append(_line(curve, color, dash))
     elements.append(_markers(hv.Scatter((re_cfd, y_of(u, dp)), x, y, label=CFD_LABEL), BLACK, size=9))
     title = f"D/d = {geometry.tube_diameter / d:.2f}, ε = {geometry.porosity:.3f}"
+    legend = "top_right" if quantity == "friction_factor" else "top_left"  # where the curves are not
     return _frame(hv.Overlay(elements), RE_P, _QUANTITY_LABELS[quantity], logx=True, logy=True, title=title,
-                  xlim=re_range)
+                  xlim=re_range, legend=legend)
 
 
 # -- sweeps and mesh studies ---------------------------------------------------------------------------
@@ -378,7 +407,7 @@ _COLUMN_LABELS: dict[str, Label] = {
 DP_DZ: Label = _QUANTITY_LABELS["dp_dz"]
 
 
-def sweep_plot(frame: "pd.DataFrame", parameter: str) -> Any:
+def sweep_plot(frame: pd.DataFrame, parameter: str) -> hv.Layout:
     """A sweep's results against the varied parameter: dp/dz (left) and CFD / correlation (right).
 
     ``frame`` holds the sweep's runs (:func:`pipeline.db.queries.to_dataframe`); runs without a
@@ -408,52 +437,58 @@ def sweep_plot(frame: "pd.DataFrame", parameter: str) -> Any:
     xlabel = _COLUMN_LABELS.get(column, parameter)
     logx = _spans_decade(x)
     return _panels(
-        _frame(hv.Overlay(left), xlabel, DP_DZ, logx=logx, logy=_spans_decade(dp), legend="top_left"),
-        _frame(hv.Overlay(right), xlabel, "CFD / correlation (–)", logx=logx, legend="top_right"),
+        _frame(hv.Overlay(left), xlabel, DP_DZ, logx=logx, logy=_spans_decade(dp)),
+        _frame(hv.Overlay(right), xlabel, "CFD / correlation (–)", logx=logx),
     )
 
 
-def mesh_independence(summary: Mapping[str, Any] | Any) -> Any:
+def _count(n: float) -> str:
+    """A cell count for a tick: 45k, 1.2M."""
+    return f"{n / 1e6:.3g}M" if n >= 1e6 else f"{n / 1e3:.3g}k" if n >= 1e3 else f"{n:.0f}"
+
+
+def mesh_independence(summary: Mapping[str, Any] | MeshStudy) -> hv.Overlay:
     """dp/dz against the cell count (log axis) of a mesh study, with the Richardson extrapolation.
 
     ``summary`` is :meth:`pipeline.workflow.MeshStudy.summary` (or the ``MeshStudy``, or its
-    ``study.json``). The band is Roache's GCI of the finest mesh: finest dp/dz ± GCI_fine × |dp/dz|,
-    the 95 % interval for the mesh-independent value, which contains the extrapolation when the
-    convergence is monotonic. Each point is marked with its resolution (cells per d).
+    ``study.json`` loaded). The band is Roache's GCI of the finest mesh: finest dp/dz ± GCI_fine ×
+    |dp/dz|, the 95 % interval for the mesh-independent value, which contains the extrapolation when
+    the convergence is monotonic. Each point is marked with its resolution (cells per d); the x ticks
+    are the meshes' cell counts.
     """
     hv = _hv()
     if hasattr(summary, "summary"):
         summary = summary.summary()
-    cells = np.asarray(summary["cells"], dtype=float)
-    dp = np.asarray(summary["dp_dz"], dtype=float)
-    order = np.argsort(cells)
-    cells, dp = cells[order], dp[order]
+    order = np.argsort(np.asarray(summary["cells"], dtype=float))
+    cells = np.asarray(summary["cells"], dtype=float)[order]
+    dp = np.asarray(summary["dp_dz"], dtype=float)[order]
     resolutions = np.asarray(summary["resolutions"])[order]
     extrapolated, gci = float(summary["dp_dz_extrapolated"]), float(summary["gci_fine"])
-    x0, x1 = cells.min() / 1.6, cells.max() * 1.6
     fine = dp[-1]
-    xdim = hv.Dimension("cells", label="Cells")
-    ydim = hv.Dimension("dp_dz", label="dp/dz")
-    band = hv.Area(([x0, x1], [fine * (1 - gci)] * 2, [fine * (1 + gci)] * 2), xdim, [ydim, "upper"],
-                   label=f"GCI (finest mesh): ± {100 * gci:.1f} %")
-    labels = hv.Labels((cells, dp, [f"{n}/d" for n in resolutions]), [xdim, ydim], "resolution")
+    low, high = fine - gci * abs(fine), fine + gci * abs(fine)
+    x0, x1 = cells.min() / 1.6, cells.max() * 1.6
+    span = max(dp.max(), high, extrapolated) - min(dp.min(), low, extrapolated) or abs(fine) or 1.0
+    xdim, ydim = hv.Dimension("cells", label="Cells"), hv.Dimension("dp_dz", label="Δp/L")
+    labels = hv.Labels((cells * 1.06, dp + 0.03 * span, [f"{n}/d" for n in resolutions]), [xdim, ydim],
+                       "resolution")
     overlay = hv.Overlay([
-        _band(band, BLUE, 0.18),
+        _band(hv.Area(([x0, x1], [low, low], [high, high]), xdim, [ydim, "upper"],
+                      label=f"GCI of the finest mesh: ± {100 * gci:.2g} %"), BLUE, 0.15),
         _level(extrapolated, x0, x1, f"Richardson extrapolation: {extrapolated:.4g} Pa/m", BLUE, "dashed"),
         _series(cells, dp, CFD_LABEL, BLACK, xdim, ydim),
-        labels.opts(text_font_size="9pt", yoffset=0, xoffset=0, text_baseline="bottom", text_align="left",
-                    backend="bokeh").opts(fontsize=8, verticalalignment="bottom", horizontalalignment="left",
-                                          backend="matplotlib"),
+        labels.opts(text_font_size="10pt", text_color="#444444", text_align="left", text_baseline="bottom",
+                    backend="bokeh").opts(fontsize=8, color="#444444", horizontalalignment="left",
+                                          verticalalignment="bottom", backend="matplotlib"),
     ])
-    spread = max(abs(dp.max() - dp.min()), gci * abs(fine), 1e-12 * abs(fine))
-    ylim = (min(dp.min(), fine * (1 - gci)) - 0.5 * spread, max(dp.max(), fine * (1 + gci)) + 0.5 * spread)
-    return _frame(overlay, "Cells", DP_DZ, logx=True, xlim=(x0, x1), ylim=ylim, legend="bottom_right")
+    ylim = (min(dp.min(), low, extrapolated) - 0.3 * span, max(dp.max(), high, extrapolated) + 0.3 * span)
+    return _frame(overlay, "Cells", DP_DZ, logx=True, xlim=(x0, x1), ylim=ylim,
+                  xticks=[(c, _count(c)) for c in cells])
 
 
 # -- results ---------------------------------------------------------------------------------------------
 
 
-def pressure_profile_plot(result: "RunResult") -> Any:
+def pressure_profile_plot(result: RunResult) -> hv.Overlay:
     """Area-averaged pressure along the bed axis, with the core window and its straight-line fit.
 
     From ``result.profile`` (planes ``z`` in m, pressure ``p`` in Pa). The window is shaded; the fit
@@ -469,22 +504,49 @@ def pressure_profile_plot(result: "RunResult") -> Any:
     zdim = hv.Dimension("z", label="Height z")
     pdim = hv.Dimension("p", label="Pressure")
     elements = [_band(hv.VSpan(z0 * mm, z1 * mm), GREY, 0.15),
-                _series(z * mm, p, "Plane average", BLACK, zdim, pdim)]
+                _line(hv.Curve((z * mm, p), zdim, pdim, label="Plane average"), BLACK, width=1.6)]
     if inside.any():
         zc, pc = z[inside].mean(), p[inside].mean()
         fit = pc - result.dp_dz * (np.array([z0, z1]) - zc)
-        label = f"Fit in core (shaded): Δp/L = {result.dp_dz:.4g} Pa/m"
+        label = f"Core fit (shaded): Δp/L = {result.dp_dz:.4g} Pa/m"
         elements.append(_line(hv.Curve((np.array([z0, z1]) * mm, fit), zdim, pdim, label=label), VERMILLION,
                               "dashed"))
+    low, high = float(p.min()), float(p.max())
+    room = (high - low) or abs(high) or 1.0
     return _frame(hv.Overlay(elements), ("Height z (mm)", "Height $z$ (mm)"),
                   ("Area-averaged pressure p̄ (Pa)", "Area-averaged pressure $\\bar{p}$ (Pa)"),
-                  legend="top_right")
+                  ylim=(low - 0.05 * room, high + 0.3 * room), legend="top_right")  # room above for the legend
 
 
 # -- export -------------------------------------------------------------------------------------------------
 
 
-def save(obj: Any, path: str | Path, dpi: int = 200) -> Path:
+def _write_html(hv: Any, obj: Any, path: Path) -> None:
+    """A self-contained Bokeh page: BokehJS inline and nothing to fetch.
+
+    Bokeh lists the external scripts of every model class imported, Panel's too (by relative or CDN
+    URL), which a file opened on its own cannot load; a plot made of Bokeh's own models needs none of
+    them, so they are left out. A plot with other models is saved by Panel (larger, inline too).
+    """
+    from bokeh.embed import file_html
+    from bokeh.resources import Resources
+
+    model = hv.render(obj, backend="bokeh")
+    if any(not type(m).__view_module__.startswith("bokeh") for m in model.references()):
+        hv.save(obj, path, backend="bokeh", resources="inline", title=path.stem)
+        return
+
+    class BokehOnly(Resources):
+        def clone(self, *, components: Any = None) -> "BokehOnly":
+            return BokehOnly(mode=self.mode, components=components or list(self.components))
+
+        def _collect_external_resources(self, resource_attr: Any) -> list[str]:
+            return []
+
+    path.write_text(file_html(model, BokehOnly(mode="inline"), title=path.stem), encoding="utf-8")
+
+
+def save(obj: hv.core.Dimensioned, path: str | Path, dpi: int = 200) -> Path:
     """Write a plot: ``.png``/``.svg`` with matplotlib (static, for reports; ``dpi`` for PNG), ``.html``
     with Bokeh (interactive, its JavaScript inline so the file is self-contained). Returns the path."""
     hv = _hv()
@@ -494,7 +556,7 @@ def save(obj: Any, path: str | Path, dpi: int = 200) -> Path:
     if suffix in (".png", ".svg"):
         hv.save(obj, path, backend="matplotlib", fmt=suffix[1:], dpi=dpi)
     elif suffix == ".html":
-        hv.save(obj, path, backend="bokeh", resources="inline", title=path.stem)
+        _write_html(hv, obj, path)
     else:
         raise ValueError(f"cannot save a plot as {path.name}: use .png, .svg or .html")
     return path

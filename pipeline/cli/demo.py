@@ -45,6 +45,14 @@ def demo(
     with progress_bar(f"meshing and solving {spec.name}") as progress:
         result = run(spec, folder=folder, progress=progress)
     show_result(result, json_output=False)
+    from viz.figures import render_run
+
+    typer.echo("")
+    with progress_bar("drawing the packing, mesh, fields and plots") as progress:
+        progress(0.0, "rendering")
+        figures = render_run(result.run_id)  # type: ignore[arg-type]
+        progress(1.0, f"{len(figures)} pictures")
+    echo_fields(f"pictures of run {result.run_id}", {name: str(path) for name, path in figures.items()})
     typer.echo(f"\nrecorded as run {result.run_id}: `bedflow show {result.run_id}`, `bedflow artifacts "
                f"{result.run_id}`, `bedflow runs`")
 

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ..errors import BedflowError, BedSyntaxError
-from . import cfd, demo, jobs, packing, records, spec
+from . import cfd, demo, jobs, packing, records, render, spec
 
 app = typer.Typer(
     name="bedflow",
@@ -27,6 +27,7 @@ cfd.register(app)
 demo.register(app)
 records.register(app)
 jobs.register(app)
+render.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..correlations import friction_factor
 from ..packing import Packing
 from ..spec import BedSpec
 from .profiles import PlaneProfile, ResultsError, fit_gradient, plane_profile
@@ -140,7 +141,7 @@ def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlanePr
         porosity_mesh=porosity_mesh,
         superficial_velocity=u,
         re_p=spec.particle_reynolds(),
-        friction_factor=dp_dz * d * porosity**3 / (rho * u * u * (1 - porosity)),
+        friction_factor=friction_factor(dp_dz, d, porosity, u, rho),
         as_meshed=solved.to_dict(),
         nominal=nominal.to_dict(),
         residuals=residuals,
