@@ -118,3 +118,301 @@ def redis_url() -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+# -- the served dashboard and a real browser ------------------------------------------------------------------
+# `served_app` starts `bedflow serve` as users do; `browser`/`page` drive Debian's Chromium with Playwright.
+#
+#     @pytest.mark.slow
+#     def test_something(served_app, page):
+#         served = served_app()                            # or served_app(env={...}, with_worker=True, args=[...])
+#         status, report = served.health()                 # GET /health: (HTTP status, JSON)
+#         page.goto(served.url)                            # the dashboard
+#         ...
+#         assert not page.console_errors                   # console errors and uncaught page errors so far
+#
+# Resources of other hosts (Google Fonts, Panel's CDN favicon) do not load on an offline machine: their
+# console errors are kept apart in `page.foreign_errors`.
+#
+# The server runs in the test's environment plus `env`, so by default it shares this test's BEDFLOW_DATA_DIR
+# (set by `_isolated_data_dir`): runs submitted in the test with `pipeline.jobs.submit` are the server's runs.
+
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+SERVER_START_TIMEOUT = 90.0  # seconds; the first start in a fresh data dir probes OpenGL in a child process
+SERVER_STOP_TIMEOUT = 45.0  # seconds; `bedflow serve --with-worker` gives its worker up to 30 s to stop
+#: Variables of the developer's shell a served app does not inherit (sign-in, websocket origins, Panel's own
+#: auth settings): a test that wants them passes them in ``env``.
+SERVER_ONLY_VARIABLES = ("BEDFLOW_AUTH", "BEDFLOW_OAUTH_", "BEDFLOW_COOKIE_SECRET", "BEDFLOW_WEBSOCKET_ORIGIN",
+                         "PANEL_OAUTH_", "PANEL_BASIC_AUTH", "PANEL_COOKIE_SECRET", "BOKEH_COOKIE_SECRET")
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (children, grandchildren, ...), read from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class ServedApp:
+    """A running ``bedflow serve`` subprocess (its own session and process group).
+
+    ``url``: the base URL without trailing slash (``http://127.0.0.1:PORT``); ``port``; ``env``: the whole
+    environment the server runs in (pass it to subprocesses that must see the same data); ``extra_env``: the
+    variables given to the factory; ``process``; ``log()``: everything it printed so far; ``health()``:
+    ``(HTTP status, JSON)`` of ``/health``; ``get(path)``: ``(status, headers, body)`` without following
+    redirects; ``descendants()``: pids of its child processes (e.g. the ``--with-worker`` worker);
+    ``stop()``: SIGINT, then SIGKILL after a timeout, of the server and everything it started; its exit code.
+    """
+
+    def __init__(self, command: list[str], env: dict[str, str], extra_env: dict[str, str], log_path: Path,
+                 port: int) -> None:
+        self.command, self.env, self.extra_env, self.log_path, self.port = command, env, extra_env, log_path, port
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self._seen: set[int] = set()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def get(self, path: str, timeout: float = 10.0, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
+        """GET ``path`` (not following redirects): ``(status, headers, body)``; HTTP errors are returned too."""
+        import urllib.error
+        import urllib.request
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with opener.open(request, timeout=timeout) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def health(self, timeout: float = 10.0) -> tuple[int, dict]:
+        import json
+
+        status, _, body = self.get("/health", timeout)
+        return status, json.loads(body)
+
+    def descendants(self) -> list[int]:
+        found = _descendants(self.process.pid)
+        self._seen.update(found)
+        return found
+
+    def wait_until_answering(self, timeout: float = SERVER_START_TIMEOUT) -> None:
+        """Wait until ``/health`` answers (200 or 503); fail with the server's log if it exits or times out."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        last = "no attempt"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerExited(f"`{' '.join(self.command[-4:])}` exited with code {self.process.returncode} "
+                                   f"before answering; its log:\n{self.log()}")
+            try:
+                status, _, _ = self.get("/health", timeout=5.0)
+                if status in (200, 503):
+                    self.descendants()
+                    return
+                last = f"HTTP {status}"
+            except OSError as error:
+                last = str(error)
+            time.sleep(0.2)
+        raise AssertionError(f"bedflow serve did not answer /health within {timeout:g} s ({last}); its log:\n"
+                             f"{self.log()}")
+
+    def stop(self, timeout: float = SERVER_STOP_TIMEOUT) -> int:
+        """SIGINT to the server's group (a graceful stop, its worker included), SIGKILL after ``timeout`` s;
+        then SIGKILL whatever it started that is still alive. Returns the server's exit code."""
+        if self.process.poll() is None:
+            self.descendants()
+            try:
+                os.killpg(self.process.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.process.wait()
+        for pid in sorted(self._seen):  # e.g. a worker in its own session that outlived the server
+            if _alive(pid):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self._log.close()
+        return self.process.returncode
+
+
+class ServerExited(AssertionError):
+    """``bedflow serve`` ended before it answered (its log is in the message)."""
+
+
+@pytest.fixture
+def served_app(bedflow_cmd: list[str], tmp_path: Path) -> Iterator:
+    """Factory: ``served_app(env=None, with_worker=False, workers=1, args=(), wait=True)`` starts
+    ``bedflow serve --port <free port>`` (plus ``--with-worker -w N`` and ``args``) in the current
+    environment (less the sign-in variables, ``SERVER_ONLY_VARIABLES``) plus ``env`` and returns a
+    :class:`ServedApp`, once ``/health`` answers (``wait=False``:
+    at once, e.g. for a server expected to refuse to start; use ``.process.wait()``). Every server is
+    stopped at teardown, with everything it started."""
+    from pipeline.store.s3_server import free_port
+
+    started: list[ServedApp] = []
+
+    def start(env: dict[str, str] | None = None, with_worker: bool = False, workers: int = 1,
+              args: list[str] | tuple[str, ...] = (), wait: bool = True,
+              timeout: float = SERVER_START_TIMEOUT) -> ServedApp:
+        extra = dict(env or {})
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(SERVER_ONLY_VARIABLES)}
+        options = [*(["--with-worker", "--workers", str(workers)] if with_worker else []), *args]
+        for attempt in range(3):  # a free port can be taken between choosing and binding it
+            port = free_port()
+            served = ServedApp([*bedflow_cmd, "serve", "--port", str(port), *options], {**inherited, **extra}, extra,
+                               tmp_path / f"serve-{len(started)}.log", port)
+            started.append(served)
+            if not wait:
+                return served
+            try:
+                served.wait_until_answering(timeout)
+                return served
+            except ServerExited:
+                if attempt == 2 or "cannot listen" not in served.log():
+                    raise
+        raise AssertionError("unreachable")
+
+    yield start
+    for served in started:
+        served.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """A headless Chromium (Debian's, driven by Playwright's sync API) for the session. Skipped when
+    /usr/bin/chromium is missing, except under BEDFLOW_REQUIRE_SERVICES=1 (CI), where that fails."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium); browser tests need it"
+        if require_services():
+            pytest.fail(message)
+        pytest.skip(message)
+    import asyncio
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        _PLAYWRIGHT_LOOP.append(asyncio.events._get_running_loop())
+        try:
+            yield chromium
+        finally:
+            asyncio.events._set_running_loop(_PLAYWRIGHT_LOOP.pop())  # Playwright's own calls need it marked
+            chromium.close()
+
+
+#: The asyncio loop of the session's Playwright while the ``browser`` lives (see the fixture below).
+_PLAYWRIGHT_LOOP: list = []
+
+
+@pytest.fixture(autouse=True)
+def _playwright_loop_only_in_browser_tests(request: pytest.FixtureRequest) -> None:
+    """Playwright's sync API leaves its asyncio loop marked as running in this thread between its calls, so a
+    session-long ``browser`` would break ``asyncio.run()`` (and change Panel's "is a loop running?" choices)
+    in every later test. Keep it marked only in the tests that use the browser."""
+    if _PLAYWRIGHT_LOOP:
+        import asyncio
+
+        asyncio.events._set_running_loop(_PLAYWRIGHT_LOOP[-1] if "browser" in request.fixturenames else None)
+
+
+_REPORTS = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201
+    """Keep each phase's report on the test item, so fixtures (``page``) know at teardown whether it failed."""
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator:
+    """A fresh browser context and page (1280x800) for one test. ``page.console_errors`` lists the console
+    errors (with the URL they concern) and uncaught page errors so far, except failed loads of other hosts'
+    resources (fonts, CDN images: offline machines), which go to ``page.foreign_errors``;
+    ``page.failed_requests`` lists the requests that got no answer (``"url: reason"``). When the test fails,
+    a screenshot is saved as ``<tmp_path>/failure.png`` (its path is printed)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    new_page = context.new_page()
+    from urllib.parse import urlsplit
+
+    errors: list[str] = []
+    foreign: list[str] = []
+    failed: list[str] = []
+
+    def on_console(message) -> None:  # noqa: ANN001
+        if message.type != "error":
+            return
+        where = (message.location or {}).get("url", "")
+        text = f"console.error: {message.text}" + (f" ({where})" if where else "")
+        other_host = urlsplit(where).netloc not in ("", urlsplit(new_page.url).netloc)
+        (foreign if other_host and message.text.startswith("Failed to load resource") else errors).append(text)
+
+    new_page.on("console", on_console)
+    new_page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    new_page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}"))
+    new_page.console_errors = errors
+    new_page.foreign_errors = foreign
+    new_page.failed_requests = failed
+    try:
+        yield new_page
+    finally:
+        reports = request.node.stash.get(_REPORTS, {})
+        if any(r.failed for r in reports.values()):
+            shot = tmp_path / "failure.png"
+            try:
+                new_page.screenshot(path=str(shot), full_page=True)
+                print(f"\nscreenshot of the failed test's page: {shot}")
+            except Exception as error:  # noqa: BLE001 - the test's own failure is what matters
+                print(f"\nno screenshot of the failed test's page: {error}")
+        context.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,16 @@ class RunResult:
         target = Path(path) if path else Path(self.case_dir) / RESULTS_FILE
         target.write_text(json.dumps(self.to_dict(), indent=2))
         return target
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunResult":
+        """A result from :meth:`to_dict`'s output (e.g. a simulation row's ``results``); keys this version
+        does not know are ignored, missing optional ones take their defaults."""
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        if "window" in values:
+            values["window"] = tuple(values["window"])
+        return cls(**values)
 
     @classmethod
     def load(cls, path: Path) -> "RunResult":

@@ -1,0 +1,203 @@
+"""Who may use the dashboard: sign-in for ``bedflow serve``, configured from the environment.
+
+========================== =================================================================
+variable                   meaning
+========================== =================================================================
+BEDFLOW_AUTH               unset/empty: no sign-in (the server then binds to localhost only);
+                           ``basic``: Panel's login form, one shared password, any user name;
+                           an OAuth provider Panel knows (``github``, ``google``, ``gitlab``,
+                           ``azure``, ``okta``, ``auth0``, ``generic``, ...)
+BEDFLOW_AUTH_PASSWORD      with ``basic``: the password, or the path of a JSON file
+                           ``{"user": "password", ...}`` (one password per user)
+BEDFLOW_OAUTH_KEY          with OAuth: the client id the provider gave you
+BEDFLOW_OAUTH_SECRET       with OAuth: the client secret
+BEDFLOW_OAUTH_EXTRA_PARAMS with OAuth, optional: a JSON object of provider settings
+                           (e.g. ``{"TOKEN_URL": ..., "AUTHORIZE_URL": ...}`` for ``generic``)
+BEDFLOW_OAUTH_REDIRECT_URI with OAuth, optional: the public callback URL (behind a proxy)
+BEDFLOW_OAUTH_ENCRYPTION   with OAuth, optional but advised: a Fernet key (``panel oauth-secret``)
+                           that encrypts the tokens kept in cookies
+BEDFLOW_COOKIE_SECRET      required with any sign-in: the secret that signs session cookies,
+                           at least 16 characters (``python -c "import secrets;
+                           print(secrets.token_urlsafe(32))"``)
+========================== =================================================================
+
+Like the other settings (:mod:`pipeline.settings`), variables already in the environment win over a
+``.env`` file in the working folder. There are no default passwords or secrets: anything missing stops
+the server with a message (:class:`AuthError`, a :class:`~pipeline.errors.BedflowError`). Once signed in,
+a session sees its user name in ``pn.state.user``. ``/login`` and ``/logout`` are Panel's pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+from pipeline.errors import BedflowError
+
+#: The smallest cookie secret accepted (tornado signs cookies with it: a short one can be guessed).
+MIN_COOKIE_SECRET = 16
+#: OAuth providers that need no client id and secret (they check the user on this machine).
+_NO_CLIENT = {"pam"}
+
+
+class AuthError(BedflowError):
+    """The sign-in settings are incomplete or wrong."""
+
+
+def oauth_providers() -> list[str]:
+    """The OAuth provider names the installed Panel supports."""
+    from panel.auth import AUTH_PROVIDERS
+
+    return sorted(AUTH_PROVIDERS)
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """The sign-in method of the dashboard and its secrets (hidden from ``repr``)."""
+
+    method: str = ""  # "" (none), "basic" or an OAuth provider name
+    password: str | None = field(default=None, repr=False)
+    oauth_key: str | None = None
+    oauth_secret: str | None = field(default=None, repr=False)
+    oauth_extra_params: dict[str, Any] = field(default_factory=dict)
+    oauth_redirect_uri: str | None = None
+    oauth_encryption_key: str | None = field(default=None, repr=False)
+    cookie_secret: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> AuthConfig:
+        """Read the ``BEDFLOW_AUTH*``/``BEDFLOW_OAUTH_*``/``BEDFLOW_COOKIE_SECRET`` variables of ``env``
+        (default: ``os.environ``) over those of the ``dotenv`` file, like :meth:`pipeline.settings.Settings.from_env`;
+        raise :class:`AuthError` listing everything missing or wrong."""
+        values: dict[str, str] = {}
+        if dotenv is not None and Path(dotenv).is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if env is None else env)
+
+        def get(name: str) -> str | None:
+            value = values.get(name, "").strip()
+            return value or None
+
+        method = (get("BEDFLOW_AUTH") or "").lower()
+        if method in ("none", "off", "0", "false", "no"):
+            method = ""
+        extra: dict[str, Any] = {}
+        problems: list[str] = []
+        raw_extra = get("BEDFLOW_OAUTH_EXTRA_PARAMS")
+        if raw_extra:
+            try:
+                extra = json.loads(raw_extra)
+            except ValueError as error:
+                problems.append(f"BEDFLOW_OAUTH_EXTRA_PARAMS is not valid JSON ({error})")
+            else:
+                if not isinstance(extra, dict):
+                    problems.append("BEDFLOW_OAUTH_EXTRA_PARAMS must be a JSON object {\"KEY\": \"value\", ...}")
+                    extra = {}
+        config = cls(method=method, password=values.get("BEDFLOW_AUTH_PASSWORD") or None,
+                     oauth_key=get("BEDFLOW_OAUTH_KEY"), oauth_secret=get("BEDFLOW_OAUTH_SECRET"),
+                     oauth_extra_params=extra, oauth_redirect_uri=get("BEDFLOW_OAUTH_REDIRECT_URI"),
+                     oauth_encryption_key=get("BEDFLOW_OAUTH_ENCRYPTION"), cookie_secret=get("BEDFLOW_COOKIE_SECRET"))
+        config.check(problems)
+        return config
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def enabled(self) -> bool:
+        """Whether users must sign in."""
+        return bool(self.method)
+
+    @property
+    def is_oauth(self) -> bool:
+        return self.enabled and self.method != "basic"
+
+    def describe(self) -> str:
+        """The sign-in method for display (no secrets)."""
+        if not self.enabled:
+            return "no sign-in"
+        return "password sign-in (basic)" if self.method == "basic" else f"OAuth sign-in ({self.method})"
+
+    # -- checks --------------------------------------------------------------------------------
+    def check(self, problems: list[str] | None = None) -> None:
+        """Raise :class:`AuthError` if these settings cannot work."""
+        problems = list(problems or [])
+        if self.enabled:
+            if self.method == "basic":
+                if not self.password:
+                    problems.append("BEDFLOW_AUTH=basic needs BEDFLOW_AUTH_PASSWORD (the password, or a JSON file "
+                                    "of user passwords); there is no default password")
+            else:
+                providers = oauth_providers()
+                if self.method not in providers:
+                    problems.append(f"BEDFLOW_AUTH={self.method!r} is not a sign-in method: use basic or one of "
+                                    f"Panel's OAuth providers ({', '.join(providers)})")
+                elif self.method not in _NO_CLIENT:
+                    problems += [f"BEDFLOW_AUTH={self.method} needs {name} (from the OAuth app you registered "
+                                 f"with {self.method})"
+                                 for name, value in (("BEDFLOW_OAUTH_KEY", self.oauth_key),
+                                                     ("BEDFLOW_OAUTH_SECRET", self.oauth_secret)) if not value]
+                if self.oauth_encryption_key and not _is_fernet_key(self.oauth_encryption_key):
+                    problems.append("BEDFLOW_OAUTH_ENCRYPTION must be 32 url-safe base64-encoded bytes "
+                                    "(make one with `panel oauth-secret`)")
+                elif self.oauth_encryption_key and not _has_cryptography():
+                    problems.append("BEDFLOW_OAUTH_ENCRYPTION needs the `cryptography` package, which is not "
+                                    "installed (pip install cryptography)")
+            if not self.cookie_secret:
+                problems.append(f"BEDFLOW_AUTH={self.method} needs BEDFLOW_COOKIE_SECRET, a random secret of at least "
+                                f"{MIN_COOKIE_SECRET} characters that signs the session cookies (make one with "
+                                "`python -c \"import secrets; print(secrets.token_urlsafe(32))\"`); there is no "
+                                "default, so the server will not start without it")
+            elif len(self.cookie_secret) < MIN_COOKIE_SECRET:
+                problems.append(f"BEDFLOW_COOKIE_SECRET is too short ({len(self.cookie_secret)} characters, at least "
+                                f"{MIN_COOKIE_SECRET} needed)")
+        if problems:
+            raise AuthError("cannot configure sign-in:\n" + "\n".join(f"  {p}" for p in problems))
+
+    # -- for pn.serve --------------------------------------------------------------------------
+    def serve_options(self) -> dict[str, Any]:
+        """The keyword options of ``pn.serve`` for this sign-in method (empty without sign-in)."""
+        if not self.enabled:
+            return {}
+        if self.method == "basic":
+            return {"basic_auth": self.password, "cookie_secret": self.cookie_secret}
+        options: dict[str, Any] = {"oauth_provider": self.method, "cookie_secret": self.cookie_secret}
+        for name in ("oauth_key", "oauth_secret", "oauth_redirect_uri", "oauth_encryption_key"):
+            if getattr(self, name):
+                options[name] = getattr(self, name)
+        if self.oauth_extra_params:
+            options["oauth_extra_params"] = dict(self.oauth_extra_params)
+        return options
+
+    def install(self) -> None:
+        """What ``pn.serve`` leaves to ``panel serve``: the Fernet encryption of OAuth tokens in cookies.
+
+        Call in the server process before serving."""
+        if self.is_oauth and self.oauth_encryption_key:
+            import panel as pn
+            from cryptography.fernet import Fernet
+
+            key = self.oauth_encryption_key.encode("ascii")
+            pn.config.oauth_encryption_key = key
+            pn.state.encryption = Fernet(key)
+
+
+def _has_cryptography() -> bool:
+    try:
+        import cryptography.fernet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return False

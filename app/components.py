@@ -1,0 +1,597 @@
+"""Pieces the runs, run and compare pages share: reading runs off the event loop, caches shared by all
+sessions, 3D scenes serialized once, downloads, and the tables the pages show.
+
+Everything that touches the database, the store, the disk or VTK runs in a thread (``await
+asyncio.to_thread(...)``, or the one VTK thread for scenes); the pages only put the results on screen.
+What is expensive and read-only (packings, serialized 3D scenes, residual histories of finished runs,
+porosity plots) is made once per process and shared by every session (:class:`SharedCache`); keys
+carry the :class:`~pipeline.settings.Settings`, so two run databases never mix.
+
+The numbers come from :mod:`pipeline` and the pictures from :mod:`viz`; nothing here computes science.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import html
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import panel as pn
+from panel.pane.vtk.vtk import VTKRenderWindow
+from sqlalchemy import select
+
+from pipeline.db import Artifact, Bed, Simulation, Sweep
+from pipeline.db.queries import runs_query
+from pipeline.errors import BedflowError
+from pipeline.results.extract import RunResult
+from pipeline.runs import Services, fetch_artifacts, local_run_folder, run_artifacts
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pipeline.packing import Packing
+
+#: How often pages look at the database while something may change (milliseconds).
+POLL_MS = 1500
+#: The solver log whose residuals are plotted.
+SOLVER_LOG = "log.simpleFoam"
+#: Correlations in the order tables list them (keys of the results' ``correlations``).
+CORRELATIONS = ("ergun", "eisfeld_schnitzlein", "kta", "carman")
+CORRELATION_NAMES = {"ergun": "Ergun", "eisfeld_schnitzlein": "Eisfeld–Schnitzlein", "kta": "KTA",
+                     "carman": "Carman"}
+#: Completed stages, in order: what a run has made so far.
+STAGE_ORDER = ("", "pack", "mesh", "solve", "postprocess")
+
+
+def stage_done(run: Simulation, stage: str) -> bool:
+    """Whether ``run`` has completed ``stage`` (or a later one)."""
+    return STAGE_ORDER.index(run.completed_stage or "") >= STAGE_ORDER.index(stage)
+
+
+# -- errors and notifications -----------------------------------------------------------------------------
+
+
+def describe(error: BaseException) -> str:
+    return str(error) or type(error).__name__
+
+
+class ErrorOnce:
+    """Reports an error of a periodic task once (not every tick) until the task succeeds again."""
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self.report = report
+        self.last: str | None = None
+
+    def __call__(self, error: BaseException) -> None:
+        text = describe(error)
+        if text != self.last:
+            self.last = text
+            self.report(text)
+
+    def clear(self) -> None:
+        self.last = None
+
+
+# -- shared caches ---------------------------------------------------------------------------------------
+
+#: The one thread that builds and serializes VTK scenes: OpenGL contexts stay on one thread, VTK is not
+#: thread-safe, and one scene at a time keeps a busy server responsive.
+VTK_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="bedflow-vtk")
+#: Threads for shared (cached) reads: packings, stored logs, plots, and fetching what a scene needs (such a
+#: thread then waits for the VTK thread; nothing in the VTK thread waits for these).
+IO_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="bedflow-io")
+
+
+class SharedCache:
+    """A process-wide LRU of values made in a thread, each made once however many sessions ask at once.
+
+    :meth:`get` returns a :class:`concurrent.futures.Future` (await it with :func:`asyncio.wrap_future`);
+    a failed making is forgotten, so the next ask tries again.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, concurrent.futures.Future[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], Any],
+            executor: concurrent.futures.Executor = IO_EXECUTOR) -> concurrent.futures.Future[Any]:
+        with self._lock:
+            future = self._items.get(key)
+            if future is not None and not (future.done() and future.exception() is not None):
+                self._items.move_to_end(key)
+                return future
+            future = executor.submit(make)
+            self._items[key] = future
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        future.add_done_callback(lambda done: self._forget_failure(key, done))
+        return future
+
+    def _forget_failure(self, key: Hashable, future: concurrent.futures.Future[Any]) -> None:
+        if future.exception() is not None:
+            with self._lock:
+                if self._items.get(key) is future:
+                    del self._items[key]
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+async def shared(cache: SharedCache, key: Hashable, make: Callable[[], Any],
+                 executor: concurrent.futures.Executor = IO_EXECUTOR) -> Any:
+    """The cached value of ``key``, made in ``executor`` if nobody made it yet."""
+    return await asyncio.wrap_future(cache.get(key, make, executor))
+
+
+PACKINGS = SharedCache(32)
+SCENES = SharedCache(8)
+RESIDUALS = SharedCache(64)
+POROSITY_PLOTS = SharedCache(32)
+
+_FOLDER_LOCKS: dict[tuple[Any, int], threading.Lock] = {}
+_FOLDER_LOCKS_GUARD = threading.Lock()
+
+
+def _folder_lock(services: Services, run_id: int) -> threading.Lock:
+    with _FOLDER_LOCKS_GUARD:
+        return _FOLDER_LOCKS.setdefault((services.settings, run_id), threading.Lock())
+
+
+def run_folder(services: Services, run_id: int) -> Path:
+    """:func:`pipeline.runs.local_run_folder`, one fetch at a time per run (blocking: call in a thread)."""
+    with _folder_lock(services, run_id):
+        return local_run_folder(run_id, services=services)
+
+
+def packing_file(services: Services, run_id: int) -> Path:
+    """The run's ``packing/packing.npz`` on this machine; only the packing is fetched when it is missing
+    (blocking)."""
+    from pipeline.packing import PACKING_FILE
+
+    local = services.work_dir(run_id) / "packing" / PACKING_FILE
+    if not local.is_file():
+        with _folder_lock(services, run_id):
+            if not local.is_file():
+                fetch_artifacts(run_id, "packing", local.parent, services=services)
+    if not local.is_file():
+        return run_folder(services, run_id) / "packing" / PACKING_FILE
+    return local
+
+
+async def packing_of(services: Services, run_id: int, packing_id: int | None = None) -> "Packing":
+    """The run's packing (shared; the same packing of several runs is loaded once)."""
+    from pipeline.packing import Packing
+
+    key = ("packing", services.settings, packing_id) if packing_id is not None else \
+        ("packing-of-run", services.settings, run_id)
+    return await shared(PACKINGS, key, lambda: Packing.load(packing_file(services, run_id)))
+
+
+async def porosity_plot(services: Services, run_id: int, packing_id: int | None) -> Any:
+    """:func:`viz.plots.porosity_profiles` of a run's packing (shared)."""
+    from viz.plots import porosity_profiles
+
+    packing = await packing_of(services, run_id, packing_id)
+    key = ("porosity", services.settings, packing_id if packing_id is not None else f"run-{run_id}")
+    return await shared(POROSITY_PLOTS, key, lambda: porosity_profiles(packing))
+
+
+# -- reading runs (blocking: call in a thread) ----------------------------------------------------------------
+
+#: The columns of the runs table: DataFrame column → header.
+RUN_TABLE_COLUMNS = {
+    "bed": "Bed", "status": "Status", "stage": "Stage", "progress": "Progress", "re_p": "Reₚ",
+    "aspect_ratio": "D/d", "cells": "Cells", "dp_dz": "Δp/L (Pa/m)", "ratio_ergun": "CFD / Ergun",
+    "created": "Created (UTC)", "created_by": "By", "sweep": "Sweep",
+}
+NO_SWEEP = "none (single runs)"
+
+
+def _sweep_label(sweep_id: int | None, sweeps: dict[int, tuple[str, str]]) -> str:
+    if sweep_id is None:
+        return NO_SWEEP
+    name, parameter = sweeps.get(sweep_id, ("", ""))
+    return f"#{sweep_id} {name}".strip() + (f" ({parameter})" if parameter and parameter not in name else "")
+
+
+def _created(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def runs_table(services: Services, *, status: list[str] | None = None, bed: str | None = None,
+               sweep: int | None = None, limit: int = 500) -> tuple["pd.DataFrame", list[str], dict[int, str]]:
+    """The runs table (index: run id, newest first; columns :data:`RUN_TABLE_COLUMNS`), the bed names and
+    the sweeps (id → label). Reads only the columns shown: cheap enough to repeat every second."""
+    import pandas as pd
+
+    columns = (Simulation.id, Simulation.bed_id, Simulation.status, Simulation.stage, Simulation.progress,
+               Simulation.re_p, Simulation.aspect_ratio, Simulation.cells, Simulation.dp_dz, Simulation.ratio_ergun,
+               Simulation.created_at, Simulation.created_by, Simulation.sweep_id)
+    query = runs_query(status=status or None, bed=bed or None, sweep=sweep or None, limit=limit)
+    with services.db.session() as session:
+        rows = session.execute(query.with_only_columns(*columns)).all()
+        beds = dict(session.execute(select(Bed.id, Bed.name)).all())
+        sweeps = {i: (n, p) for i, n, p in session.execute(select(Sweep.id, Sweep.name, Sweep.parameter)).all()}
+    records = [{
+        "id": r.id, "bed": beds.get(r.bed_id, ""), "status": r.status.value, "stage": r.stage or "",
+        "progress": round(100.0 * (r.progress or 0.0), 1), "re_p": r.re_p, "aspect_ratio": r.aspect_ratio,
+        "cells": float("nan") if r.cells is None else float(r.cells),
+        "dp_dz": float("nan") if r.dp_dz is None else r.dp_dz,
+        "ratio_ergun": float("nan") if r.ratio_ergun is None else r.ratio_ergun,
+        "created": _created(r.created_at), "created_by": r.created_by or "", "sweep": _sweep_label(r.sweep_id, sweeps),
+    } for r in rows]
+    frame = pd.DataFrame(records, columns=["id", *RUN_TABLE_COLUMNS]).set_index("id")
+    for name in ("progress", "re_p", "aspect_ratio", "cells", "dp_dz", "ratio_ergun"):
+        frame[name] = frame[name].astype(float)
+    for name in ("bed", "status", "stage", "created", "created_by", "sweep"):
+        frame[name] = frame[name].astype(object)
+    sweep_labels = {i: _sweep_label(i, sweeps) for i in sorted(sweeps, reverse=True)}
+    return frame, sorted(set(beds.values())), sweep_labels
+
+
+def succeeded_runs(services: Services, limit: int = 1000) -> dict[str, int]:
+    """Succeeded runs with results, for pickers: label → id, newest first."""
+    query = runs_query(status="succeeded", limit=limit).with_only_columns(
+        Simulation.id, Simulation.bed_id, Simulation.re_p, Simulation.aspect_ratio, Simulation.resolution)
+    with services.db.session() as session:
+        rows = session.execute(query.where(Simulation.results.is_not(None))).all()
+        beds = dict(session.execute(select(Bed.id, Bed.name)).all())
+    return {f"#{r.id} {beds.get(r.bed_id, '')}: Reₚ {r.re_p:.3g}, D/d {r.aspect_ratio:.3g}, {r.resolution}/d": r.id
+            for r in rows}
+
+
+def sweep_choices(services: Services) -> dict[str, int]:
+    """Sweeps for pickers: label → id, newest first."""
+    with services.db.session() as session:
+        rows = session.execute(select(Sweep.id, Sweep.name, Sweep.parameter).order_by(Sweep.id.desc())).all()
+    return {_sweep_label(i, {i: (n, p)}): i for i, n, p in rows}
+
+
+def result_of(run: Simulation) -> RunResult | None:
+    """The run's :class:`RunResult` (from its row), or ``None`` before its postprocess stage."""
+    return RunResult.from_dict(run.results) if run.results else None
+
+
+def correlation_table(results: dict[str, Any]) -> "pd.DataFrame":
+    """The CFD Δp/L against each correlation, for the geometry solved (as meshed) and the nominal one:
+    the correlations' Δp/L and the ratios CFD / correlation, as the run recorded them."""
+    import pandas as pd
+
+    meshed, nominal = results["as_meshed"], results["nominal"]
+    rows = [{"Correlation": "CFD (this run)", "Δp/L as meshed (Pa/m)": results["dp_dz"],
+             "CFD / correlation, as meshed": float("nan"), "Δp/L nominal (Pa/m)": results["dp_dz"],
+             "CFD / correlation, nominal": float("nan")}]
+    for key in [k for k in CORRELATIONS if k in meshed["correlations"]] + \
+               [k for k in meshed["correlations"] if k not in CORRELATIONS]:
+        rows.append({"Correlation": CORRELATION_NAMES.get(key, key),
+                     "Δp/L as meshed (Pa/m)": meshed["correlations"][key],
+                     "CFD / correlation, as meshed": meshed["ratios"][key],
+                     "Δp/L nominal (Pa/m)": nominal["correlations"].get(key, float("nan")),
+                     "CFD / correlation, nominal": nominal["ratios"].get(key, float("nan"))})
+    return pd.DataFrame(rows).set_index("Correlation")
+
+
+def result_summary(result: RunResult) -> "pd.DataFrame":
+    """The headline numbers of a result, one per row."""
+    import pandas as pd
+
+    low, high = result.window
+    geometry = result.as_meshed["geometry"]
+    items = [
+        ("Δp/L, core-window fit (Pa/m)", f"{result.dp_dz:.5g}"),
+        ("R² of the fit", f"{result.dp_dz_r_squared:.4f}"),
+        ("Core window z (mm)", f"{low * 1e3:.3g} – {high * 1e3:.3g}"),
+        ("Δp inlet → outlet (Pa)", f"{result.dp_inlet_outlet:.5g}"),
+        ("Reₚ", f"{result.re_p:.4g}"),
+        ("Superficial velocity (m/s)", f"{result.superficial_velocity:.4g}"),
+        ("Porosity of the core, solved geometry", f"{result.porosity_core:.4f}"),
+        ("Porosity of the mesh", f"{result.porosity_mesh:.4f}"),
+        ("Particle diameter as meshed (mm)", f"{geometry['particle_diameter'] * 1e3:.4g}"),
+        ("Friction factor", f"{result.friction_factor:.4g}"),
+        ("Cells", f"{result.cells:,}"),
+        ("Iterations", f"{result.iterations}" + (" (converged)" if result.converged else " (not converged)")),
+    ]
+    return pd.DataFrame(items, columns=["Quantity", "Value"]).set_index("Quantity")
+
+
+def compare_table(runs: Iterable[Simulation]) -> "pd.DataFrame":
+    """One row per run: what the compare page lists."""
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        result = result_of(run)
+        rows.append({
+            "Run": run.id, "Bed": run.bed.name if run.bed is not None else "", "Reₚ": run.re_p,
+            "D/d": run.aspect_ratio, "Cells/d": run.resolution, "Cells": run.cells, "Porosity": run.porosity,
+            "Δp/L (Pa/m)": run.dp_dz, "CFD / Ergun": run.ratio_ergun,
+            "CFD / Eisfeld–Schnitzlein": run.ratio_eisfeld_schnitzlein,
+            "CFD / KTA": result.as_meshed["ratios"].get("kta") if result else None,
+            "Iterations": run.iterations, "Converged": run.converged,
+        })
+    return pd.DataFrame(rows).set_index("Run") if rows else pd.DataFrame(columns=["Run"]).set_index("Run")
+
+
+def mesh_quality(services: Services, run: Simulation) -> dict[str, Any] | None:
+    """The quality report (checkMesh) of the run's mesh, or ``None`` before its mesh stage."""
+    from pipeline.db import Mesh
+
+    if run.mesh_id is None:
+        return None
+    with services.db.session() as session:
+        mesh = session.get(Mesh, run.mesh_id)
+        return {"cells": mesh.cells, "resolution": mesh.resolution, **(mesh.quality or {})} if mesh else None
+
+
+def _stored_log(services: Services, run_id: int) -> Artifact | None:
+    found = [a for a in run_artifacts(run_id, "log", services=services) if a.name == SOLVER_LOG]
+    return found[0] if found else None
+
+
+def residual_history(services: Services, run: Simulation) -> dict[str, list[tuple[int, float]]] | None:
+    """The solver's residuals: from the log in the local work folder while the run is not finished, from the
+    stored ``log.simpleFoam`` once it is. ``None`` if there is no solver log (yet). Blocking."""
+    from pipeline.openfoam.logs import residual_history as parse
+
+    if not run.status.finished:
+        log = services.work_dir(run.id) / "case" / SOLVER_LOG
+        return parse(log) if log.is_file() else None
+    stored = _stored_log(services, run.id)
+    if stored is None:
+        return None
+    return parse(services.store.get_bytes(stored.key).decode("utf-8", errors="replace"))
+
+
+async def finished_residuals(services: Services, run: Simulation) -> dict[str, list[tuple[int, float]]] | None:
+    """:func:`residual_history` of a finished run, shared by sessions."""
+    return await shared(RESIDUALS, ("residuals", services.settings, run.id), lambda: residual_history(services, run))
+
+
+# -- 3D scenes -------------------------------------------------------------------------------------------------
+
+#: The 3D tabs: kind → (tab title, stage the run must have completed).
+SCENE_KINDS = {"packing": ("Packing", "pack"), "mesh": ("Mesh", "mesh"), "velocity": ("Velocity", "solve"),
+               "pressure": ("Pressure", "solve")}
+
+
+@dataclass(frozen=True)
+class SceneData:
+    """A scene serialized for vtk.js once (in the VTK thread), shown by any number of :class:`SceneView`\\ s."""
+
+    render_window: Any  # the (closed) vtkRenderWindow it came from
+    scene: dict[str, Any]
+    arrays: dict[str, Any]
+    annotations: Any
+    colorbars: tuple[tuple[str, float, float, tuple[str, ...]], ...]
+
+    @property
+    def size(self) -> int:
+        """Bytes of data arrays sent to each browser."""
+        return sum(len(v) for v in self.arrays.values())
+
+    @classmethod
+    def capture(cls, plotter: Any) -> "SceneData":
+        """Serialize ``plotter``'s render window (in the thread that built it), then free its OpenGL context."""
+        pane = pn.pane.VTK(plotter.ren_win, serialize_on_instantiation=True)
+        bars = tuple((str(m.name), float(m.low), float(m.high), tuple(m.palette)) for m in pane.color_mappers)
+        data = cls(plotter.ren_win, pane._scene, pane._arrays, pane._annotations, bars)
+        plotter.close()
+        return data
+
+
+#: A serialized scene larger than this is not sent to browsers: Bokeh's websocket drops messages over 20 MB
+#: (and the session with them). A packing is first retried with coarser particles (:data:`COARSER`).
+MAX_SCENE_BYTES = 15_000_000
+#: Particle tessellations tried, in order, for a packing scene (``None``: what the point budget gives).
+COARSER = (None, 6, 4)
+
+
+class SceneTooLarge(BedflowError):
+    """A scene too large to send to a browser."""
+
+
+def build_scene(services: Services, run_id: int, kind: str) -> SceneData:
+    """Build and serialize one 3D scene of a run (blocking; runs in :data:`VTK_EXECUTOR`).
+
+    Packings use :data:`viz.scene.INTERACTIVE_POINT_BUDGET`, and coarser particles when even that is more
+    than :data:`MAX_SCENE_BYTES` (thousands of particles); other scenes over the limit raise
+    :class:`SceneTooLarge` (their files are still downloadable).
+    """
+    from pipeline.packing import Packing
+    from viz import scene
+
+    size = (800, 800)
+    if kind == "packing":
+        packing = Packing.load(packing_file(services, run_id))
+        for resolution in COARSER:
+            data = SceneData.capture(scene.packing_scene(packing, point_budget=scene.INTERACTIVE_POINT_BUDGET,
+                                                         resolution=resolution, window_size=size))
+            if data.size <= MAX_SCENE_BYTES:
+                return data
+    else:
+        case = run_folder(services, run_id) / "case"
+        if kind == "mesh":
+            data = SceneData.capture(scene.mesh_scene(case, window_size=size))
+        elif kind in ("velocity", "pressure"):
+            data = SceneData.capture(scene.fields_scene(case, field="U" if kind == "velocity" else "p",
+                                                        window_size=size))
+        else:
+            raise ValueError(f"unknown scene {kind!r}; scenes: {', '.join(SCENE_KINDS)}")
+        if data.size <= MAX_SCENE_BYTES:
+            return data
+    raise SceneTooLarge(f"the {kind} view of run {run_id} is {data.size / 1e6:.0f} MB, more than a browser "
+                        f"session takes ({MAX_SCENE_BYTES / 1e6:.0f} MB); download its files instead")
+
+
+def _fetch_and_build(services: Services, run_id: int, kind: str) -> SceneData:
+    """Fetch what the scene needs (here, in an I/O thread), then build it in the VTK thread."""
+    if kind == "packing":
+        packing_file(services, run_id)
+    else:
+        run_folder(services, run_id)
+    return VTK_EXECUTOR.submit(build_scene, services, run_id, kind).result()
+
+
+async def scene_data(services: Services, run_id: int, kind: str) -> SceneData:
+    """The serialized scene (shared by sessions; built once, off the event loop)."""
+    return await shared(SCENES, ("scene", services.settings, run_id, kind),
+                        lambda: _fetch_and_build(services, run_id, kind))
+
+
+class SceneView(VTKRenderWindow):
+    """A VTK pane of a :class:`SceneData`: no VTK work on the event loop, no copy per session."""
+
+    def __init__(self, data: SceneData, **params: Any) -> None:
+        self._data = data
+        super().__init__(data.render_window, serialize_on_instantiation=True, **params)
+
+    def get_color_mappers(self, infer: bool = False) -> list[Any]:
+        from bokeh.models import LinearColorMapper
+
+        return [LinearColorMapper(low=low, high=high, name=name, palette=list(palette))
+                for name, low, high, palette in self._data.colorbars]
+
+    def _update(self, ref: str | None, model: Any) -> None:
+        data = self._data
+        self._scene, self._arrays, self._annotations = data.scene, data.arrays, data.annotations
+        if model is not None:
+            model.update(rebuild=True, arrays=data.arrays, scene=data.scene, annotations=data.annotations)
+
+
+# -- downloads -------------------------------------------------------------------------------------------------
+
+
+def human_size(size: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.3g} {unit}"
+        size /= 1000.0
+    return f"{size} B"
+
+
+def artifact_urls(services: Services, artifacts: Iterable[Artifact]) -> dict[int, str]:
+    """Presigned URLs of the artifacts when the store is S3 (blocking); none for a local store."""
+    if services.settings.store_kind != "s3":
+        return {}
+    return {a.id: services.store.url(a.key) for a in artifacts}
+
+
+def download_widget(services: Services, artifact: Artifact, url: str | None = None) -> pn.viewable.Viewable:
+    """A download of one artifact (CSS class ``bf-download-<kind>``, file name = artifact name).
+
+    With a presigned URL (S3), a link the browser follows straight to the store; otherwise a
+    :class:`~panel.widgets.FileDownload` whose callback reads the bytes from the store in a thread.
+    """
+    label = f"{artifact.name} ({human_size(artifact.size)})"
+    classes = [f"bf-download-{artifact.kind}", "bf-download"]
+    if url:
+        link = (f'<a href="{html.escape(url)}" download="{html.escape(artifact.name)}" target="_blank" '
+                f'rel="noopener">⬇ {html.escape(label)}</a>')
+        return pn.pane.HTML(link, css_classes=classes, width=280, margin=(4, 6))
+    key = artifact.key
+
+    async def read() -> io.BytesIO:
+        return io.BytesIO(await asyncio.to_thread(services.store.get_bytes, key))
+
+    return pn.widgets.FileDownload(callback=read, filename=artifact.name, label=label, css_classes=classes,
+                                   color="light", width=280, margin=(4, 6))
+
+
+# -- small views ----------------------------------------------------------------------------------------------
+
+
+def status_html(run: Simulation) -> str:
+    """The status line of a run: id, status, stage, progress, message, and the error of a failed run."""
+    status = run.status.value
+    colour = {"queued": "#8C8C8C", "running": "#0072B2", "succeeded": "#009E73", "failed": "#D55E00",
+              "cancelled": "#CC79A7"}[status]
+    bed = run.bed.name if run.bed is not None else ""
+    parts = [f"<b>Run {run.id}</b> {html.escape(bed)}",
+             f'<span class="bf-status-value" style="color:{colour};font-weight:bold">{status}</span>']
+    if run.stage:
+        parts.append(f"stage <b>{html.escape(run.stage)}</b>")
+    parts.append(f"{100.0 * (run.progress or 0.0):.0f} %")
+    if run.message and run.message != status:
+        parts.append(html.escape(run.message[:300]))
+    text = " · ".join(parts)
+    if run.error:
+        text += f'<pre class="bf-run-error" style="white-space:pre-wrap;max-height:18em;overflow:auto">' \
+                f"{html.escape(run.error)}</pre>"
+    return status_box(text, status)
+
+
+def status_box(text: str, status: str = "") -> str:
+    """The status area's HTML: its element has the class ``bf-run-status`` (inside the pane, so that a browser
+    test reading the element's text gets it: a pane's own element keeps its content in a shadow root)."""
+    return f'<div class="bf-run-status" data-status="{status}">{text}</div>'
+
+
+class PlotSlot:
+    """A HoloViews pane in a box that is hidden while there is nothing to draw.
+
+    The pane's own layout parameters (``visible``...) are never changed once built: Panel 1.9 fails to
+    sync them onto an already rendered Bokeh figure. ``css_class`` goes on the pane (its canvas is inside).
+    """
+
+    def __init__(self, css_class: str, **params: Any) -> None:
+        # sizing_mode None: the plot keeps the size viz.plots gives it (not the app's stretch_width)
+        self.pane = pn.pane.HoloViews(None, css_classes=[css_class], linked_axes=False, sizing_mode=None, **params)
+        self.box = pn.Column(self.pane, visible=False, margin=0, sizing_mode=None)
+
+    @property
+    def object(self) -> Any:
+        return self.pane.object
+
+    @property
+    def visible(self) -> bool:
+        return self.box.visible
+
+    def show(self, obj: Any) -> None:
+        """Draw ``obj`` (a HoloViews object), or hide the box for ``None``."""
+        if obj is None:
+            self.box.visible = False
+        self.pane.object = obj
+        if obj is not None:
+            self.box.visible = True
+
+
+def placeholder(text: str) -> pn.pane.Markdown:
+    return pn.pane.Markdown(text, styles={"color": "#666"})
+
+
+def timings_table(timings: dict[str, float]) -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = [(stage, float(seconds)) for stage, seconds in (timings or {}).items()]
+    if rows:
+        rows.append(("total", sum(s for _, s in rows)))
+    return pd.DataFrame(rows, columns=["Stage", "Seconds"]).set_index("Stage")
+
+
+def quality_table(quality: dict[str, Any] | None) -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = [(str(k), v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in (quality or {}).items()]
+    return pd.DataFrame(rows, columns=["Check", "Value"]).set_index("Check")
+
+
+__all__ = ["CORRELATIONS", "MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_COLUMNS", "SCENE_KINDS", "SOLVER_LOG",
+           "ErrorOnce", "PlotSlot", "SceneData", "SceneTooLarge", "SceneView", "SharedCache", "artifact_urls",
+           "build_scene", "compare_table", "correlation_table", "download_widget", "finished_residuals",
+           "mesh_quality", "packing_of", "porosity_plot", "residual_history", "result_of", "result_summary",
+           "run_folder", "runs_table", "scene_data", "stage_done", "status_box", "status_html", "succeeded_runs",
+           "sweep_choices"]

@@ -1,0 +1,54 @@
+"""The bedflow dashboard: ``bedflow serve`` (or ``panel serve app/main.py``).
+
+A template with a sidebar; four pages built lazily per session (see :mod:`app.pages`). The page
+and the run shown are kept in the URL (``?page=run&run=12``), so links to a run work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import panel as pn
+
+from app.browser_fixes import VTKRemovalFix
+from app.pages.compare import ComparePage
+from app.pages.define import DefinePage
+from app.pages.run import RunPage
+from app.pages.runs import RunsPage
+from app.session import PAGES, AppSession
+from pipeline.runs import Services
+
+pn.extension("tabulator", "vtk", "codeeditor", notifications=True, sizing_mode="stretch_width",
+             disconnect_notification="Connection to the bedflow server lost: reload the page.")
+
+PAGE_CLASSES: dict[str, Callable[[AppSession], object]] = {
+    "define": DefinePage, "runs": RunsPage, "run": RunPage, "compare": ComparePage,
+}
+LABELS = {"define": "Define a bed", "runs": "Runs", "run": "Run detail", "compare": "Compare"}
+
+
+def create_app(services: Services | None = None) -> pn.template.FastListTemplate:
+    """One session's dashboard."""
+    session = AppSession(services)
+    built: dict[str, object] = {}
+
+    def view(page: str) -> pn.viewable.Viewable:
+        if page not in built:
+            built[page] = PAGE_CLASSES[page](session)
+        return built[page].panel()  # type: ignore[attr-defined]
+
+    nav = pn.widgets.RadioButtonGroup.from_param(
+        session.param.page, options={LABELS[p]: p for p in PAGES}, orientation="vertical", button_type="primary",
+        button_style="outline", name="", sizing_mode="stretch_width")
+    if pn.state.location is not None:
+        pn.state.location.sync(session, {"page": "page", "run_id": "run"})
+    who = pn.pane.Markdown(f"Signed in as **{session.user}**" if session.user else "", margin=(20, 10))
+    fix = VTKRemovalFix(width=0, height=0, margin=0)  # every page with 3D (also direct links to a run)
+    return pn.template.FastListTemplate(
+        title="bedflow", sidebar=[nav, who, fix], main=[pn.panel(pn.bind(view, session.param.page))],
+        sidebar_width=220, accent="#0072B2", header_background="#0b3954", font_url="",
+    )
+
+
+if __name__.startswith("bokeh"):  # `panel serve app/main.py`
+    create_app().servable()

@@ -1,0 +1,692 @@
+"""The define page: describe a bed (form or `.bed` text, kept in sync), preview a quick packing, submit.
+
+* The form is generated from the :class:`~pipeline.BedSpec` param declarations (:mod:`app.spec_form`).
+* The `.bed` editor and the form mirror each other: an edited widget rewrites the text
+  (:func:`pipeline.format_bed`), edited text is parsed (:func:`pipeline.parse_bed`) and fills the
+  widgets. Errors (syntax, field and cross-field rules) are listed with their ``editor.bed:LINE:COL``
+  and annotated in the editor; the widgets keep the last valid spec and the submit buttons are
+  disabled until the spec is valid again.
+* A 3D preview of a quick native packing, made in a worker thread, a second after the last valid
+  change (or on "Preview"); a result for a spec that changed meanwhile is dropped. Packings and their
+  scenes are shared between sessions (:data:`_PACKINGS`, :data:`_SCENES`).
+* "Pack only", "Run CFD" and "Sweep" queue runs through :mod:`pipeline.jobs`, off the event loop.
+
+CSS classes (for browser tests): ``bf-field-<section>-<field>``, ``bf-field-name``,
+``bf-field-description`` (see :mod:`app.spec_form`), ``bf-section-<section>`` (cards), ``bf-preset``,
+``bf-bed-editor``, ``bf-bed-error``, ``bf-upload-bed``, ``bf-download-bed``, ``bf-summary``,
+``bf-preview`` (the preview column), ``bf-preview-scene`` (the VTK pane, a :class:`PreviewScene`),
+``bf-preview-stats``, ``bf-preview-status``, ``bf-preview-button``, ``bf-pack``, ``bf-run``, ``bf-sweep``,
+``bf-sweep-parameter``, ``bf-sweep-values``, ``bf-sweep-until``, ``bf-submit-status``,
+``bf-open-submitted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import panel as pn
+import param
+from panel.pane.vtk.vtk import VTKRenderWindow
+
+import pipeline
+from app.browser_fixes import VTKRemovalFix
+from app.session import AppSession
+from app.spec_form import METADATA_FIELDS, SpecForm, field_paths, numeric_paths, parameter_of, spec_values
+from pipeline.errors import BedflowError, BedSyntaxError, BedValidationError, Problem, SourceLocation
+from pipeline.spec import BedSpec
+from pipeline.spec.fields import coerce, dimension, unit_of
+from pipeline.spec.sections import EXCLUSIVE_PAIRS, SECTION_CLASSES
+
+#: The name parse errors of the editor's text carry (``editor.bed:2:16: ...``).
+EDITOR_FILENAME = "editor.bed"
+#: Previews of more particles than this are refused (a message, not a long packing).
+PREVIEW_LIMIT = 5_000
+#: Seconds after the last valid change before the preview packs.
+DEBOUNCE_SECONDS = 1.0
+#: Targets of the submit buttons and sweeps (``pipeline.jobs.submit(until=...)``).
+UNTIL = ("solve", "mesh", "pack")
+
+_PLACEHOLDER = "Choose a preset…"
+_SCENE_HEIGHT = 520
+
+
+# -- shared between sessions: packings and their serialised scenes, by packing digest -------------
+class _SharedCache:
+    """A small thread-safe LRU map (the preview's packings and scenes, shared by all sessions)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, key: str, value: Any) -> Any:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_PACKINGS = _SharedCache(16)
+_SCENES = _SharedCache(8)
+#: One offscreen OpenGL render (scene building, serialisation) at a time in this process.
+_RENDER_LOCK = threading.Lock()
+
+
+class PreviewScene(VTKRenderWindow):
+    """Panel's VTK pane of a render window (what ``pn.pane.VTK(ren_win, serialize_on_instantiation=True)``
+    returns), able to show a scene serialised beforehand in a worker thread.
+
+    ``PreviewScene(ren_win)`` serialises the scene for vtk.js at once (slow: in a thread); a displayed
+    pane then :meth:`show` s it, which costs the event loop nothing but sending it. The browser renders
+    (vtk.js), so rotating a 5 000-sphere bed stays interactive. A page keeps one displayed pane and
+    updates it: Panel 1.9's VTK view fails in the browser when it is removed from a page
+    (``VTKSynchronizedPlotView.remove`` deletes its render window, then ``AbstractVTKView.remove``
+    reads it), which would leave the old scene on screen.
+    """
+
+    def __init__(self, object: Any = None, **params: Any) -> None:
+        self._prepared: tuple[Any, Any, Any] | None = None
+        params["serialize_on_instantiation"] = True
+        super().__init__(object, **params)
+
+    def show(self, other: "PreviewScene") -> None:
+        """Show the scene ``other`` serialised (no serialisation here)."""
+        self._prepared = (other._scene, other._arrays, other._annotations)
+        self._scene, self._arrays, self._annotations = self._prepared
+        with param.parameterized.discard_events(self):
+            self.object = other.object
+        self.color_mappers = other.color_mappers
+        self.param.trigger("object")  # Panel calls _update with each displayed model (under the document lock)
+
+    @property
+    def scene(self) -> dict[str, Any] | None:
+        """The serialised scene sent to the browser (``None`` before the first)."""
+        return getattr(self, "_scene", None)
+
+    def _update(self, ref: str | None, model: Any) -> None:
+        if self._prepared is None:
+            super()._update(ref, model)  # serialise self.object (the constructor, in a worker thread)
+            return
+        self._scene, self._arrays, self._annotations = self._prepared
+        if model is not None:  # camera={}: the new scene's own camera, not the one of the bed shown before
+            model.update(rebuild=True, arrays=self._arrays, scene=self._scene, annotations=self._annotations,
+                         camera={})
+
+
+@dataclass
+class Preview:
+    """A finished preview: the spec, its packing, its serialised scene and the correlation's porosity."""
+
+    spec: BedSpec
+    packing: Any
+    scene: PreviewScene
+    expected_porosity: float
+    correlation: str
+
+
+def preview_count(spec: BedSpec) -> int:
+    """How many particles a preview of ``spec`` packs (estimated from the target porosity if no count)."""
+    p = spec.particles
+    if p.count is not None:
+        return int(p.count)
+    return round((1.0 - p.target_porosity) * spec.bed.volume() / p.volume())
+
+
+def build_preview(spec: BedSpec) -> Preview:
+    """Pack ``spec`` with the native packer and build its scene (slow: call it in a worker thread).
+
+    Raises :class:`~pipeline.BedflowError` (``PackingError``, or ``BedValidationError`` for a spec the
+    native packer cannot take) for a user to read.
+    """
+    from pipeline.correlations import expected_porosity, porosity_correlation
+    from pipeline.packing import packing_digest
+    from viz import scene
+
+    native = spec.updated({"packing.method": "native"})
+    key = packing_digest(native)
+    packing = _PACKINGS.get(key)
+    if packing is None:
+        packing = _PACKINGS.put(key, pipeline.pack(native))
+    serialised = _SCENES.get(key)
+    if serialised is None:
+        with _RENDER_LOCK:
+            serialised = _SCENES.get(key)
+            if serialised is None:
+                plotter = scene.packing_scene(packing, point_budget=scene.INTERACTIVE_POINT_BUDGET,
+                                              window_size=(600, 600))
+                try:
+                    serialised = PreviewScene(plotter.ren_win)  # serialised here, in this thread
+                finally:
+                    plotter.close()  # the pane keeps the serialised scene; free the OpenGL window
+                _SCENES.put(key, serialised)
+    return Preview(spec, packing, serialised, expected_porosity(packing.kind, packing.aspect_ratio),
+                   porosity_correlation(packing.kind).name)
+
+
+def parse_sweep_values(path: str, text: str) -> list[float | int]:
+    """The values of a sweep of ``path``: comma-separated numbers, SI or with a unit (``3 mm, 4 mm``)."""
+    from pipeline.units import DIMENSION_NAMES, lookup
+
+    parameter = parameter_of(path)
+    values: list[float | int] = []
+    for item in (part.strip() for part in text.replace(";", ",").split(",")):
+        if not item:
+            continue
+        number, _, unit_text = item.partition(" ")
+        try:
+            value = float(number)
+        except ValueError:
+            raise ValueError(f"{item!r} is not a number") from None
+        unit_text = unit_text.strip()
+        if unit_text:
+            unit = lookup(unit_text)
+            if unit is None or unit.dimension != dimension(parameter):
+                expected = DIMENSION_NAMES.get(dimension(parameter), "")
+                raise ValueError(f"{item!r}: {path} takes a {expected} in {unit_of(parameter) or 'no unit'}")
+            value = unit.to_si(value)
+        if isinstance(parameter, param.Integer):
+            if value != int(value):
+                raise ValueError(f"{item!r}: {path} takes whole numbers")
+            values.append(int(value))
+        else:
+            values.append(value)
+    if not values:
+        raise ValueError("give at least one value, e.g. 1, 5, 10")
+    return values
+
+
+def _event_loop_available() -> bool:
+    """Whether async work can be scheduled (a served session, or a running asyncio loop)."""
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        return True
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _annotation(location: SourceLocation | None, message: str) -> list[dict[str, Any]]:
+    if location is None or location.line < 1:
+        return []
+    return [{"row": location.line - 1, "column": max(0, location.column - 1), "text": message, "type": "error"}]
+
+
+def _error_message(error: BaseException) -> str:
+    if isinstance(error, BedValidationError):
+        return "; ".join(str(p) for p in error.problems)
+    return str(error) if isinstance(error, BedflowError) else f"{type(error).__name__}: {error}"
+
+
+class DefinePage:
+    """The define page of one session. Build it with the session, show :meth:`panel`.
+
+    State: :attr:`spec` (the last valid spec), :attr:`valid` (the editor and form hold a valid spec),
+    :attr:`problems` (the lines of the error pane), :attr:`preview` (the last preview shown),
+    :attr:`submitted_id` (the run the "open" button opens).
+    """
+
+    title = "define"
+
+    def __init__(self, session: AppSession, spec: BedSpec | None = None) -> None:
+        self.session = session
+        self.spec: BedSpec = spec or BedSpec()
+        self.valid = True
+        self.problems: list[str] = []
+        self.preview: Preview | None = None
+        self.submitted_id: int | None = None
+        self.debounce_seconds = DEBOUNCE_SECONDS
+        self._draft: dict[str, Any] = spec_values(self.spec)  # the form's values, SI (may break rules)
+        self._text_quiet = False
+        self._busy = False
+        self._spec_version = 0  # bumped on every new valid spec: previews of older ones are dropped
+        self._debounce_token = 0
+        self._preview_token = 0
+        self._previewed_version = -1  # the spec version the last finished preview (or refusal) was for
+        self._previewing_version = -1  # the spec version being packed now
+
+        # -- form and text -------------------------------------------------------------------------
+        self.form = SpecForm(self.spec)
+        self.form.on_change(self._on_field)
+        self.editor = pn.widgets.CodeEditor(
+            value=pipeline.format_bed(self.spec), language="c_cpp", height=620,
+            sizing_mode="stretch_width", css_classes=["bf-bed-editor"])
+        self.editor.param.watch(self._on_text, "value")
+        self.error_pane = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["bf-bed-error"],
+                                       styles={"color": "#8a1c1c", "background": "#fdecea",
+                                               "border-left": "4px solid #d32f2f", "padding": "4px 10px"})
+        self.summary_pane = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bf-summary"])
+
+        from pipeline.presets import preset_names
+
+        self.preset = pn.widgets.Select(label="Preset", options={_PLACEHOLDER: "", **{n: n for n in preset_names()}},
+                                        value="", css_classes=["bf-preset"], sizing_mode="stretch_width")
+        self.preset.param.watch(self._on_preset, "value")
+        self.upload = pn.widgets.FileInput(accept=".bed", multiple=False, css_classes=["bf-upload-bed"],
+                                           sizing_mode="stretch_width")
+        self.upload.param.watch(self._on_upload, "value", onlychanged=False)  # the same file again reloads it
+        self.download = pn.widgets.FileDownload(callback=self._download_file, filename=self._filename(),
+                                                color="default", css_classes=["bf-download-bed"],
+                                                sizing_mode="stretch_width")
+
+        # -- preview -------------------------------------------------------------------------------
+        self.scene_placeholder = pn.pane.HTML("The preview appears here.", height=_SCENE_HEIGHT,
+                                              sizing_mode="stretch_width",
+                                              styles={"color": "#777", "background": "#f6f6f6"})
+        self.scene_pane: PreviewScene | None = None  # made with the first scene (building one imports VTK)
+        self.scene_holder = pn.Column(self.scene_placeholder, height=_SCENE_HEIGHT, sizing_mode="stretch_width")
+        self._vtk_fix = VTKRemovalFix(width=0, height=0, margin=0)
+        self.preview_stats = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bf-preview-stats"])
+        self.preview_status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bf-preview-status"])
+        self.preview_button = pn.widgets.Button(label="Preview", color="default", icon="cube",
+                                                css_classes=["bf-preview-button"])
+        self.preview_button.on_click(self._on_preview_click)
+
+        # -- submission ----------------------------------------------------------------------------
+        self.pack_button = pn.widgets.Button(label="Pack only", color="default", css_classes=["bf-pack"])
+        self.run_button = pn.widgets.Button(label="Run CFD", color="primary", css_classes=["bf-run"])
+        self.pack_button.on_click(self._on_pack_click)
+        self.run_button.on_click(self._on_run_click)
+        self.sweep_parameter = pn.widgets.Select(
+            label="Sweep parameter", options={f"{p} ({unit_of(parameter_of(p))})" if unit_of(parameter_of(p)) else p: p
+                                             for p in numeric_paths()},
+            value="cfd.particle_reynolds", css_classes=["bf-sweep-parameter"], sizing_mode="stretch_width")
+        self.sweep_values = pn.widgets.TextInput(
+            label="Values (comma-separated; SI or with a unit)", placeholder="1, 5, 10",
+            css_classes=["bf-sweep-values"], sizing_mode="stretch_width")
+        self.sweep_until = pn.widgets.Select(label="Sweep runs until", options=list(UNTIL), value="solve",
+                                             css_classes=["bf-sweep-until"], sizing_mode="stretch_width")
+        self.sweep_button = pn.widgets.Button(label="Sweep", color="default", css_classes=["bf-sweep"])
+        self.sweep_button.on_click(self._on_sweep_click)
+        self.submit_status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bf-submit-status"])
+        self.open_button = pn.widgets.Button(label="Open run", color="success", visible=False,
+                                             css_classes=["bf-open-submitted"])
+        self.open_button.on_click(lambda event: self.open_submitted())
+
+        self._show_valid(self.spec, update_widgets=False)  # schedules the first preview where a loop runs
+
+    # -- public API ----------------------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        """The `.bed` text in the editor."""
+        return self.editor.value
+
+    @property
+    def widgets(self) -> dict[str, pn.widgets.Widget]:
+        """The form's widget of every field path (``name``, ``description``, ``section.field``)."""
+        return self.form.widgets
+
+    @property
+    def buttons(self) -> list[pn.widgets.Button]:
+        """The submit buttons (disabled while the spec is invalid)."""
+        return [self.pack_button, self.run_button, self.sweep_button]
+
+    def set_text(self, text: str) -> None:
+        """Put ``text`` in the editor and apply it (as if typed)."""
+        with self._quiet_text():
+            self.editor.value = text
+        self._accept_text(text, from_form=False)
+
+    def load_preset(self, name: str) -> None:
+        """Load a shipped example bed (:mod:`pipeline.presets`) into the editor and the form."""
+        from pipeline.presets import preset_path
+
+        self.set_text(preset_path(name).read_text(encoding="utf-8"))
+
+    def load_file(self, content: bytes | str) -> None:
+        """Load an uploaded `.bed` file into the editor and the form."""
+        if isinstance(content, bytes):
+            try:
+                content = content.decode("utf-8")
+            except UnicodeDecodeError as error:
+                self.session.error(f"The uploaded file is not UTF-8 text ({error.reason}).")
+                return
+        self.set_text(content)
+
+    def open_submitted(self) -> None:
+        """Open the run last submitted (the first run of a sweep) on the run page."""
+        if self.submitted_id is not None:
+            self.session.open_run(self.submitted_id)
+
+    async def update_preview(self) -> bool:
+        """Pack the current spec natively off the event loop and show it; ``True`` if a preview was shown.
+
+        Refuses (with a message) an invalid spec or more than :data:`PREVIEW_LIMIT` particles; a packing
+        error becomes a message; a result whose spec changed meanwhile is dropped.
+        """
+        self._preview_token += 1
+        token, version, spec = self._preview_token, self._spec_version, self.spec
+        self.scene_holder.loading, self._previewing_version = False, -1  # an older preview in flight is stale now
+        if not self.valid:
+            self._preview_message("Fix the specification to preview it.")
+            return False
+        count = preview_count(spec)
+        if count > PREVIEW_LIMIT:
+            self._previewed_version = version
+            self._clear_preview(f"No preview for {count:,} particles: previews pack at most {PREVIEW_LIMIT:,}. "
+                                f"Submit “Pack only” to pack this bed on a worker.")
+            return False
+        self._preview_message(f"Packing {count:,} particles…")
+        self.scene_holder.loading = True
+        self._previewing_version = version
+        try:
+            result = await asyncio.to_thread(build_preview, spec)
+        except BedflowError as error:  # PackingError (they do not fit), a spec the native packer refuses
+            if token == self._preview_token and version == self._spec_version:
+                self._previewed_version = version
+                self._clear_preview(f"No preview: {html.escape(_error_message(error), quote=False)}")
+            return False
+        except Exception as error:  # noqa: BLE001 - a failed preview must not kill the page
+            if token == self._preview_token:
+                self._clear_preview("The preview failed.")
+                self.session.error(error)
+            return False
+        finally:
+            if token == self._preview_token:
+                self.scene_holder.loading = False
+                self._previewing_version = -1
+        if token != self._preview_token or version != self._spec_version:
+            return False  # stale: a newer spec (or preview) arrived while this one was packing
+        self._previewed_version = version
+        self._show_preview(result)
+        return True
+
+    async def submit(self, until: str = "solve") -> int | None:
+        """Queue a run of the current spec up to ``until``; the run id, or ``None`` (the error is notified)."""
+        if until not in UNTIL:
+            raise ValueError(f"until must be one of {UNTIL}")
+        if not self.valid:
+            self.session.error("The specification is invalid: fix the problems listed under the editor first.")
+            return None
+        spec = self.spec
+        from pipeline import jobs
+
+        with self._submitting():
+            try:
+                run_id = await asyncio.to_thread(jobs.submit, spec, until=until, created_by=self.session.user,
+                                                 settings=self.session.services.settings)
+            except Exception as error:  # noqa: BLE001 - invalid spec, queue unreachable: a notification
+                self._failed_submit(error)
+                return None
+        what = {"solve": "run", "mesh": "run (up to the mesh)", "pack": "packing run"}[until]
+        self._submitted(run_id, f"Queued {what} {run_id} of “{spec.name}”.")
+        return run_id
+
+    async def submit_sweep(self) -> int | None:
+        """Queue a sweep of the chosen parameter over the typed values; the sweep id, or ``None``."""
+        if not self.valid:
+            self.session.error("The specification is invalid: fix the problems listed under the editor first.")
+            return None
+        parameter, spec, until = self.sweep_parameter.value, self.spec, self.sweep_until.value
+        try:
+            values = parse_sweep_values(parameter, self.sweep_values.value_input or self.sweep_values.value)
+        except ValueError as error:
+            self._failed_submit(f"Sweep values: {error}")
+            return None
+        from pipeline import jobs, runs
+
+        def queue() -> tuple[int, list[int]]:
+            sweep_id = jobs.submit_sweep(spec, parameter, values, until=until, created_by=self.session.user,
+                                         settings=self.session.services.settings)
+            run_ids = sorted(r.id for r in runs.list_runs(sweep=sweep_id, services=self.session.services))
+            return sweep_id, run_ids
+
+        with self._submitting():
+            try:
+                sweep_id, run_ids = await asyncio.to_thread(queue)
+            except Exception as error:  # noqa: BLE001
+                self._failed_submit(error)
+                return None
+        self._submitted(run_ids[0] if run_ids else None,
+                        f"Queued sweep {sweep_id} of {parameter}: {len(run_ids)} runs "
+                        f"({', '.join(str(i) for i in run_ids)}).")
+        return sweep_id
+
+    def panel(self) -> pn.viewable.Viewable:
+        toolbar = pn.Row(self.preset, self.upload, self.download, sizing_mode="stretch_width")
+        form = pn.Column("### Bed", self.form.layout(), sizing_mode="stretch_width", min_width=320)
+        text = pn.Column("### `.bed` text", self.editor, self.error_pane, self.summary_pane,
+                         sizing_mode="stretch_width", min_width=360)
+        sweep = pn.Card(self.sweep_parameter, self.sweep_values, self.sweep_until, self.sweep_button,
+                        title="Sweep", collapsed=False, sizing_mode="stretch_width")
+        actions = pn.Column("### Submit", pn.Row(self.pack_button, self.run_button), sweep, self.submit_status,
+                            self.open_button, sizing_mode="stretch_width")
+        preview = pn.Column("### Preview", self.scene_holder, self.preview_status, self.preview_stats,
+                            self.preview_button, actions, sizing_mode="stretch_width", min_width=360,
+                            css_classes=["bf-preview"])
+        return pn.Column(toolbar, pn.Row(form, text, preview, sizing_mode="stretch_width"), self._vtk_fix,
+                         sizing_mode="stretch_width")
+
+    # -- form → text ----------------------------------------------------------------------------------
+    def _on_field(self, path: str, value: Any) -> None:
+        try:
+            self._draft[path] = value
+            for section, first, second in EXCLUSIVE_PAIRS:  # setting one of a pair clears the other
+                pair = (f"{section}.{first}", f"{section}.{second}")
+                if value is not None and path in pair:
+                    other = pair[1] if path == pair[0] else pair[0]
+                    self._draft[other] = None
+                    self.form.show({other: None})
+            spec, problems = self._draft_spec()
+            if spec is None:
+                self._show_invalid([str(p) for p in problems], [])
+                return
+            text = pipeline.format_bed(spec)
+            with self._quiet_text():
+                self.editor.value = text
+            self._accept_text(text, from_form=True)
+        except Exception as error:  # noqa: BLE001
+            self.session.error(error)
+
+    def _draft_spec(self) -> tuple[BedSpec | None, list[Problem]]:
+        """The form's values as a spec, checked field by field but not against the cross-field rules."""
+        problems: list[Problem] = []
+        metadata: dict[str, Any] = {}
+        sections: dict[str, dict[str, Any]] = {key: {} for key in SECTION_CLASSES}
+        for path in field_paths():
+            try:
+                value = coerce(parameter_of(path), self._draft[path])
+            except ValueError as error:
+                problems.append(Problem(path, str(error)))
+                continue
+            if path in METADATA_FIELDS:
+                metadata[path] = value
+            else:
+                section, _, field = path.partition(".")
+                sections[section][field] = value
+        if problems:
+            return None, problems
+        return BedSpec(**metadata, **{key: SECTION_CLASSES[key](**values) for key, values in sections.items()}), []
+
+    # -- text → form ----------------------------------------------------------------------------------
+    def _on_text(self, event: param.parameterized.Event) -> None:
+        if self._text_quiet:
+            return
+        try:
+            self._accept_text(event.new, from_form=False)
+        except Exception as error:  # noqa: BLE001
+            self.session.error(error)
+
+    def _accept_text(self, text: str, from_form: bool) -> None:
+        try:
+            spec = pipeline.parse_bed(text, filename=EDITOR_FILENAME)
+        except BedSyntaxError as error:
+            where = error.location
+            line = f"{where.prefix()}: {error.message}"
+            if where.line >= 1:
+                line += f" (line {where.line}, column {where.column})"
+            self._show_invalid([line], _annotation(where, error.message), detail=where.caret() if where.line else "")
+        except BedValidationError as error:
+            annotations = [a for p in error.problems for a in _annotation(p.location, f"{p.path}: {p.message}")]
+            self._show_invalid([str(p) for p in error.problems], annotations)
+        else:
+            self._show_valid(spec, update_widgets=not from_form)
+
+    # -- showing the state ------------------------------------------------------------------------------
+    def _show_valid(self, spec: BedSpec, update_widgets: bool) -> None:
+        changed = spec != self.spec
+        self.spec, self.valid, self.problems = spec, True, []
+        if update_widgets:
+            self.form.show(spec)
+        self._draft = spec_values(spec)
+        self.error_pane.param.update(object="", visible=False)
+        self.editor.annotations = []
+        self.download.filename = self._filename()
+        rows = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{html.escape(k)}</th>"
+                       f"<td>{html.escape(v)}</td></tr>" for k, v in spec.summary().items())
+        self.summary_pane.object = f"<table style='font-size:90%'>{rows}</table>"
+        self._update_buttons()
+        if changed:
+            self._spec_version += 1
+        if changed or self._spec_version not in (self._previewed_version, self._previewing_version):
+            self._schedule_preview()  # a new spec, or one valid again that was never previewed
+
+    def _show_invalid(self, lines: list[str], annotations: list[dict[str, Any]], detail: str = "") -> None:
+        self.valid, self.problems = False, list(lines)
+        count = len(lines)
+        items = "".join(f"<li>{html.escape(line, quote=False)}</li>" for line in lines)
+        caret = f"<pre style='margin:4px 0'>{html.escape(detail, quote=False)}</pre>" if detail else ""
+        self.error_pane.param.update(
+            object=f"<b>{count} problem{'s' if count > 1 else ''}</b> (the form keeps the last valid bed):"
+                   f"<ul style='margin:4px 0'>{items}</ul>{caret}",
+            visible=True)
+        self.editor.annotations = annotations
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        for button in self.buttons:
+            button.disabled = self._busy or not self.valid
+
+    def _filename(self) -> str:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.spec.name).strip("._") or "bed"
+        return f"{safe}.bed"
+
+    # -- presets, files -----------------------------------------------------------------------------------
+    def _on_preset(self, event: param.parameterized.Event) -> None:
+        if event.new:
+            self.session.guard(self.load_preset, event.new)
+            self.preset.value = ""  # back to the placeholder: choosing the same preset again reloads it
+
+    def _on_upload(self, event: param.parameterized.Event) -> None:
+        if event.new:
+            self.session.guard(self.load_file, event.new)
+
+    def _download_file(self) -> io.StringIO:
+        return io.StringIO(self.editor.value)
+
+    @contextmanager
+    def _quiet_text(self) -> Iterator[None]:
+        previous, self._text_quiet = self._text_quiet, True
+        try:
+            yield
+        finally:
+            self._text_quiet = previous
+
+    # -- preview --------------------------------------------------------------------------------------
+    def _schedule_preview(self) -> None:
+        """Preview the current spec :attr:`debounce_seconds` after the last call (only where a loop runs)."""
+        self._debounce_token += 1
+        token = self._debounce_token
+        if not _event_loop_available():
+            return  # a script or a test: previews only on demand (update_preview)
+
+        async def later() -> None:
+            await asyncio.sleep(self.debounce_seconds)
+            if token == self._debounce_token and self.valid:
+                await self.update_preview()
+
+        pn.state.execute(later)
+
+    async def _on_preview_click(self, event: Any) -> None:
+        self._debounce_token += 1  # a pending debounced preview is now redundant
+        await self.update_preview()
+
+    def _show_preview(self, result: Preview) -> None:
+        packing = result.packing
+        self.preview = result
+        if self.scene_pane is None:  # added to the page once, then only updated and hidden
+            self.scene_pane = PreviewScene(height=_SCENE_HEIGHT, sizing_mode="stretch_width",
+                                           css_classes=["bf-preview-scene"])
+            self.scene_pane.show(result.scene)
+            self.scene_holder.objects = [self.scene_placeholder, self.scene_pane]
+        else:
+            self.scene_pane.show(result.scene)
+        self.scene_pane.visible, self.scene_placeholder.visible = True, False
+        rows = [
+            ("particles", f"{packing.count} {packing.kind}s, D/d = {packing.aspect_ratio:.2f}"),
+            ("porosity ε", f"{packing.porosity():.3f}"),
+            ("core porosity", f"{packing.core_porosity():.3f}"),
+            ("correlation", f"{result.expected_porosity:.3f} ({html.escape(result.correlation)})"),
+        ]
+        cells = "".join(f"<tr><th style='text-align:left;padding-right:8px'>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        self.preview_stats.object = f"<table>{cells}</table>"
+        self.preview_status.object = "Quick native packing of this bed (the run packs it again with its own engine)."
+
+    def _clear_preview(self, message: str) -> None:
+        self.preview = None
+        if self.scene_pane is not None:
+            self.scene_pane.visible = False
+        self.scene_placeholder.param.update(object="", visible=True)
+        self.preview_stats.object = ""
+        self._preview_message(message)
+
+    def _preview_message(self, message: str) -> None:
+        self.preview_status.object = message
+
+    # -- submission ---------------------------------------------------------------------------------------
+    async def _on_pack_click(self, event: Any) -> None:
+        await self.submit("pack")
+
+    async def _on_run_click(self, event: Any) -> None:
+        await self.submit("solve")
+
+    async def _on_sweep_click(self, event: Any) -> None:
+        await self.submit_sweep()
+
+    @contextmanager
+    def _submitting(self) -> Iterator[None]:
+        self._busy = True
+        self._update_buttons()
+        try:
+            yield
+        finally:
+            self._busy = False
+            self._update_buttons()
+
+    def _submitted(self, run_id: int | None, message: str) -> None:
+        self.submitted_id = run_id
+        self.session.info(message)
+        self.submit_status.object = html.escape(message, quote=False)
+        if run_id is not None:
+            self.open_button.param.update(label=f"Open run {run_id}", visible=True)
+
+    def _failed_submit(self, error: BaseException | str) -> None:
+        text = error if isinstance(error, str) else _error_message(error)
+        self.session.error(error)
+        self.submit_status.object = f"<span style='color:#b00020'>Not queued: {html.escape(text, quote=False)}</span>"
+
+
+__all__ = ["DEBOUNCE_SECONDS", "EDITOR_FILENAME", "PREVIEW_LIMIT", "DefinePage", "Preview", "PreviewScene",
+           "build_preview", "parse_sweep_values", "preview_count"]

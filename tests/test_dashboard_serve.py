@@ -1,0 +1,301 @@
+"""``bedflow serve``: /health, sign-in, the address guard and the worker beside the server.
+
+Servers are real ``bedflow serve`` subprocesses (the ``served_app`` fixture), pages a real headless
+Chromium (``page``), workers real ``bedflow worker`` processes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import signal
+import socket
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from app.auth import AuthConfig, AuthError
+from app.server import check_address, is_loopback, websocket_origins
+from pipeline import BedSpec
+from pipeline.errors import BedflowError
+from pipeline.health import CHECKS, check_health, probe_key
+from pipeline.runs import open_services
+
+UNREACHABLE_QUEUE = "redis://127.0.0.1:1/0"
+COOKIE_SECRET = "test-cookie-secret-0123456789abcdef"
+PASSWORD = "correct horse battery staple"
+NAV_LABELS = ("Define a bed", "Runs", "Run detail", "Compare")
+
+
+def nav_button(page, label: str = "Runs"):
+    """A button of the template's sidebar navigation (a RadioButtonGroup in ``#sidebar``)."""
+    return page.locator("#sidebar").get_by_role("button", name=label, exact=True)
+
+
+def no_errors(page) -> bool:
+    """No console or page error (failed loads of other hosts' resources, e.g. web fonts on an offline
+    machine, are only printed)."""
+    if page.foreign_errors:
+        print("\nresources of other hosts that did not load:", *page.foreign_errors, sep="\n  ")
+    return page.console_errors == []
+
+
+# -- pipeline.health, in process -------------------------------------------------------------------------------
+def test_check_health_on_the_embedded_defaults_does_a_real_round_trip():
+    services = open_services()
+    report = check_health(services)
+    assert report["status"] == "ok", report
+    for name in CHECKS:
+        assert report[name]["ok"] and report[name]["error"] == "" and report[name]["latency_ms"] > 0, report
+    assert (report["database"]["kind"], report["store"]["kind"], report["queue"]["kind"]) == ("sqlite", "local",
+                                                                                              "sqlite")
+    assert not services.store.exists(probe_key())  # the probe object is cleaned up
+    assert check_health()["status"] == "ok"  # from the environment's settings too
+
+
+def test_check_health_on_the_shared_services(postgres_url, redis_url, s3_server, monkeypatch):
+    """PostgreSQL, Redis and an S3 store (moto's server), as a multi-machine deployment has them."""
+    for name, value in {**s3_server, "DATABASE_URL": postgres_url, "BEDFLOW_QUEUE": redis_url,
+                        "BEDFLOW_STORE": "s3://bedflow-health"}.items():
+        monkeypatch.setenv(name, value)
+    report = check_health()
+    assert report["status"] == "ok", report
+    assert [report[n]["kind"] for n in CHECKS] == ["postgresql", "s3", "redis"]
+    assert all(report[n]["latency_ms"] > 0 for n in CHECKS), report
+    assert not open_services().store.exists(probe_key())
+
+
+def test_check_health_reports_an_unreachable_queue_and_never_raises(monkeypatch):
+    monkeypatch.setenv("BEDFLOW_QUEUE", UNREACHABLE_QUEUE)
+    report = check_health()
+    assert report["status"] == "degraded"
+    assert not report["queue"]["ok"] and "127.0.0.1:1" in report["queue"]["error"], report
+    assert report["database"]["ok"] and report["store"]["ok"], report
+
+    monkeypatch.setenv("BEDFLOW_STORE", "ftp://nowhere")  # settings that cannot even be read
+    broken = check_health()
+    assert broken["status"] == "degraded"
+    assert all(not broken[n]["ok"] and "BEDFLOW_STORE" in broken[n]["error"] for n in CHECKS), broken
+
+
+def test_check_health_gives_up_on_a_server_that_never_answers(monkeypatch):
+    """A Redis 'server' that accepts connections (the kernel's backlog) but never replies: the check
+    fails after its timeout instead of hanging."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        monkeypatch.setenv("BEDFLOW_QUEUE", f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        started = time.perf_counter()
+        report = check_health(timeout=1.0)
+        elapsed = time.perf_counter() - started
+    assert elapsed < 2.5, elapsed
+    assert report["status"] == "degraded" and not report["queue"]["ok"], report
+    assert "no answer within 1 s" in report["queue"]["error"]
+    assert report["database"]["ok"] and report["store"]["ok"], report
+
+
+# -- sign-in settings and the address guard ----------------------------------------------------------------------
+def test_auth_config_from_the_environment():
+    assert AuthConfig.from_env({}, dotenv=None).serve_options() == {}
+    assert not AuthConfig.from_env({"BEDFLOW_AUTH": ""}, dotenv=None).enabled
+
+    basic = AuthConfig.from_env({"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD,
+                                 "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, dotenv=None)
+    assert basic.serve_options() == {"basic_auth": PASSWORD, "cookie_secret": COOKIE_SECRET}
+    assert PASSWORD not in repr(basic) and COOKIE_SECRET not in repr(basic)
+
+    github = AuthConfig.from_env({"BEDFLOW_AUTH": "GitHub", "BEDFLOW_OAUTH_KEY": "id", "BEDFLOW_OAUTH_SECRET": "s",
+                                  "BEDFLOW_OAUTH_EXTRA_PARAMS": '{"scope": "read:user"}',
+                                  "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, dotenv=None)
+    options = github.serve_options()
+    assert options == {"oauth_provider": "github", "oauth_key": "id", "oauth_secret": "s",
+                       "oauth_extra_params": {"scope": "read:user"}, "cookie_secret": COOKIE_SECRET}
+    from panel.io.server import get_server
+
+    accepted = set(inspect.signature(get_server).parameters)  # what pn.serve passes on
+    assert set(options) <= accepted and set(basic.serve_options()) <= accepted
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"BEDFLOW_AUTH": "basic", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, "BEDFLOW_AUTH_PASSWORD"),
+    ({"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD}, "needs BEDFLOW_COOKIE_SECRET"),
+    ({"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD, "BEDFLOW_COOKIE_SECRET": "short"}, "too short"),
+    ({"BEDFLOW_AUTH": "github", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, "BEDFLOW_OAUTH_KEY"),
+    ({"BEDFLOW_AUTH": "myspace", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, "github"),
+    ({"BEDFLOW_AUTH": "generic", "BEDFLOW_OAUTH_KEY": "k", "BEDFLOW_OAUTH_SECRET": "s",
+      "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET, "BEDFLOW_OAUTH_EXTRA_PARAMS": "{TOKEN_URL: x}"}, "not valid JSON"),
+])
+def test_incomplete_sign_in_settings_are_refused_with_the_variable_to_set(env, expected):
+    with pytest.raises(AuthError, match=expected) as raised:
+        AuthConfig.from_env(env, dotenv=None)
+    assert isinstance(raised.value, BedflowError)
+
+
+def test_only_loopback_addresses_are_served_without_sign_in():
+    assert all(is_loopback(a) for a in ("127.0.0.1", "localhost", "::1", "127.0.1.1"))
+    assert not any(is_loopback(a) for a in ("0.0.0.0", "::", "192.168.1.5", "example.org", ""))
+    check_address("127.0.0.1", AuthConfig())
+    with pytest.raises(BedflowError, match="without sign-in"):
+        check_address("0.0.0.0", AuthConfig())
+    check_address("0.0.0.0", AuthConfig(method="basic", password=PASSWORD, cookie_secret=COOKIE_SECRET))
+    assert websocket_origins("127.0.0.1", 5006) == ["localhost:5006", "127.0.0.1:5006"]
+    public = websocket_origins("0.0.0.0", 8080, ["bedflow.example.org"])
+    assert "localhost:8080" in public and f"{socket.gethostname()}:8080" in public and "bedflow.example.org" in public
+
+
+def without_sign_in() -> dict[str, str]:
+    """This process's environment without sign-in variables (a developer's shell may have some)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("BEDFLOW_AUTH", "BEDFLOW_OAUTH_",
+                                                                     "BEDFLOW_COOKIE_SECRET", "PANEL_"))}
+
+
+def test_serve_on_a_public_address_without_sign_in_exits_2(bedflow_cmd):
+    done = subprocess.run([*bedflow_cmd, "serve", "--address", "0.0.0.0", "--port", "0"], capture_output=True,
+                          text=True, timeout=60, env=without_sign_in())
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "refusing to serve the dashboard on '0.0.0.0' without sign-in" in done.stderr
+    assert "BEDFLOW_AUTH" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_with_sign_in_but_no_cookie_secret_exits_2(bedflow_cmd):
+    env = {**without_sign_in(), "BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD}
+    done = subprocess.run([*bedflow_cmd, "serve", "--port", "0"], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2 and "BEDFLOW_COOKIE_SECRET" in done.stderr, (done.stdout, done.stderr)
+
+
+# -- the served dashboard -----------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_health_answers_200_with_every_service_ok_and_sigterm_stops_the_server(served_app):
+    served = served_app()
+    status, report = served.health()
+    assert status == 200, report
+    assert report["status"] == "ok"
+    for name in CHECKS:
+        assert report[name]["ok"] and report[name]["latency_ms"] > 0 and report[name]["error"] == "", report
+    _, headers, _ = served.get("/health")
+    assert headers["Content-Type"].startswith("application/json") and headers["Cache-Control"] == "no-store"
+    assert served.get("/")[0] == 200  # no sign-in configured: the dashboard is open (on 127.0.0.1 only)
+    assert f"bedflow dashboard at http://127.0.0.1:{served.port}/" in served.log()
+
+    os.killpg(served.process.pid, signal.SIGTERM)  # what docker/Railway send
+    assert served.process.wait(20) == 0, served.log()
+    assert "bedflow serve: stopped" in served.log()
+
+
+@pytest.mark.slow
+def test_health_answers_503_when_the_queue_is_unreachable(served_app):
+    served = served_app(env={"BEDFLOW_QUEUE": UNREACHABLE_QUEUE})
+    status, report = served.health()
+    assert status == 503, report
+    assert report["status"] == "degraded"
+    assert not report["queue"]["ok"] and report["queue"]["kind"] == "redis" and report["queue"]["error"], report
+    assert report["database"]["ok"] and report["store"]["ok"], report
+    assert "queue (redis) NOT OK" in served.log()  # said at start, and the server still serves
+    assert served.get("/")[0] == 200
+
+
+@pytest.mark.slow
+def test_the_dashboard_loads_in_a_real_browser_in_under_3_seconds(served_app, page):
+    served = served_app()
+    started = time.perf_counter()
+    page.goto(served.url + "/")
+    nav_button(page).wait_for(state="visible", timeout=10_000)
+    elapsed = time.perf_counter() - started
+    print(f"\ndashboard: sidebar navigation visible {elapsed:.2f} s after page.goto")
+    assert elapsed < 3.0
+    for label in NAV_LABELS:
+        assert nav_button(page, label).is_visible()
+    page.wait_for_timeout(500)  # let late errors (websocket, rendering) arrive
+    assert no_errors(page), page.console_errors
+    assert "Traceback" not in served.log(), served.log()
+    started = time.perf_counter()
+    assert served.stop() == 0, served.log()
+    print(f"stopped in {time.perf_counter() - started:.2f} s")
+
+
+@pytest.mark.slow
+def test_sign_in_guards_the_dashboard_but_not_health(served_app, page):
+    served = served_app(env={"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD,
+                             "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET})
+    status, headers, _ = served.get("/")
+    assert status == 302 and headers["Location"].split("?")[0].endswith("/login"), (status, headers)
+    assert served.get("/ws")[0] == 403  # nor can a script open a session's websocket
+    status, report = served.health()
+    assert status == 200 and report["status"] == "ok"
+
+    page.goto(served.url + "/")
+    page.wait_for_url("**/login**")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/login?*error=*")
+    assert page.get_by_text("Invalid username or password").is_visible()
+    assert page.locator("#sidebar").count() == 0
+
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    nav_button(page).wait_for(state="visible", timeout=15_000)
+    assert urlsplit(page.url).path == "/"
+    page.locator("#sidebar").get_by_text("Signed in as").wait_for(state="visible", timeout=5_000)
+    assert "alice" in page.locator("#sidebar").get_by_text("Signed in as").inner_text()
+    page.wait_for_timeout(500)
+    assert no_errors(page), page.console_errors
+
+
+@pytest.mark.slow
+def test_oauth_sign_in_sends_the_browser_to_the_provider(served_app):
+    """No provider is contacted: the server only redirects to GitHub's authorize URL with our client id."""
+    served = served_app(env={"BEDFLOW_AUTH": "github", "BEDFLOW_OAUTH_KEY": "bedflow-client-id",
+                             "BEDFLOW_OAUTH_SECRET": "bedflow-client-secret", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET})
+    status, headers, _ = served.get("/")
+    assert status == 302 and headers["Location"].split("?")[0].endswith("/login"), (status, headers)
+    status, headers, _ = served.get("/login")
+    assert status == 302 and headers["Location"].startswith("https://github.com/login/oauth/authorize?"), headers
+    assert "client_id=bedflow-client-id" in headers["Location"] and "bedflow-client-secret" not in headers["Location"]
+    assert served.health()[0] == 200
+    assert "OAuth sign-in (github)" in served.log()
+
+
+@pytest.mark.slow
+def test_with_worker_starts_a_worker_that_runs_submitted_runs_and_stops_with_the_server(served_app):
+    from pipeline.jobs import status, submit
+
+    served = served_app(with_worker=True)  # the same BEDFLOW_DATA_DIR as this test: the same queue and database
+    workers = [pid for pid in served.descendants() if b"worker" in _cmdline(pid)]
+    assert workers, f"no worker process under the server; its log:\n{served.log()}"
+
+    run_id = submit(BedSpec.from_dict({"name": "tiny", "particles": {"count": 10, "seed": 1}}), until="pack",
+                    created_by="test")
+    deadline = time.monotonic() + 60
+    while status(run_id)["status"] not in ("succeeded", "failed", "cancelled") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    final = status(run_id)
+    assert final["status"] == "succeeded", (final, served.log())
+
+    assert served.stop() == 0, served.log()
+    log = served.log()
+    assert "worker stopped (exit code" in log and "bedflow serve: stopped" in log, log
+    assert not any(_running(pid) for pid in workers), log
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
