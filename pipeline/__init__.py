@@ -47,6 +47,15 @@ def cancel(run_id: int) -> dict:
     return _cancel(run_id)
 
 
+def report(target: int, sweep: bool = False, fmt: str = "html", out: str | Path | None = None,
+           interactive: bool = False) -> Path:
+    """Write (and record) a self-contained HTML or PDF report of a run or a sweep; see
+    :func:`pipeline.reporting.report`."""
+    from .reporting import report as _report
+
+    return _report(target, sweep=sweep, fmt=fmt, out=Path(out) if out else None, interactive=interactive)
+
+
 __all__ = [
     "BedSpec",
     "BedflowError",
@@ -62,6 +71,7 @@ __all__ = [
     "pack",
     "run",
     "parse_bed",
+    "report",
     "submit",
     "submit_sweep",
     "__version__",

@@ -15,7 +15,8 @@ APT_PACKAGES=(
   openmpi-bin                                # mpirun for parallel solves
   libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libgl1  # headless VTK rendering
   libxrender1 libxi6 libxkbcommon0 libsm6 libxfixes3 libxxf86vm1 libxext6 libx11-6  # bpy
-  chromium                                   # headless browser: dashboard and HTML-export tests (Playwright)
+  chromium                                   # headless browser: dashboard and HTML-export tests (Playwright), PDF reports
+  poppler-utils                              # pdftoppm: checks of PDF reports
   make git ca-certificates
 )
 

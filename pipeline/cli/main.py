@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ..errors import BedflowError, BedSyntaxError
-from . import cfd, demo, jobs, packing, records, render, serve, spec
+from . import cfd, demo, jobs, packing, records, render, report, serve, spec
 
 app = typer.Typer(
     name="bedflow",
@@ -28,6 +28,7 @@ demo.register(app)
 records.register(app)
 jobs.register(app)
 render.register(app)
+report.register(app)
 serve.register(app)
 
 

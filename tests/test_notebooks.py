@@ -1,0 +1,97 @@
+"""The research notebooks in ``notebooks/``: committed without outputs, and they run (in their small sizes).
+
+The slow tests execute each notebook with nbclient in a kernel that runs this virtualenv's Python
+(a ``python3`` kernelspec written to a temporary ``JUPYTER_PATH``), with ``BEDFLOW_NOTEBOOK_SMALL=1``
+and the test's own ``BEDFLOW_DATA_DIR`` (set by ``conftest.py``). A check cell appended to the
+executed copy asserts each notebook's key result in the kernel itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+CELL_TIMEOUT = 300  # seconds per cell (a full SMALL notebook takes well under a minute)
+
+EXPECTED = ["01_quickstart", "02_velocity_sweep", "03_packing_study", "04_mesh_study"]
+
+# Appended to the executed copy: runs in the notebook's namespace after its last cell.
+CHECKS = {
+    "01_quickstart": """
+assert "native" in packings and abs(packings["native"].porosity() - expected) < 0.05, packing_table
+assert result.run_id is not None and result.dp_dz > 0 and np.isfinite(result.dp_dz)
+assert set(validation["correlation"]) >= {"ergun", "eisfeld_schnitzlein"}
+assert (validation["CFD / correlation"] > 0).all()
+assert pipeline.runs.get_run(result.run_id).status.value == "succeeded"
+""",
+    "02_velocity_sweep": """
+assert len(values) == 3, values
+assert len(frame) == 3 and (frame["status"] == "succeeded").all(), frame
+assert (frame["dp_dz"] > 0).all() and frame["dp_dz"].is_monotonic_increasing, frame["dp_dz"]
+assert frame["cells"].nunique() == 1, frame["cells"]  # one mesh reused for every velocity
+""",
+    "03_packing_study": """
+assert len(study) == len(ratios) >= 3
+assert (study["core porosity"] - study["Benyahia–O'Neill"]).abs().max() < 0.05, study
+""",
+    "04_mesh_study": """
+assert summary["resolutions"] == [5, 6, 8]
+assert summary["cells"] == sorted(summary["cells"]) and len(set(summary["cells"])) == 3
+assert all(v > 0 for v in summary["dp_dz"]) and np.isfinite(summary["dp_dz_extrapolated"])
+""",
+}
+
+
+def notebook_files() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def test_expected_notebooks_exist() -> None:
+    assert [p.stem for p in notebook_files()] == EXPECTED
+
+
+@pytest.mark.parametrize("path", notebook_files(), ids=lambda p: p.stem)
+def test_notebook_outputs_are_stripped(path: Path) -> None:
+    book = nbformat.read(path, as_version=4)
+    nbformat.validate(book)
+    for index, cell in enumerate(book.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {index} has outputs"
+            assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
+    assert "SMALL = os.environ.get(\"BEDFLOW_NOTEBOOK_SMALL\"" in "".join(c.source for c in book.cells)
+
+
+@pytest.fixture
+def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A ``python3`` kernelspec running this interpreter, found first through ``JUPYTER_PATH``."""
+    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (bedflow venv)", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("BEDFLOW_NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    return "python3"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_runs_small(name: str, venv_kernel: str, tmp_path: Path) -> None:
+    from nbclient import NotebookClient
+
+    book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    check = f"import sys\nassert sys.executable == {sys.executable!r}, sys.executable\nassert SMALL\n"
+    book.cells.append(nbformat.v4.new_code_cell(check + CHECKS[name]))
+    client = NotebookClient(book, kernel_name=venv_kernel, timeout=CELL_TIMEOUT,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()  # raises CellExecutionError (with the traceback) on any failing cell
+    errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    nbformat.write(book, tmp_path / f"{name}.executed.ipynb")  # for inspection when a check fails
