@@ -3,7 +3,7 @@
 Validates a shipped example bed, packs it with the native packer, writes its
 geometry, meshes the void and solves the flow (OpenFOAM), and prints the
 pressure gradient against the correlations. The run is recorded in the
-database and its artifacts in the store. Pictures and reports join as they land.
+database and its artifacts in the store; its pictures and an HTML report are written last.
 """
 
 from __future__ import annotations
@@ -53,6 +53,13 @@ def demo(
         figures = render_run(result.run_id)  # type: ignore[arg-type]
         progress(1.0, f"{len(figures)} pictures")
     echo_fields(f"pictures of run {result.run_id}", {name: str(path) for name, path in figures.items()})
+    from ..reporting import report
+
+    with progress_bar("writing the report") as progress:
+        progress(0.0, "report")
+        page = report(result.run_id)  # type: ignore[arg-type]
+        progress(1.0, page.name)
+    typer.echo(f"report: {page}")
     typer.echo(f"\nrecorded as run {result.run_id}: `bedflow show {result.run_id}`, `bedflow artifacts "
                f"{result.run_id}`, `bedflow runs`")
 
