@@ -39,10 +39,7 @@ def css_class(path: str) -> str:
 
 def parameter_of(path: str) -> param.Parameter:
     """The ``param`` declaration of a field path (``name``, ``description`` or ``section.field``)."""
-    if path in METADATA_FIELDS:
-        return BedSpec.param[path]
-    section, _, field = path.partition(".")
-    return SECTION_CLASSES[section].param[field]
+    return BedSpec.parameter(path)
 
 
 def field_paths() -> list[str]:

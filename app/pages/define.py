@@ -38,11 +38,12 @@ from panel.pane.vtk.vtk import VTKRenderWindow
 
 import pipeline
 from app.browser_fixes import VTKRemovalFix
+from pipeline.jobs.control import parse_sweep_values
 from app.session import AppSession
 from app.spec_form import METADATA_FIELDS, SpecForm, field_paths, numeric_paths, parameter_of, spec_values
 from pipeline.errors import BedflowError, BedSyntaxError, BedValidationError, Problem, SourceLocation
 from pipeline.spec import BedSpec
-from pipeline.spec.fields import coerce, dimension, unit_of
+from pipeline.spec.fields import coerce, unit_of
 from pipeline.spec.sections import EXCLUSIVE_PAIRS, SECTION_CLASSES
 
 #: The name parse errors of the editor's text carry (``editor.bed:2:16: ...``).
@@ -182,38 +183,6 @@ def build_preview(spec: BedSpec) -> Preview:
                 _SCENES.put(key, serialised)
     return Preview(spec, packing, serialised, expected_porosity(packing.kind, packing.aspect_ratio),
                    porosity_correlation(packing.kind).name)
-
-
-def parse_sweep_values(path: str, text: str) -> list[float | int]:
-    """The values of a sweep of ``path``: comma-separated numbers, SI or with a unit (``3 mm, 4 mm``)."""
-    from pipeline.units import DIMENSION_NAMES, lookup
-
-    parameter = parameter_of(path)
-    values: list[float | int] = []
-    for item in (part.strip() for part in text.replace(";", ",").split(",")):
-        if not item:
-            continue
-        number, _, unit_text = item.partition(" ")
-        try:
-            value = float(number)
-        except ValueError:
-            raise ValueError(f"{item!r} is not a number") from None
-        unit_text = unit_text.strip()
-        if unit_text:
-            unit = lookup(unit_text)
-            if unit is None or unit.dimension != dimension(parameter):
-                expected = DIMENSION_NAMES.get(dimension(parameter), "")
-                raise ValueError(f"{item!r}: {path} takes a {expected} in {unit_of(parameter) or 'no unit'}")
-            value = unit.to_si(value)
-        if isinstance(parameter, param.Integer):
-            if value != int(value):
-                raise ValueError(f"{item!r}: {path} takes whole numbers")
-            values.append(int(value))
-        else:
-            values.append(value)
-    if not values:
-        raise ValueError("give at least one value, e.g. 1, 5, 10")
-    return values
 
 
 def _event_loop_available() -> bool:

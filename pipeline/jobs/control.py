@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
+import param
 from sqlalchemy import or_, select, update
 
 from .. import children
@@ -49,6 +50,40 @@ def submit(spec: BedSpec, *, until: str = "solve", created_by: str = "", sweep_i
     run_id = create_run(spec, until=until, created_by=created_by, sweep_id=sweep_id, services=open_services(settings))
     _enqueue_first(settings, run_id)
     return run_id
+
+
+def parse_sweep_values(path: str, text: str) -> list[float | int]:
+    """The values of a sweep of ``path`` from text: comma-separated numbers, SI or with a unit (``3 mm, 4 mm``);
+    :class:`ValueError` naming the bad item."""
+    from ..spec.fields import dimension, unit_of
+    from ..units import DIMENSION_NAMES, lookup
+
+    parameter = BedSpec.parameter(path)
+    values: list[float | int] = []
+    for item in (part.strip() for part in text.replace(";", ",").split(",")):
+        if not item:
+            continue
+        number, _, unit_text = item.partition(" ")
+        try:
+            value = float(number)
+        except ValueError:
+            raise ValueError(f"{item!r} is not a number") from None
+        unit_text = unit_text.strip()
+        if unit_text:
+            unit = lookup(unit_text)
+            if unit is None or unit.dimension != dimension(parameter):
+                expected = DIMENSION_NAMES.get(dimension(parameter), "")
+                raise ValueError(f"{item!r}: {path} takes a {expected} in {unit_of(parameter) or 'no unit'}")
+            value = unit.to_si(value)
+        if isinstance(parameter, param.Integer):
+            if value != int(value):
+                raise ValueError(f"{item!r}: {path} takes whole numbers")
+            values.append(int(value))
+        else:
+            values.append(value)
+    if not values:
+        raise ValueError("give at least one value, e.g. 1, 5, 10")
+    return values
 
 
 def submit_sweep(spec: BedSpec, parameter: str, values: Sequence[Any], *, name: str | None = None,

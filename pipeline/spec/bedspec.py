@@ -72,6 +72,16 @@ class BedSpec(param.Parameterized):
         """Every section field as a dotted path (``"particles.diameter"``, ...)."""
         return [f"{key}.{name}" for key, cls in SECTION_CLASSES.items() for name in cls.field_names()]
 
+    @classmethod
+    def parameter(cls, path: str) -> param.Parameter:
+        """The ``param`` declaration of a field path (``name``, ``description`` or ``section.field``)."""
+        if path in METADATA:
+            return cls.param[path]
+        section, _, field = path.partition(".")
+        if section not in SECTION_CLASSES or field not in SECTION_CLASSES[section].field_names():
+            raise KeyError(f"unknown field path {path!r}{suggest(path, cls.field_paths())}")
+        return SECTION_CLASSES[section].param[field]
+
     def get(self, path: str) -> Any:
         """The value at a field path such as ``"particles.diameter"`` (:class:`KeyError` if there is none)."""
         section, _, field = path.partition(".")
