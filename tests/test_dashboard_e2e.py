@@ -68,7 +68,7 @@ def test_define_run_watch_open_and_download(served_app, page, tmp_path):
     while "succeeded" not in text(status):
         assert time.monotonic() < deadline, text(status)
         time.sleep(0.5)
-    chart = page.locator(".bf-validation-chart canvas").first
+    chart = page.locator(".bf-validation-chart canvas:visible").first  # Bokeh also keeps hidden layer canvases
     chart.wait_for(timeout=30_000)
     view = page.locator(".bf-3d canvas").first
     view.wait_for(timeout=60_000)

@@ -98,6 +98,7 @@ class RunPage:
         self._scene_shown: dict[str, int] = {}
         self._log_seen: tuple[float, int] | None = None
         self._log_read_at = 0.0
+        self._results_key: tuple[Any, ...] | None = None  # what the results section shows now
 
         self.status = pn.pane.HTML(status_box("Pick a run on the Runs page."), css_classes=["bf-run-status-pane"],
                                    sizing_mode="stretch_width", min_height=30)
@@ -212,6 +213,7 @@ class RunPage:
         self.progress.visible = self.cancel_button.visible = False
         for slot in (self.chart, self.profile, self.residuals):
             slot.show(None)
+        self._results_key = None
         self.summary.object = self.correlations.object = self.timings.object = self.quality.object = None
         self.results_note.object = self.residuals_note.object = ""
         self.spec.object, self.provenance.object = "", {}
@@ -228,6 +230,12 @@ class RunPage:
         self.cancel_button.visible = not run.status.finished
 
     def _show_results(self, view: RunView) -> None:
+        # Two loads of one run (the page opening and the URL's run arriving) must not draw the charts twice:
+        # replacing a Bokeh figure while the browser still lays out the first one can leave it hidden.
+        key = (view.run.id, view.run.status.value, view.run.finished_at, view.result is not None, view.chart_error)
+        if key == self._results_key:
+            return
+        self._results_key = key
         result = view.result
         if result is None:
             self.results_note.object = {"queued": "Waiting for a worker: no results yet.",
