@@ -1,24 +1,51 @@
-# bedflow image: Debian bookworm (Python 3.11 for bpy, Debian's OpenFOAM v1912, Mesa/EGL for rendering).
-# The same scripts/setup.sh that `make` runs installs everything, so CI exercises these steps.
+# bedflow image: Debian bookworm (Python 3.11 for bpy, Debian's OpenFOAM v1912, Mesa/EGL for headless rendering).
+# One image, two roles, chosen by the command:
+#   bedflow serve --address 0.0.0.0      the dashboard and GET /health (the default command; needs BEDFLOW_AUTH)
+#   bedflow worker -w N                  a Huey consumer running queued stages (serves no HTTP)
+# The install steps are scripts/setup.sh's, the same that `make` (and so CI) runs, one layer per step and
+# ordered by how often their inputs change: Debian packages, then the Python dependencies (pyproject.toml
+# only), then the source. A source edit rebuilds the last layers only.
 FROM debian:bookworm-slim
 
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     VENV=/opt/bedflow/.venv \
     PYTHON=/usr/bin/python3.11 \
     EXTRAS= \
     BEDFLOW_DATA_DIR=/data \
+    PORT=5006 \
+    OMPI_MCA_btl_vader_single_copy_mechanism=none \
     PATH=/opt/bedflow/.venv/bin:$PATH
-
-RUN apt-get update -q \
- && apt-get install -y -q --no-install-recommends python3.11 python3.11-venv python3.11-dev make ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+# EXTRAS= (empty): runtime only, no test packages. PORT: the port `bedflow serve` listens on unless --port says
+# otherwise; platforms such as Railway set their own at run time. OMPI_MCA_...=none: Open MPI's shared-memory
+# single copy needs ptrace rights a container does not have; without it `mpirun` solves fail.
 
 WORKDIR /opt/bedflow
-COPY . .
-RUN bash scripts/setup.sh && rm -rf /var/lib/apt/lists/* /root/.cache \
- && useradd --create-home --uid 1000 bedflow && mkdir -p /data && chown bedflow /data
 
-USER bedflow
-VOLUME ["/data"]
-CMD ["bedflow", "demo"]
+# 1. Debian packages (change rarely) and the user the container runs as.
+COPY scripts/setup.sh scripts/setup.sh
+RUN bash scripts/setup.sh apt \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 1000 --shell /usr/sbin/nologin bedflow \
+ && install -d -o bedflow -g bedflow /data
+
+# 2. Python dependencies: pinned in pyproject.toml, read without the source.
+COPY pyproject.toml ./
+RUN bash scripts/setup.sh python-deps
+
+# 3. The source (changes often), installed without dependencies.
+COPY . .
+RUN bash scripts/setup.sh project
+
+# Numeric, so a runtime can tell it is not root without reading the image's /etc/passwd (runAsNonRoot).
+USER 1000:1000
+EXPOSE 5006
+# SIGINT is the graceful stop of both roles: the worker finishes its running stages, the server closes.
+STOPSIGNAL SIGINT
+# The web role's /health (database, store, queue). A worker serves no HTTP: its compose service replaces this with
+# `bedflow health`, which runs the same checks in-process. `|| exit 1`: Docker reserves exit code 2.
+HEALTHCHECK --interval=30s --timeout=15s --start-period=2m --retries=3 \
+    CMD ["/bin/sh", "-c", "bedflow health --url \"http://127.0.0.1:${PORT}/health\" --timeout 10 || exit 1"]
+CMD ["bedflow", "serve", "--address", "0.0.0.0"]

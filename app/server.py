@@ -4,6 +4,10 @@
 
 * ``GET /health``: the JSON of :func:`pipeline.health.check_health` (database, store, queue), HTTP 200
   when everything is ok, else 503; never behind sign-in, so load balancers and ``curl`` can use it;
+* ``GET /metrics``: Prometheus metrics (:mod:`pipeline.metrics`: runs by status, stage durations, queue
+  depth, worker heartbeats); not behind sign-in either, but with ``BEDFLOW_METRICS_TOKEN`` set it
+  requires ``Authorization: Bearer <token>`` (Prometheus' ``authorization`` scrape option);
+* logs on stderr, one JSON object per line with ``BEDFLOW_LOG_JSON=1`` (:mod:`pipeline.logconfig`);
 * sign-in from the environment (:mod:`app.auth`: ``BEDFLOW_AUTH``, ...). Without sign-in the server
   only listens on a loopback address: anything else is refused with a :class:`ServeError`;
 * ``with_worker=True``: a ``bedflow worker -w N`` process beside the server (same environment), stopped
@@ -16,8 +20,10 @@ variables and the worker.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import ipaddress
 import json
+import logging
 import os
 import shutil
 import signal
@@ -32,6 +38,7 @@ import tornado.web
 
 from pipeline.errors import BedflowError
 from pipeline.health import DEFAULT_TIMEOUT, check_health
+from pipeline.logconfig import configure_logging
 from pipeline.settings import Settings
 
 from .auth import AuthConfig
@@ -41,6 +48,10 @@ WORKER_STOP_TIMEOUT = 30.0
 #: Extra hosts (comma-separated, ``host`` or ``host:port``) whose pages may open the dashboard's websocket,
 #: e.g. the public name of a proxy in front of the server.
 ORIGIN_VARIABLE = "BEDFLOW_WEBSOCKET_ORIGIN"
+#: When set, ``/metrics`` wants ``Authorization: Bearer <this>``.
+METRICS_TOKEN_VARIABLE = "BEDFLOW_METRICS_TOKEN"
+
+log = logging.getLogger("bedflow.serve")
 
 
 class ServeError(BedflowError):
@@ -69,6 +80,28 @@ class HealthHandler(tornado.web.RequestHandler):
     async def head(self) -> None:
         await self._report()
         self.finish()
+
+
+class MetricsHandler(tornado.web.RequestHandler):
+    """``GET /metrics``: Prometheus' text format (:mod:`pipeline.metrics`), gathered in a thread."""
+
+    def initialize(self, registry: Any, token: str = "") -> None:
+        self.registry, self.token = registry, token
+
+    async def get(self) -> None:
+        from pipeline.metrics import render_metrics
+
+        if self.token:
+            given = self.request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+                self.set_status(401)
+                self.set_header("WWW-Authenticate", 'Bearer realm="bedflow metrics"')
+                self.finish("metrics need the bearer token of BEDFLOW_METRICS_TOKEN\n")
+                return
+        body, content_type = await asyncio.to_thread(render_metrics, self.registry)
+        self.set_header("Content-Type", content_type)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(body)
 
 
 # -- addresses ---------------------------------------------------------------------------------------
@@ -160,14 +193,14 @@ def stop_worker(process: subprocess.Popen[bytes], timeout: float = WORKER_STOP_T
     from pipeline.children import kill_group
 
     if process.poll() is None:
-        print(f"bedflow serve: stopping the worker (up to {timeout:g} s for running stages)", flush=True)
+        log.info(f"bedflow serve: stopping the worker (up to {timeout:g} s for running stages)")
         kill_group(process.pid, signal.SIGINT)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
-            print("bedflow serve: the worker did not stop in time: killing it", flush=True)
+            log.warning("bedflow serve: the worker did not stop in time: killing it")
         except KeyboardInterrupt:
-            print("bedflow serve: interrupted again: killing the worker", flush=True)
+            log.warning("bedflow serve: interrupted again: killing the worker")
     kill_group(process.pid, signal.SIGKILL)  # whatever is left of its group (its process workers)
     return process.wait()
 
@@ -182,6 +215,7 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
     to :func:`websocket_origins` (default: ``BEDFLOW_WEBSOCKET_ORIGIN``, comma-separated). ``port=0``
     picks a free port. Raises :class:`~pipeline.errors.BedflowError` when the settings, the sign-in, the
     address or the port do not allow serving."""
+    configure_logging()
     auth = auth if auth is not None else AuthConfig.from_env()
     check_address(address, auth)
     if workers < 1:
@@ -195,6 +229,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
     import panel as pn
 
     from app.main import create_app
+    from pipeline.metrics import metrics_registry
+    from pipeline.runs import open_services
 
     auth.install()
     port = port or _free_port(address)
@@ -204,13 +240,17 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
     health = check_health(settings=settings)  # warms up the imports; a degraded start is reported, not fatal
     for name in ("database", "store", "queue"):
         item = health[name]
-        print(f"bedflow serve: {name} ({item['kind']}) " + (f"ok, {item['latency_ms']:.1f} ms" if item["ok"] else
-                                                           f"NOT OK: {item['error']}"), flush=True)
+        log.log(logging.INFO if item["ok"] else logging.WARNING,
+                f"bedflow serve: {name} ({item['kind']}) " + (f"ok, {item['latency_ms']:.1f} ms" if item["ok"] else
+                                                              f"NOT OK: {item['error']}"))
 
     try:
         server = pn.serve({"/": create_app}, port=port, address=address, websocket_origin=origins, show=show,
                           start=False, title="bedflow", verbose=False, warm=True,
-                          extra_patterns=[(r"/health", HealthHandler, {"settings": settings})],
+                          extra_patterns=[(r"/health", HealthHandler, {"settings": settings}),
+                                          (r"/metrics", MetricsHandler, {
+                                              "registry": metrics_registry(lambda: open_services(settings)),
+                                              "token": os.environ.get(METRICS_TOKEN_VARIABLE, "").strip()})],
                           **auth.serve_options())
     except OSError as error:
         raise ServeError(f"cannot listen on {address}:{port}: {error.strerror or error}") from None
@@ -225,10 +265,9 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
         if worker is not None:
             _watch_worker(worker)
         url = f"http://{_url_host(address)}:{server.port}/"
-        print(f"bedflow serve: rendering with {window}; {auth.describe()}"
-              + (f"; a worker with {workers} process(es) (pid {worker.pid})" if worker is not None else ""),
-              flush=True)
-        print(f"bedflow dashboard at {url} (health: {url}health); Ctrl-C stops it", flush=True)
+        log.info(f"bedflow serve: rendering with {window}; {auth.describe()}"
+                 + (f"; a worker with {workers} process(es) (pid {worker.pid})" if worker is not None else ""))
+        log.info(f"bedflow dashboard at {url} (health: {url}health, metrics: {url}metrics); Ctrl-C stops it")
         server.start()
         server.io_loop.start()
         server.stop()
@@ -236,8 +275,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
         if worker is not None:
             signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: kill the worker now
             code = stop_worker(worker, worker_stop_timeout)
-            print(f"bedflow serve: worker stopped (exit code {code})", flush=True)
-    print("bedflow serve: stopped", flush=True)
+            log.info(f"bedflow serve: worker stopped (exit code {code})")
+    log.info("bedflow serve: stopped")
 
 
 def _watch_worker(worker: subprocess.Popen[bytes]) -> None:
@@ -247,8 +286,8 @@ def _watch_worker(worker: subprocess.Popen[bytes]) -> None:
     def check() -> None:
         code = worker.poll()
         if code is not None:
-            print(f"bedflow serve: the worker exited on its own (exit code {code}); queued runs wait for "
-                  "another worker (`bedflow worker`)", file=sys.stderr, flush=True)
+            log.warning(f"bedflow serve: the worker exited on its own (exit code {code}); queued runs wait for "
+                        "another worker (`bedflow worker`)")
             callback.stop()
 
     callback = PeriodicCallback(check, 2000)

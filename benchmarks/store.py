@@ -17,7 +17,6 @@ import shutil
 import tarfile
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,21 +131,14 @@ def catalog(url: str, label: str) -> None:
 
 
 def postgres(root: Path) -> None:
-    import psycopg2
+    from pipeline.db import DatabaseError
+    from pipeline.db.scratch import scratch_postgres
 
     try:
-        admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres", connect_timeout=3)
-    except psycopg2.OperationalError:
+        with scratch_postgres("bedflow_bench") as url:
+            catalog(url, "PostgreSQL")
+    except DatabaseError:
         print("catalog on PostgreSQL: not reachable at 127.0.0.1:5432, skipped")
-        return
-    admin.autocommit = True
-    name = f"bedflow_bench_{uuid.uuid4().hex[:8]}"
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        catalog(f"postgresql://postgres@127.0.0.1:5432/{name}", "PostgreSQL")
-    finally:
-        admin.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def main() -> None:

@@ -10,6 +10,9 @@ MINIO_ENDPOINT      host:port of MinIO/S3 (with ``s3://``)       none: required 
 MINIO_ACCESS_KEY    access key (with ``s3://``)                  none: required for ``s3://``
 MINIO_SECRET_KEY    secret key (with ``s3://``)                  none: required for ``s3://``
 MINIO_SECURE        use TLS (``1``/``0``)                        ``1``
+MINIO_PUBLIC_URL    ``http(s)://host[:port]`` browsers reach the  none: download links use MINIO_ENDPOINT
+                    store at, for download links (when
+                    MINIO_ENDPOINT is a private name)
 BEDFLOW_QUEUE       Huey queue: ``sqlite:///file`` or ``redis://`` SQLite file ``<data>/queue.db``
 =================== ============================================ ==========================================
 
@@ -67,6 +70,7 @@ class Settings:
     minio_access_key: str | None = field(default=None, repr=False)
     minio_secret_key: str | None = field(default=None, repr=False)
     minio_secure: bool = True
+    minio_public_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> "Settings":
@@ -89,6 +93,7 @@ class Settings:
             minio_access_key=values.get("MINIO_ACCESS_KEY") or None,
             minio_secret_key=values.get("MINIO_SECRET_KEY") or None,
             minio_secure=_flag("MINIO_SECURE", values.get("MINIO_SECURE", "1")),
+            minio_public_url=(values.get("MINIO_PUBLIC_URL") or "").strip().rstrip("/") or None,
         )
         settings.check()
         return settings
@@ -133,6 +138,11 @@ class Settings:
             for name in ("MINIO_ENDPOINT", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY"):
                 if not getattr(self, name.lower()):
                     problems.append(f"{name} must be set when BEDFLOW_STORE is s3://")
+        if self.minio_public_url:
+            public = urlsplit(self.minio_public_url)
+            if public.scheme not in ("http", "https") or not public.hostname or public.path or public.query:
+                problems.append(f"MINIO_PUBLIC_URL={self.minio_public_url!r}: use http(s)://HOST[:PORT], "
+                                "the address browsers reach the store at")
         if self.queue_kind == "sqlite" and not self.queue_url.startswith("sqlite:///"):
             problems.append(f"BEDFLOW_QUEUE={self.queue_url!r}: use sqlite:///PATH or redis://HOST:PORT/DB")
         if "://" not in self.database_url:

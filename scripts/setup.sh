@@ -1,66 +1,112 @@
 #!/usr/bin/env bash
-# Installs everything bedflow needs on a Debian 12 machine, idempotently:
-#   1. Debian packages (OpenFOAM v1912, Mesa/EGL for headless rendering, Blender's X libs, Python 3.11);
-#   2. a virtual environment in .venv with the pinned Python dependencies (pyproject.toml).
+# Installs everything bedflow needs on a Debian 12 machine, idempotently, in three steps:
+#   apt          Debian packages (OpenFOAM v1912, Mesa/EGL for headless rendering, Blender's X libs, Chromium,
+#                Python 3.11; with EXTRAS=test also the test and development tools);
+#   python-deps  a virtual environment in $VENV with the pinned Python dependencies, read from pyproject.toml
+#                alone (so the Docker image caches this layer until pyproject.toml changes);
+#   project      bedflow itself into $VENV (editable, without dependencies).
+# Usage: scripts/setup.sh [STEP...]; no STEP runs all three in order (what `make` does).
 # Fast when nothing changed: it checks with dpkg and a hash of pyproject.toml before installing.
-# The Makefile calls it before every target; the Dockerfile runs the same script.
+# The Makefile calls it before every target; the Dockerfile runs the same steps, one layer each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS-test}   # EXTRAS= (empty) installs the runtime only, as the Docker image does
 
-APT_PACKAGES=(
+APT_RUNTIME=(
   openfoam                                   # blockMesh, snappyHexMesh, simpleFoam, ... (v1912)
   openmpi-bin                                # mpirun for parallel solves
   libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libgl1  # headless VTK rendering
   libxrender1 libxi6 libxkbcommon0 libsm6 libxfixes3 libxxf86vm1 libxext6 libx11-6  # bpy
-  chromium                                   # headless browser: dashboard and HTML-export tests (Playwright), PDF reports
-  poppler-utils                              # pdftoppm: checks of PDF reports
-  make git ca-certificates
+  chromium                                   # headless browser: PDF reports (and the dashboard tests, Playwright)
+  ca-certificates
 )
+APT_TEST=(
+  poppler-utils                              # pdftoppm: checks of PDF reports
+  make git
+)
+STEPS=(apt python-deps project)
 
 log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+for step in "$@"; do
+  case " ${STEPS[*]} " in
+    *" $step "*) ;;
+    *) echo "setup: unknown step '$step' (steps: ${STEPS[*]}; none runs them all)" >&2; exit 2 ;;
+  esac
 done
-PYTHON=${PYTHON:-}
-if [ -z "$PYTHON" ]; then
-  PYTHON=$(command -v python3.11 || true)
-fi
-if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
-  missing+=(python3.11 python3.11-venv python3.11-dev)
-  PYTHON=/usr/bin/python3.11
-fi
+[ $# -gt 0 ] || set -- "${STEPS[@]}"
+SELECTED=" $* "
+wants() { [[ "$SELECTED" == *" $1 "* ]]; }
 
-if [ ${#missing[@]} -gt 0 ]; then
+# The Python that makes the venv: $PYTHON, else python3.11 from PATH; empty when it cannot make a venv.
+find_python() {
+  local python=${PYTHON:-}
+  [ -n "$python" ] || python=$(command -v python3.11 || true)
+  if [ -n "$python" ] && "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+    echo "$python"
+  fi
+}
+
+step_apt() {
+  local packages=("${APT_RUNTIME[@]}") missing=() pkg
+  [ -z "$EXTRAS" ] || packages+=("${APT_TEST[@]}")
+  for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ -n "$(find_python)" ] || missing+=(python3.11 python3.11-venv python3.11-dev)
+  [ ${#missing[@]} -gt 0 ] || return 0
+
   log "installing Debian packages: ${missing[*]}"
-  SUDO=""
+  local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-    SUDO=sudo
+    sudo=sudo
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
-
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
-  log "creating $VENV with $PYTHON"
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel
-fi
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
 
 stamp="$VENV/.bedflow-installed"
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$EXTRAS
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+installed() { [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; }
+
+step_python_deps() {
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
+    local python
+    python=$(find_python)
+    [ -n "$python" ] || { echo "setup: no Python 3.11 with venv (run: scripts/setup.sh apt)" >&2; exit 1; }
+    log "creating $VENV with $python"
+    rm -rf "$VENV"
+    "$python" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel
+  fi
+  installed && return 0
   log "installing Python dependencies into $VENV (pinned in pyproject.toml)"
-  target="."
-  [ -n "$EXTRAS" ] && target=".[$EXTRAS]"
-  "$VENV/bin/python" -m pip install -q -e "$target"
+  # The requirements of pyproject.toml (and of its EXTRAS), read without building the project: this step
+  # needs no source, so a source edit does not reinstall the dependencies.
+  "$VENV/bin/python" - "$EXTRAS" > "$VENV/.bedflow-requirements.txt" <<'PY'
+import sys, tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+extras = [name.strip() for name in sys.argv[1].split(",") if name.strip()]
+print("\n".join(project["dependencies"] + [r for name in extras for r in project["optional-dependencies"][name]]))
+PY
+  "$VENV/bin/python" -m pip install -q -r "$VENV/.bedflow-requirements.txt"
+}
+
+step_project() {
+  installed && return 0
+  log "installing bedflow into $VENV"
+  "$VENV/bin/python" -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
+}
+
+# In `if` bodies, not `&&` lists: bash ignores `set -e` inside a function called from a `&&` list's left side.
+if wants apt; then step_apt; fi
+if wants python-deps; then step_python_deps; fi
+if wants project; then
+  step_project
+  log "ready ($("$VENV/bin/python" --version), $(command -v blockMesh >/dev/null && echo 'OpenFOAM v1912' || echo 'no OpenFOAM'))"
 fi
-log "ready ($("$VENV/bin/python" --version), $(command -v blockMesh >/dev/null && echo 'OpenFOAM v1912' || echo 'no OpenFOAM'))"

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +47,6 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-POSTGRES_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "connect_timeout": 3}
 
 
 def _service_missing(name: str, error: Exception) -> None:
@@ -57,28 +59,18 @@ def _service_missing(name: str, error: Exception) -> None:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on this machine's server, dropped afterwards."""
-    import uuid
-
-    import psycopg2
+    from pipeline.db import DatabaseError
+    from pipeline.db.scratch import scratch_postgres
 
     try:
-        admin = psycopg2.connect(**POSTGRES_ADMIN)
-    except psycopg2.OperationalError as error:
+        scratch = scratch_postgres("bedflow_test")
+        url = scratch.__enter__()
+    except DatabaseError as error:
         _service_missing("PostgreSQL at 127.0.0.1:5432", error)
-    admin.autocommit = True
-    name = f"bedflow_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        yield url
     finally:
-        from pipeline.db.database import _OPEN
-
-        for url in [u for u in _OPEN if name in u]:
-            _OPEN.pop(url).dispose()
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        scratch.__exit__(None, None, None)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -96,6 +88,19 @@ def s3_server() -> Iterator[dict[str, str]]:
 
     with local_s3_server() as server:
         yield server.settings
+
+
+@pytest.fixture(params=["sqlite", "redis+postgresql"])
+def deployment(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Settings of one deployment shape (embedded: SQLite database and queue; shared: PostgreSQL and Redis),
+    set in this process's environment and returned for the processes a test starts."""
+    values = {"BEDFLOW_DATA_DIR": str(tmp_path / "data")}
+    if request.param == "redis+postgresql":
+        values.update(BEDFLOW_QUEUE=request.getfixturevalue("redis_url"),
+                      DATABASE_URL=request.getfixturevalue("postgres_url"))
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
 
 
 REDIS_TEST_DB = 15
@@ -136,9 +141,6 @@ def redis_url() -> Iterator[str]:
 #
 # The server runs in the test's environment plus `env`, so by default it shares this test's BEDFLOW_DATA_DIR
 # (set by `_isolated_data_dir`): runs submitted in the test with `pipeline.jobs.submit` are the server's runs.
-
-import signal  # noqa: E402
-import subprocess  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -416,3 +418,55 @@ def page(browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator:
             except Exception as error:  # noqa: BLE001 - the test's own failure is what matters
                 print(f"\nno screenshot of the failed test's page: {error}")
         context.close()
+
+
+# -- `bedflow worker` processes --------------------------------------------------------------------------
+class Workers:
+    """`bedflow worker` processes, each in its own session; stopped (SIGINT, then SIGKILL) at teardown."""
+
+    def __init__(self, command: list[str], folder: Path) -> None:
+        self.command, self.folder, self.procs = command, folder, []
+
+    def start(self, env: dict[str, str], workers: int = 1, args: tuple[str, ...] = ()) -> subprocess.Popen:
+        log = open(self.folder / f"worker-{len(self.procs)}.log", "w")
+        proc = subprocess.Popen([*self.command, "worker", "-w", str(workers), *args], env={**os.environ, **env},
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def log(self, index: int = 0) -> str:
+        return (self.folder / f"worker-{index}.log").read_text()
+
+    @staticmethod
+    def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            self.kill(proc, signal.SIGINT)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill(proc)
+                proc.wait()
+
+
+@pytest.fixture
+def workers(bedflow_cmd, tmp_path):
+    started = Workers(bedflow_cmd, tmp_path)
+    yield started
+    started.stop()
+
+
+def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

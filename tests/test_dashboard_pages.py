@@ -124,6 +124,14 @@ def test_the_runs_table_lists_every_run_with_its_status_and_groups_the_sweep(rec
     assert page.table.formatters["progress"]["type"] == "progress"
     assert set(page.bed_filter.options.values()) >= {"", "dash"}
     assert recorded.sweep in page.sweep_filter.options.values()
+    # why queued runs do not start: no worker; and once one beats, how many are there
+    assert "no worker alive" in page.workers_note.object
+
+    from pipeline.jobs.heartbeats import WorkerHeartbeat
+
+    with WorkerHeartbeat(recorded.services, "lab-pc:1", processes=2):
+        asyncio.run(page.refresh())
+        assert page.workers_note.object == "· 1 worker alive, 2 processes"
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from pipeline import BedSpec
-from pipeline.db import Artifact, Bed, Database, DatabaseError, Packing, RunStatus, Simulation, Sweep, utcnow
+from pipeline.db import Artifact, Bed, Database, DatabaseError, Packing, RunStatus, Simulation, Sweep, Worker, utcnow
 from pipeline.db.queries import RUN_COLUMNS, find_runs, run_artifacts, sweep_runs, to_dataframe
 from pipeline.db.records import Upload, add_artifacts, new_simulation, upsert_bed
 from pipeline.store import ObjectInfo
@@ -186,4 +186,30 @@ def test_schema_upgrades_are_serialised_between_processes(database_url):
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err[-800:] for _, err in outputs]
-    assert {out.strip() for out, _ in outputs} == {"0001"}
+    assert {out.strip() for out, _ in outputs} == {Database(database_url).head_revision()}
+
+
+def test_a_database_of_the_previous_release_is_upgraded_in_place(db):
+    """0001 (no worker table) with a run in it: the next open brings it to the head and keeps the run."""
+    from sqlalchemy import inspect
+
+    from pipeline import BedSpec
+    from pipeline.db.records import new_simulation
+
+    db.downgrade("0001")
+    with db.connect() as connection:
+        assert "worker" not in inspect(connection).get_table_names()
+    from sqlalchemy.orm import Session
+
+    with db.connect() as connection, Session(bind=connection) as session:  # no schema check on this path
+        run_id = new_simulation(session, BedSpec.from_dict({"name": "old"})).id
+        session.commit()
+        connection.commit()
+    assert db.current_revision() == "0001"
+    reopened = Database(db.url)
+    reopened.ensure_schema()
+    assert reopened.current_revision() == reopened.head_revision() == "0002"
+    with reopened.session() as session:
+        assert session.get(Simulation, run_id).spec["name"] == "old"
+        session.add(Worker(name="h:1", host="h", pid=1, processes=1, queue="sqlite", heartbeat_at=utcnow()))
+    reopened.dispose()

@@ -15,9 +15,9 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from conftest import wait_for
 from sqlalchemy import func, select
 
 from pipeline import BedSpec, BedValidationError
@@ -40,16 +40,9 @@ def tiny(seed: int = 1) -> BedSpec:
     return BedSpec.from_dict({**TINY, "particles": {"count": 10, "seed": seed}})
 
 
-@pytest.fixture(params=["sqlite", "redis+postgresql"])
-def env(request, tmp_path, monkeypatch) -> dict[str, str]:
-    """Settings of one deployment shape, in this process's environment and for the workers."""
-    values = {"BEDFLOW_DATA_DIR": str(tmp_path / "data")}
-    if request.param == "redis+postgresql":
-        values.update(BEDFLOW_QUEUE=request.getfixturevalue("redis_url"),
-                      DATABASE_URL=request.getfixturevalue("postgres_url"))
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
+@pytest.fixture
+def env(deployment) -> dict[str, str]:
+    return deployment
 
 
 @pytest.fixture
@@ -57,57 +50,6 @@ def sqlite_env(tmp_path, monkeypatch) -> dict[str, str]:
     values = {"BEDFLOW_DATA_DIR": str(tmp_path / "data")}
     monkeypatch.setenv("BEDFLOW_DATA_DIR", values["BEDFLOW_DATA_DIR"])
     return values
-
-
-class Workers:
-    """`bedflow worker` processes, each in its own session; stopped (SIGINT, then SIGKILL) at teardown."""
-
-    def __init__(self, command: list[str], folder: Path) -> None:
-        self.command, self.folder, self.procs = command, folder, []
-
-    def start(self, env: dict[str, str], workers: int = 1) -> subprocess.Popen:
-        log = open(self.folder / f"worker-{len(self.procs)}.log", "w")
-        proc = subprocess.Popen([*self.command, "worker", "-w", str(workers)], env={**os.environ, **env},
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append(proc)
-        return proc
-
-    def log(self, index: int = 0) -> str:
-        return (self.folder / f"worker-{index}.log").read_text()
-
-    @staticmethod
-    def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            self.kill(proc, signal.SIGINT)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill(proc)
-                proc.wait()
-
-
-@pytest.fixture
-def workers(bedflow_cmd, tmp_path):
-    started = Workers(bedflow_cmd, tmp_path)
-    yield started
-    started.stop()
-
-
-def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def finished(run_ids: list[int]):
@@ -140,7 +82,7 @@ def test_a_worker_runs_submitted_runs_and_status_comes_from_the_database(env, wo
     done = status(run_id)
     assert done["status"] == "succeeded" and done["progress"] == 1.0 and done["attempts"] == 1
     run = get_run(run_id)
-    assert run.worker.split(":")[1].isdigit() and run.completed_stage == "pack" and run.packing_id
+    assert re.fullmatch(r"[^:/]+:\d+/\d+", run.worker) and run.completed_stage  # host:consumer/process == "pack" and run.packing_id
     time.sleep(2)
     skipped = get_run(never)
     assert skipped.status is RunStatus.cancelled and skipped.started_at is None

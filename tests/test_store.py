@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.settings import Settings
 from pipeline.store import LocalStore, StoreError, content_key, open_store, safe_key, safe_name
+from pipeline.settings import SettingsError
 from pipeline.store.s3 import S3Store
 from pipeline.store.s3_server import free_port
 
@@ -74,6 +75,27 @@ def test_download_url(store):
     url = store.url("reports/r.html")
     with urllib.request.urlopen(url, timeout=10) as response:  # a presigned URL, or file://
         assert response.read() == b"<html>ok</html>"
+
+
+def test_download_links_use_the_public_address_when_browsers_reach_the_store_elsewhere(s3_endpoint, monkeypatch):
+    """MINIO_ENDPOINT is the private name workers use (here 127.0.0.1:PORT); MINIO_PUBLIC_URL is what a
+    browser reaches (here localhost:PORT): links name the public address, are signed for it, and work."""
+    port = s3_endpoint.rsplit(":", 1)[1]
+    for name, value in {"BEDFLOW_STORE": "s3://public-links", "MINIO_ENDPOINT": s3_endpoint, "MINIO_ACCESS_KEY": ACCESS,
+                        "MINIO_SECRET_KEY": SECRET, "MINIO_SECURE": "0",
+                        "MINIO_PUBLIC_URL": f"http://localhost:{port}/"}.items():
+        monkeypatch.setenv(name, value)
+    from pipeline.store import open_store
+
+    store = open_store()
+    store.put_bytes("reports/p.html", b"public", "text/html")
+    url = store.url("reports/p.html")
+    assert url.startswith(f"http://localhost:{port}/public-links/reports/p.html?") and "X-Amz-Signature" in url
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"public"
+    monkeypatch.setenv("MINIO_PUBLIC_URL", "localhost:9000")
+    with pytest.raises(SettingsError, match="MINIO_PUBLIC_URL"):
+        open_store()
 
 
 @pytest.mark.parametrize("key", ["../etc/passwd", "/abs/key", "a//b", "a/./b", "a\\b", "", "a/b c"])

@@ -20,6 +20,7 @@ from app.components import NO_SWEEP, POLL_MS, RUN_TABLE_COLUMNS, ErrorOnce, desc
 from app.session import AppSession
 from pipeline import jobs
 from pipeline.db import RunStatus
+from pipeline.jobs.heartbeats import describe_workers
 from pipeline.runs import get_run
 from pipeline.spec import BedSpec
 
@@ -98,6 +99,8 @@ class RunsPage:
         self.rerun_button.on_click(self._rerun_clicked)
         self.compare_button.on_click(self._compare_clicked)
         self.note = pn.pane.Markdown("", css_classes=["bf-runs-note"], styles={"color": "#666"}, margin=(14, 10))
+        self.workers_note = pn.pane.Markdown("", css_classes=["bf-workers-note"], styles={"color": "#666"},
+                                             margin=(14, 10))
         session.param.watch(self._page_changed, "page")
         self._layout: pn.Column | None = None
 
@@ -107,7 +110,7 @@ class RunsPage:
             self._layout = pn.Column(
                 pn.Row(self.status_filter, self.bed_filter, self.sweep_filter, sizing_mode="stretch_width"),
                 pn.Row(self.open_button, self.cancel_button, self.rerun_button, self.compare_button, self.note,
-                       sizing_mode="stretch_width"),
+                       self.workers_note, sizing_mode="stretch_width"),
                 self.table, css_classes=["bf-runs-page"], sizing_mode="stretch_width")
             self.start()
         return self._layout
@@ -140,6 +143,7 @@ class RunsPage:
         self._busy = True
         try:
             frame, beds, sweeps = await asyncio.to_thread(runs_table, self.services, **self.filters())
+            self.workers_note.object = "· " + await asyncio.to_thread(describe_workers, self.services)
             self._apply(frame, full)
             self._set_options(beds, sweeps)
             self.refreshes += 1

@@ -1,4 +1,4 @@
-"""``bedflow submit|status|watch|cancel|recover|worker``: queued runs from the command line."""
+"""``bedflow submit|status|watch|cancel|recover|worker|workers``: queued runs from the command line."""
 
 from __future__ import annotations
 
@@ -86,11 +86,33 @@ def recover_command(
 def worker_command(
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.")] = 1,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    name: Annotated[str, typer.Option("--name", help="This worker's name in the database and in its runs "
+                                      "(default host:pid).")] = "",
 ) -> None:
-    """Run queued stages (Huey consumer, process workers) until SIGINT (Ctrl-C), which stops it gracefully."""
+    """Run queued stages (Huey consumer, process workers) until SIGINT (Ctrl-C), which stops it gracefully.
+
+    Logs go to stderr (JSON lines with BEDFLOW_LOG_JSON=1); `bedflow workers` lists the running workers."""
     from ..jobs import run_worker
 
-    run_worker(workers, verbose=verbose)
+    run_worker(workers, verbose=verbose, name=name or None)
+
+
+def workers_command(
+    show_all: Annotated[bool, typer.Option("--all", help="Also workers silent for more than a day.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """List the workers that registered in the run database: alive, stopped, or lost (no heartbeat)."""
+    from ..jobs.heartbeats import list_workers
+
+    found = list_workers(within=None if show_all else 24 * 3600.0)
+    if json_output:
+        echo_json([worker.to_dict() for worker in found])
+        return
+    if not found:
+        typer.echo("no workers: start one with `bedflow worker`")
+    for worker in found:
+        typer.echo(f"{worker.name:<32} {worker.state:<8} {worker.processes} process(es), {worker.queue} queue, "
+                   f"last heartbeat {worker.age:.0f} s ago")
 
 
 def register(app: typer.Typer) -> None:
@@ -100,3 +122,4 @@ def register(app: typer.Typer) -> None:
     app.command("cancel")(cancel_command)
     app.command("recover")(recover_command)
     app.command("worker")(worker_command)
+    app.command("workers")(workers_command)

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ..errors import BedflowError, BedSyntaxError
-from . import cfd, demo, jobs, packing, records, render, report, serve, spec
+from . import cfd, demo, doctor, health, jobs, packing, records, render, report, serve, spec
 
 app = typer.Typer(
     name="bedflow",
@@ -30,6 +30,8 @@ jobs.register(app)
 render.register(app)
 report.register(app)
 serve.register(app)
+doctor.register(app)
+health.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

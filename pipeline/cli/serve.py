@@ -12,7 +12,10 @@ import typer
 
 
 def serve_command(
-    port: Annotated[int, typer.Option("--port", "-p", help="TCP port (0: any free port).")] = 5006,
+    # envvar PORT: platforms (Railway, Heroku, ...) hand the port out in PORT, and Railway runs a Dockerfile
+    # service's start command without a shell, so `--port $PORT` would arrive unexpanded.
+    port: Annotated[int, typer.Option("--port", "-p", envvar="PORT", help="TCP port (0: any free port); default: "
+                                      "the PORT environment variable when set, else 5006.")] = 5006,
     address: Annotated[str, typer.Option("--address", help="Address to listen on. Anything but a loopback address "
                                          "needs sign-in (BEDFLOW_AUTH).")] = "127.0.0.1",
     with_worker: Annotated[bool, typer.Option("--with-worker", help="Also run a `bedflow worker` beside the server "

@@ -11,8 +11,9 @@ from .models import (
     RunStatus,
     Simulation,
     Sweep,
+    Worker,
     utcnow,
 )
 
 __all__ = ["ARTIFACT_KINDS", "Artifact", "Base", "Bed", "Database", "DatabaseError", "Mesh", "Packing", "RunStatus",
-           "Simulation", "Sweep", "open_database", "redact", "utcnow"]
+           "Simulation", "Sweep", "Worker", "open_database", "redact", "utcnow"]

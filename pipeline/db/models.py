@@ -1,4 +1,5 @@
-"""The run database schema (SQLAlchemy 2): beds, packings, meshes, simulations, sweeps and their artifacts.
+"""The run database schema (SQLAlchemy 2): beds, packings, meshes, simulations, sweeps and their artifacts,
+and the job workers that run them.
 
 One schema serves PostgreSQL and SQLite. Timestamps are timezone-aware UTC in
 Python (:class:`UtcDateTime` stores naive UTC on SQLite, which keeps no zone).
@@ -274,3 +275,28 @@ class Artifact(Base):
 
     def __repr__(self) -> str:
         return f"Artifact(id={self.id}, kind={self.kind!r}, name={self.name!r})"
+
+
+class Worker(Base):
+    """A ``bedflow worker`` (one Huey consumer and its worker processes) and its latest sign of life.
+
+    The consumer registers itself when it starts, refreshes ``heartbeat_at`` every few seconds from a
+    thread, and sets ``stopped_at`` when it stops gracefully; a row whose heartbeat is old and that
+    never stopped is a worker that died. Runs name the worker that ran them (``Simulation.worker`` starts
+    with this ``name``).
+    """
+
+    __tablename__ = "worker"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # "host:pid" of the consumer
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    processes: Mapped[int]  # Huey worker processes, i.e. stages it can run at once
+    queue: Mapped[str] = mapped_column(String(16))  # queue kind: sqlite | redis
+    version: Mapped[str] = mapped_column(String(64), default="")  # bedflow version
+    started_at: Mapped[datetime] = _created()
+    heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+    stopped_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"Worker({self.name!r}, processes={self.processes}, stopped={self.stopped_at is not None})"

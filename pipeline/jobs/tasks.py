@@ -10,6 +10,7 @@ doubling delays; other errors fail the run at once with their message.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..db import DatabaseError, RunStatus, Simulation
@@ -26,8 +27,10 @@ def stage_task(settings: Settings, run_id: int, stage: str, retry: int = 0, task
     """Run the next pending stage of ``run_id`` on this worker; queue the one after. Returns what happened."""
     found = open_services(settings)
     queue = queue_for(settings)
-    if not claim(run_id, worker=worker_id(), task_id=getattr(task, "id", "") or "", services=found):
-        log.info("run %s is not queued (cancelled, finished or taken): skipping %s", run_id, stage)
+    worker = worker_id()
+    if not claim(run_id, worker=worker, task_id=getattr(task, "id", "") or "", services=found):
+        log.info("run %s is not queued (cancelled, finished or taken): skipping %s", run_id, stage,
+                 extra={"run_id": run_id, "stage": stage, "worker": worker})
         return "skipped"
     with found.db.session() as session:
         simulation = session.get(Simulation, run_id)
@@ -38,6 +41,9 @@ def stage_task(settings: Settings, run_id: int, stage: str, retry: int = 0, task
         finish(run_id, RunStatus.succeeded, services=found)
         return "succeeded"
     current = pending[0]
+    fields = {"run_id": run_id, "stage": current, "worker": worker}
+    log.info("run %s: %s started", run_id, current, extra=fields)
+    started = time.perf_counter()
     try:
         run_stage(run_id, current, span=spans[current], services=found)
     except TRANSIENT as error:
@@ -45,6 +51,8 @@ def stage_task(settings: Settings, run_id: int, stage: str, retry: int = 0, task
             finish(run_id, RunStatus.failed, error=f"{current}: {error} (after {retry} retries)", services=found)
             return "failed"
         delay = RETRY_DELAY * 2**retry
+        log.warning("run %s: %s retries in %.0f s after: %s", run_id, current, delay, error,
+                    extra={**fields, "retry": retry + 1})
         release(run_id, f"retrying {current} in {delay:.0f} s after: {error}", services=found)
         queue.enqueue_stage(run_id, current, retry + 1, delay=delay)
         return "retrying"
@@ -55,8 +63,11 @@ def stage_task(settings: Settings, run_id: int, stage: str, retry: int = 0, task
     except Exception as error:
         status, reason = outcome(error)
         finish(run_id, status, error=reason, services=found)
-        log.warning("run %s %s in %s: %s", run_id, status.value, current, reason.splitlines()[0] if reason else "")
+        log.warning("run %s %s in %s: %s", run_id, status.value, current, reason.splitlines()[0] if reason else "",
+                    extra={**fields, "status": status.value, "seconds": round(time.perf_counter() - started, 3)})
         return status.value
+    log.info("run %s: %s done in %.1f s", run_id, current, time.perf_counter() - started,
+             extra={**fields, "seconds": round(time.perf_counter() - started, 3)})
     if len(pending) > 1:
         release(run_id, f"waiting for a worker: {pending[1]}", services=found)
         _record_task(settings, run_id, queue.enqueue_stage(run_id, pending[1]))

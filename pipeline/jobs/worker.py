@@ -4,29 +4,45 @@ Stop it with SIGINT (Ctrl-C), Huey's graceful stop: it takes no new stage, lets
 the running ones finish, then exits. A worker killed outright (SIGTERM, SIGKILL,
 a lost machine) leaves its runs with a stale heartbeat; the periodic ``recover``
 task (every minute, in any worker) or ``bedflow recover`` re-queues them.
+
+The worker registers in the run database and beats there every few seconds
+(:mod:`.heartbeats`), whether or not it runs anything. Logs go to stderr, as JSON
+lines with ``BEDFLOW_LOG_JSON=1``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
+from ..logconfig import configure_logging
 from ..settings import Settings
+from .heartbeats import WORKER_NAME_VARIABLE, WorkerHeartbeat, default_worker_name
 from .queue import queue_for
+
+log = logging.getLogger("bedflow.jobs")
 
 #: The consumer polls an idle SQLite queue with growing pauses up to this (Huey's default is 10 s).
 MAX_POLL_DELAY = 1.0
 
 
 def run_worker(workers: int = 1, *, settings: Settings | None = None, max_delay: float = MAX_POLL_DELAY,
-               periodic: bool = True, verbose: bool = False) -> None:
-    """Consume bedflow's queue with ``workers`` processes until interrupted."""
+               periodic: bool = True, verbose: bool = False, name: str | None = None) -> None:
+    """Consume bedflow's queue with ``workers`` processes until interrupted; ``name`` identifies this worker
+    in the database and in the runs it executes (default ``host:pid``)."""
+    from ..runs import open_services
+
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(processName)s %(name)s %(levelname)s: %(message)s")
+    configure_logging(logging.DEBUG if verbose else logging.INFO)
     queue = queue_for(settings)
+    name = (name or "").strip() or default_worker_name()
+    os.environ[WORKER_NAME_VARIABLE] = name  # inherited by the worker processes the consumer forks
     consumer = queue.huey.create_consumer(workers=workers, worker_type="process", periodic=periodic,
                                           initial_delay=0.05, backoff=1.5, max_delay=max_delay,
                                           check_worker_health=True)
-    consumer.run()
+    with WorkerHeartbeat(open_services(settings), name, workers):
+        log.info("worker %s: %d process(es) on the %s queue", name, workers, settings.queue_kind,
+                 extra={"worker": name})
+        consumer.run()

@@ -40,7 +40,12 @@ class RunError(BedflowError):
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who runs a stage: ``host:pid``, or ``<worker name>/<pid>`` inside a ``bedflow worker``'s process
+    (the name comes from ``BEDFLOW_WORKER_NAME``, see :mod:`pipeline.jobs.heartbeats`). Both begin with
+    ``host:`` unless the worker was given another name."""
+    here = f"{socket.gethostname()}:{os.getpid()}"
+    worker = os.environ.get("BEDFLOW_WORKER_NAME", "").strip()
+    return f"{worker}/{os.getpid()}" if worker and worker != here else here
 
 
 def create_run(spec: BedSpec, *, until: str = "solve", created_by: str = "", sweep_id: int | None = None,
