@@ -163,8 +163,7 @@ class BedflowCollector(Collector):
         return metrics
 
     def _database_metrics(self, services: Services) -> list[Metric]:
-        from .db import Worker
-        from .jobs.heartbeats import WORKER_STALE_AFTER
+        from .jobs.heartbeats import list_workers
         from .jobs.queue import STALE_AFTER
 
         now = utcnow()
@@ -175,8 +174,6 @@ class BedflowCollector(Collector):
                 Simulation.status == RunStatus.running,
                 Simulation.heartbeat_at < now - timedelta(seconds=STALE_AFTER))) or 0
             histograms = self._durations.setdefault(services.db.url, StageDurations()).update(session)
-            workers = session.execute(select(Worker.name, Worker.processes, Worker.heartbeat_at, Worker.stopped_at)
-                                      .where(Worker.heartbeat_at >= now - timedelta(days=1))).all()
 
         runs = GaugeMetricFamily("bedflow_runs", "Runs per status.", labels=["status"])
         for status in RunStatus:
@@ -201,14 +198,12 @@ class BedflowCollector(Collector):
                                  labels=["worker"])
         capacity = GaugeMetricFamily("bedflow_worker_processes", "Worker processes (stages at once) of a worker.",
                                      labels=["worker"])
-        for name, processes, heartbeat_at, stopped_at in workers:
-            age = max(0.0, (now - heartbeat_at).total_seconds())
-            state = "stopped" if stopped_at is not None else ("alive" if age <= WORKER_STALE_AFTER else "lost")
-            states[state] += 1
-            if state != "stopped" and age <= WORKER_WINDOW:
-                worker_up.add_metric([name], 1.0 if state == "alive" else 0.0)
-                ages.add_metric([name], age)
-                capacity.add_metric([name], float(processes))
+        for worker in list_workers(services, within=24 * 3600.0):
+            states[worker.state] += 1
+            if worker.state != "stopped" and worker.age <= WORKER_WINDOW:
+                worker_up.add_metric([worker.name], 1.0 if worker.state == "alive" else 0.0)
+                ages.add_metric([worker.name], worker.age)
+                capacity.add_metric([worker.name], float(worker.processes))
         worker_states = GaugeMetricFamily("bedflow_workers", "Workers seen in the last day, per state.",
                                           labels=["state"])
         for state, count in states.items():

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from ..db import Worker, utcnow
+from ..runs.execute import WORKER_NAME_VARIABLE, host_and_pid
 
 if TYPE_CHECKING:
     from ..runs import Services
@@ -33,13 +34,16 @@ log = logging.getLogger("bedflow.jobs")
 WORKER_HEARTBEAT_SECONDS = 5.0
 #: A worker that did not beat for this long (seconds) and never said it stopped is presumed dead.
 WORKER_STALE_AFTER = 30.0
-#: The environment variable through which a worker's processes know the worker's name.
-WORKER_NAME_VARIABLE = "BEDFLOW_WORKER_NAME"
+
+__all__ = ["WORKER_HEARTBEAT_SECONDS", "WORKER_NAME_VARIABLE", "WORKER_STALE_AFTER", "WorkerHeartbeat", "WorkerInfo",
+           "describe_workers", "host_and_pid", "list_workers", "worker_state"]
 
 
-def default_worker_name() -> str:
-    """``host:pid`` of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_state(stopped: bool, age: float) -> str:
+    """``stopped`` (it said so), ``alive`` (beat within :data:`WORKER_STALE_AFTER` s) or ``lost``."""
+    if stopped:
+        return "stopped"
+    return "alive" if age <= WORKER_STALE_AFTER else "lost"
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,7 @@ class WorkerInfo:
     @property
     def state(self) -> str:
         """``alive`` (beating), ``stopped`` (stopped gracefully) or ``lost`` (stopped beating)."""
-        if self.stopped_at is not None:
-            return "stopped"
-        return "alive" if self.age <= WORKER_STALE_AFTER else "lost"
+        return worker_state(self.stopped_at is not None, self.age)
 
     def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "state": self.state, "host": self.host, "pid": self.pid,

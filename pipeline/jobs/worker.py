@@ -17,7 +17,7 @@ import os
 
 from ..logconfig import configure_logging
 from ..settings import Settings
-from .heartbeats import WORKER_NAME_VARIABLE, WorkerHeartbeat, default_worker_name
+from .heartbeats import WORKER_NAME_VARIABLE, WorkerHeartbeat, host_and_pid
 from .queue import queue_for
 
 log = logging.getLogger("bedflow.jobs")
@@ -37,7 +37,7 @@ def run_worker(workers: int = 1, *, settings: Settings | None = None, max_delay:
     settings = settings or Settings.from_env()
     configure_logging(logging.DEBUG if verbose else logging.INFO)
     queue = queue_for(settings)
-    name = (name or "").strip() or default_worker_name()
+    name = (name or "").strip() or host_and_pid()
     os.environ[WORKER_NAME_VARIABLE] = name  # inherited by the worker processes the consumer forks
     consumer = queue.huey.create_consumer(workers=workers, worker_type="process", periodic=periodic,
                                           initial_delay=0.05, backoff=1.5, max_delay=max_delay,

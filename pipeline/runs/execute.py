@@ -39,12 +39,21 @@ class RunError(BedflowError):
     """A run cannot be found, or cannot be executed in its present state."""
 
 
+#: The environment variable through which a ``bedflow worker``'s processes know the worker's name.
+WORKER_NAME_VARIABLE = "BEDFLOW_WORKER_NAME"
+
+
+def host_and_pid() -> str:
+    """``host:pid`` of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def worker_id() -> str:
     """Who runs a stage: ``host:pid``, or ``<worker name>/<pid>`` inside a ``bedflow worker``'s process
-    (the name comes from ``BEDFLOW_WORKER_NAME``, see :mod:`pipeline.jobs.heartbeats`). Both begin with
-    ``host:`` unless the worker was given another name."""
-    here = f"{socket.gethostname()}:{os.getpid()}"
-    worker = os.environ.get("BEDFLOW_WORKER_NAME", "").strip()
+    (the name comes from :data:`WORKER_NAME_VARIABLE`, see :mod:`pipeline.jobs.heartbeats`). Both begin
+    with ``host:`` unless the worker was given another name."""
+    here = host_and_pid()
+    worker = os.environ.get(WORKER_NAME_VARIABLE, "").strip()
     return f"{worker}/{os.getpid()}" if worker and worker != here else here
 
 
