@@ -34,3 +34,42 @@ class VTKRemovalFix(JSComponent):
       el.style.display = "none"
     }
     """
+
+
+class AceEchoFix(JSComponent):
+    """An invisible component that stops Panel 1.9.4's code editor from echoing the server's own text back.
+
+    When the server sets a ``CodeEditor``'s value, the browser's Ace editor applies it with ``setValue``,
+    which fires two "change" events (remove everything, then insert the new text). With ``on_keyup`` each
+    one sends the editor's content to the server as if typed: first an *empty* text, then the server's text.
+    The define page parses every text it receives; an empty `.bed` is the default bed, so each form edit
+    briefly reset the form to the defaults on the server, and under load that echo arrived after the user's
+    next edits and undid them (a Run then submitted a bed the user had not defined). This patches the
+    editor's view so that changes applied from the model are not sent back. Put one in any page with a
+    ``CodeEditor``.
+    """
+
+    _esm = """
+    export function render({ el }) {
+      const Model = window.Bokeh?.Models?.get?.("panel.models.ace.AcePlot")
+      const View = Model?.prototype?.default_view
+      if (View != null && !View.prototype.__bedflow_echo_fix) {
+        const proto = View.prototype
+        const fromModel = proto._update_code_from_model
+        const fromEditor = proto._update_code_from_editor
+        const inputFromEditor = proto._update_code_input_from_editor
+        proto._update_code_from_model = function () {
+          this.__bedflow_applying = true
+          try { fromModel.call(this) } finally { this.__bedflow_applying = false }
+        }
+        proto._update_code_from_editor = function () {
+          if (!this.__bedflow_applying) fromEditor.call(this)
+        }
+        proto._update_code_input_from_editor = function () {
+          if (!this.__bedflow_applying) inputFromEditor.call(this)
+        }
+        proto.__bedflow_echo_fix = true
+      }
+      el.style.display = "none"
+    }
+    """

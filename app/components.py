@@ -541,32 +541,33 @@ def status_box(text: str, status: str = "") -> str:
 
 
 class PlotSlot:
-    """A HoloViews pane in a box that is hidden while there is nothing to draw.
+    """A box that shows one HoloViews object, or nothing.
 
-    The pane's own layout parameters (``visible``...) are never changed once built: Panel 1.9 fails to
-    sync them onto an already rendered Bokeh figure. ``css_class`` goes on the pane (its canvas is inside).
+    Every :meth:`show` puts a *new* pane into the box (or empties it): the browser receives one change of the
+    box's children, a new Bokeh figure. Nothing toggles ``visible``: a layout parameter changed while the page
+    is being (re)built (the URL's page and run arriving, a run finishing) can be lost in Panel 1.9 and leave a
+    drawn figure hidden for good. ``css_class`` goes on the pane (its canvas is inside).
     """
 
     def __init__(self, css_class: str, **params: Any) -> None:
+        self.css_class, self.params = css_class, params
+        self.pane: pn.pane.HoloViews | None = None
         # sizing_mode None: the plot keeps the size viz.plots gives it (not the app's stretch_width)
-        self.pane = pn.pane.HoloViews(None, css_classes=[css_class], linked_axes=False, sizing_mode=None, **params)
-        self.box = pn.Column(self.pane, visible=False, margin=0, sizing_mode=None)
+        self.box = pn.Column(margin=0, sizing_mode=None, css_classes=[f"{css_class}-slot"])
 
     @property
     def object(self) -> Any:
-        return self.pane.object
+        return None if self.pane is None else self.pane.object
 
     @property
     def visible(self) -> bool:
-        return self.box.visible
+        return self.pane is not None
 
     def show(self, obj: Any) -> None:
-        """Draw ``obj`` (a HoloViews object), or hide the box for ``None``."""
-        if obj is None:
-            self.box.visible = False
-        self.pane.object = obj
-        if obj is not None:
-            self.box.visible = True
+        """Draw ``obj`` (a HoloViews object) in a new pane, or empty the box for ``None``."""
+        self.pane = None if obj is None else pn.pane.HoloViews(
+            obj, css_classes=[self.css_class], linked_axes=False, sizing_mode=None, **self.params)
+        self.box.objects = [] if self.pane is None else [self.pane]
 
 
 def placeholder(text: str) -> pn.pane.Markdown:

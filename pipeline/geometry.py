@@ -76,12 +76,20 @@ class Geometry:
         return report
 
 
+def sphere_surface(radius: float, subdivisions: int = 3, centre: tuple[float, float, float] = (0.0, 0.0, 0.0)
+                   ) -> trimesh.Trimesh:
+    """A sphere as the particles' icosphere (vertices on the sphere), the one surface every case meshes."""
+    mesh = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
+    mesh.apply_translation(centre)
+    return mesh
+
+
 def _template(packing: Packing, shrink: float, subdivisions: int) -> tuple[trimesh.Trimesh, float]:
     """One particle's mesh in its own frame, shrunk; and its volume over the exact shape's."""
     cut = shrink * packing.diameter
     if packing.kind == "sphere":
         radius = (packing.diameter - cut) / 2.0
-        mesh = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
+        mesh = sphere_surface(radius, subdivisions)
         exact = 4.0 / 3.0 * math.pi * radius**3
     elif packing.kind == "cylinder":
         radius, length = (packing.diameter - cut) / 2.0, packing.length - cut

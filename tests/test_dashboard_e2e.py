@@ -29,6 +29,23 @@ def text(locator) -> str:
     return locator.evaluate(_TEXT) if locator.count() else ""
 
 
+# The `.bed` text the server last put into the editor (the Ace view renders only the lines on screen).
+_EDITOR_TEXT = """() => { const doc = window.Bokeh?.documents?.[0]; if (!doc) return "";
+  const ace = Array.from(doc._all_models.values()).find(m => m.type === "AcePlot" || m.type.endsWith(".AcePlot")); return ace ? ace.code : ""; }"""
+
+
+def editor_text(page) -> str:
+    return page.evaluate(_EDITOR_TEXT)
+
+
+def wait_for_text(page, fragments: list[str], timeout: float = 30.0) -> None:
+    """Wait until the server has applied the form's values: its `.bed` text (pushed to the editor) holds them."""
+    deadline = time.monotonic() + timeout
+    while not all(fragment in editor_text(page) for fragment in fragments):
+        assert time.monotonic() < deadline, f"the server did not apply {fragments}:\n{editor_text(page)}"
+        time.sleep(0.2)
+
+
 def set_field(page, name: str, value: str) -> None:
     box = page.locator(f".bf-field-{name} input").first
     box.fill(value)
@@ -41,7 +58,7 @@ def test_define_run_watch_open_and_download(served_app, page, tmp_path):
     page.locator(".bf-field-particles-count input").first.wait_for(timeout=20_000)
     for name, value in SMALL.items():
         set_field(page, name, value)
-    time.sleep(1.5)  # the widgets' values reach the server
+    wait_for_text(page, ["count = 40;", "mesh_cells_per_diameter = 6;", "max_iterations = 80;"])
     page.screenshot(path=str(tmp_path / "1-define.png"), full_page=True)
     page.locator(".bf-run button").first.click()
     deadline = time.monotonic() + 20
@@ -84,6 +101,31 @@ def test_define_run_watch_open_and_download(served_app, page, tmp_path):
     assert saved.suffix == ".stl" and saved.stat().st_size > 1000
     head = saved.read_bytes()[:80]
     assert head.startswith(b"solid") or len(saved.read_bytes()) == 84 + 50 * int.from_bytes(saved.read_bytes()[80:84], "little")
+
+
+_RECORD_EDITOR = """() => { const doc = window.Bokeh.documents[0]; window.__bf_texts = [];
+  const ace = Array.from(doc._all_models.values()).find(m => m.type === "AcePlot" || m.type.endsWith(".AcePlot"));
+  ace.properties.code.change.connect(() => window.__bf_texts.push(ace.code)); }"""
+
+
+def test_form_edits_reach_the_server_once_and_are_not_undone(served_app, page):
+    """Three quick edits of the form, with no pause between them, all hold: the editor's copy of the text
+    the server sends back is never echoed to the server (Ace's setValue used to send an empty text first,
+    which the server parsed as the default bed)."""
+    app = served_app()
+    page.goto(f"{app.url}/?page=define")
+    page.locator(".bf-field-particles-count input").first.wait_for(timeout=20_000)
+    wait_for_text(page, ["count = 90;"])
+    page.evaluate(_RECORD_EDITOR)
+    for name, value in SMALL.items():
+        set_field(page, name, value)
+    wait_for_text(page, ["count = 40;", "mesh_cells_per_diameter = 6;", "max_iterations = 80;"])
+    time.sleep(1.0)  # anything echoed would have arrived and been answered by now
+    texts = page.evaluate("() => window.__bf_texts")
+    assert texts and "" not in texts, [len(t) for t in texts]
+    final = editor_text(page)
+    assert all(f in final for f in ("count = 40;", "mesh_cells_per_diameter = 6;", "max_iterations = 80;")), final
+    assert page.locator(".bf-field-particles-count input").first.input_value() == "40"
 
 
 def test_an_invalid_bed_text_shows_its_line_and_column(served_app, page, tmp_path):

@@ -29,7 +29,7 @@ def cylinder_mesh(hole: float = 0.0) -> pv.UnstructuredGrid:
 def test_plane_means_and_linear_fit_recover_the_gradient():
     mesh = cylinder_mesh()
     z = np.arange(0.0025, 0.04, 0.001)  # cell centres: the cell field is exact there
-    profile = plane_profile(mesh, "p", z, R)
+    profile = plane_profile(mesh, "p", z, math.pi * R**2)
     np.testing.assert_allclose(profile.mean, 5.0 - 100.0 * z, rtol=1e-10)
     fit = fit_gradient(profile, (0.005, 0.035))
     assert fit.slope == pytest.approx(-100.0)
@@ -39,7 +39,7 @@ def test_plane_means_and_linear_fit_recover_the_gradient():
 
 def test_areal_porosity_sees_the_solid():
     mesh = cylinder_mesh(hole=0.002)
-    profile = plane_profile(mesh, "p", np.array([0.0055, 0.0205]), R)
+    profile = plane_profile(mesh, "p", np.array([0.0055, 0.0205]), math.pi * R**2)
     voxel_disc = profile.fluid_area[0]
     assert voxel_disc == pytest.approx(math.pi * R**2, rel=0.03)  # the voxel disc approximates the tube
     assert profile.fluid_area[1] == pytest.approx(voxel_disc - 0.004**2, rel=1e-9)
@@ -49,8 +49,8 @@ def test_areal_porosity_sees_the_solid():
 def test_errors_outside_the_mesh_and_with_too_few_planes():
     mesh = cylinder_mesh()
     with pytest.raises(ResultsError, match="no fluid on the plane"):
-        plane_profile(mesh, "p", np.array([0.05]), R)
-    profile = plane_profile(mesh, "p", np.array([0.01, 0.02]), R)
+        plane_profile(mesh, "p", np.array([0.05]), math.pi * R**2)
+    profile = plane_profile(mesh, "p", np.array([0.01, 0.02]), math.pi * R**2)
     with pytest.raises(ResultsError, match="need 3"):
         fit_gradient(profile, (0.0, 0.04))
 

@@ -37,7 +37,7 @@ import param
 from panel.pane.vtk.vtk import VTKRenderWindow
 
 import pipeline
-from app.browser_fixes import VTKRemovalFix
+from app.browser_fixes import AceEchoFix, VTKRemovalFix
 from pipeline.jobs.control import parse_sweep_values
 from app.session import AppSession
 from app.spec_form import METADATA_FIELDS, SpecForm, field_paths, numeric_paths, parameter_of, spec_values
@@ -267,6 +267,7 @@ class DefinePage:
         self.scene_pane: PreviewScene | None = None  # made with the first scene (building one imports VTK)
         self.scene_holder = pn.Column(self.scene_placeholder, height=_SCENE_HEIGHT, sizing_mode="stretch_width")
         self._vtk_fix = VTKRemovalFix(width=0, height=0, margin=0)
+        self._ace_fix = AceEchoFix(width=0, height=0, margin=0)
         self.preview_stats = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bf-preview-stats"])
         self.preview_status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bf-preview-status"])
         self.preview_button = pn.widgets.Button(label="Preview", color="default", icon="cube",
@@ -445,7 +446,7 @@ class DefinePage:
         preview = pn.Column("### Preview", self.scene_holder, self.preview_status, self.preview_stats,
                             self.preview_button, actions, sizing_mode="stretch_width", min_width=360,
                             css_classes=["bf-preview"])
-        return pn.Column(toolbar, pn.Row(form, text, preview, sizing_mode="stretch_width"), self._vtk_fix,
+        return pn.Column(toolbar, pn.Row(form, text, preview, sizing_mode="stretch_width"), self._vtk_fix, self._ace_fix,
                          sizing_mode="stretch_width")
 
     # -- form → text ----------------------------------------------------------------------------------

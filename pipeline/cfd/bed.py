@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ..geometry import particle_mesh
-from ..openfoam import Raw, run_foam, write_dictionary
+from ..openfoam import run_foam, write_dictionary
 from ..openfoam.logs import ResidualTracker
 from ..packing import Packing
 from ..progress import ProgressCallback, no_progress
 from ..spec import BedSpec
+from .snappy import snappy_dictionary
 from .turbulence import rans_fields
 from .tube import check_mesh, initial_fields, o_grid_blockmesh, write_allrun, write_fields, write_physics
 
@@ -69,65 +70,6 @@ def bed_domain(packing: Packing, cells_per_diameter: int) -> Domain:
     return Domain(packing.container.diameter, -ENTRANCE * d, top + EXIT * d, d / cells_per_diameter)
 
 
-def snappy_dictionary(domain: Domain) -> dict[str, Any]:
-    """snappyHexMeshDict: carve ``constant/triSurface/particles.stl`` out of the background, no layers."""
-    return {
-        "castellatedMesh": True,
-        "snap": True,
-        "addLayers": False,
-        "geometry": {"particles.stl": {"type": "triSurfaceMesh", "name": "particles"}},
-        "castellatedMeshControls": {
-            "maxLocalCells": 5_000_000,
-            "maxGlobalCells": 20_000_000,
-            "minRefinementCells": 0,
-            "maxLoadUnbalance": 0.1,
-            "nCellsBetweenLevels": 2,
-            "features": [],
-            "refinementSurfaces": {"particles": {"level": (0, 0), "patchInfo": {"type": "wall"}}},
-            "resolveFeatureAngle": 30,
-            "refinementRegions": {},
-            "locationInMesh": domain.location_in_mesh(),
-            "allowFreeStandingZoneFaces": True,
-        },
-        "snapControls": {
-            "nSmoothPatch": 3,
-            "tolerance": 2.0,
-            "nSolveIter": 30,
-            "nRelaxIter": 5,
-            "nFeatureSnapIter": 10,
-            "implicitFeatureSnap": False,
-            "explicitFeatureSnap": False,
-            "multiRegionFeatureSnap": False,
-        },
-        "addLayersControls": {
-            "relativeSizes": True,
-            "layers": {},
-            "expansionRatio": 1.0,
-            "finalLayerThickness": 0.3,
-            "minThickness": 0.1,
-            "nGrow": 0,
-            "featureAngle": 60,
-            "nRelaxIter": 3,
-            "nSmoothSurfaceNormals": 1,
-            "nSmoothNormals": 3,
-            "nSmoothThickness": 10,
-            "maxFaceThicknessRatio": 0.5,
-            "maxThicknessToMedialRatio": 0.3,
-            "minMedialAxisAngle": 90,
-            "nBufferCellsNoExtrude": 0,
-            "nLayerIter": 50,
-        },
-        "meshQualityControls": {
-            "#includeEtc": Raw('"caseDicts/meshQualityDict"'),
-            "minVol": 1e-6 * domain.cell**3,  # the etc default (1e-13 m³) is a cell of 46 µm
-            "nSmoothScale": 4,
-            "errorReduction": 0.75,
-            "relaxed": {"maxNonOrtho": 75},
-        },
-        "mergeTolerance": 1e-6,
-    }
-
-
 def decompose_dictionary(processes: int) -> dict[str, Any]:
     """decomposeParDict: slabs along the flow (Debian's scotch/metis are stubs; ``simple`` works)."""
     return {"numberOfSubdomains": processes, "method": "simple",
@@ -157,7 +99,8 @@ def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool =
         return domain
     blockmesh = o_grid_blockmesh(domain.diameter, domain.length, domain.cells_across, domain.cells_along, domain.z0)
     write_dictionary(system / "blockMeshDict", blockmesh, "blockMeshDict", location="system")
-    write_dictionary(system / "snappyHexMeshDict", snappy_dictionary(domain), "snappyHexMeshDict", location="system")
+    write_dictionary(system / "snappyHexMeshDict", snappy_dictionary(domain.location_in_mesh(), domain.cell),
+                     "snappyHexMeshDict", location="system")
     surface = case_dir / "constant" / "triSurface"
     surface.mkdir(parents=True, exist_ok=True)
     surface_mesh, _, _ = particle_mesh(packing, packing.contact_gap, subdivisions=3)

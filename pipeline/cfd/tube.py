@@ -114,7 +114,8 @@ def o_grid_blockmesh(diameter: float, length: float, cells_across: int, cells_al
     }
 
 
-def control_dict(max_iterations: int) -> dict[str, Any]:
+def control_dict(max_iterations: int, functions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """controlDict of a steady run of ``max_iterations``, with optional function objects."""
     return {
         "application": "simpleFoam",
         "startFrom": "startTime",
@@ -131,6 +132,7 @@ def control_dict(max_iterations: int) -> dict[str, Any]:
         "timeFormat": "general",
         "timePrecision": 8,
         "runTimeModifiable": False,
+        **({"functions": functions} if functions else {}),
     }
 
 
@@ -253,10 +255,12 @@ def write_fields(case_dir: Path, fields: dict[str, tuple[str, dict[str, Any]]]) 
         write_dictionary(case_dir / "0" / name, contents, name, class_name=class_name, location="0")
 
 
-def write_physics(case_dir: Path, nu: float, max_iterations: int, convergence: float, regime: str = "laminar") -> None:
+def write_physics(case_dir: Path, nu: float, max_iterations: int, convergence: float, regime: str = "laminar",
+                  functions: dict[str, Any] | None = None) -> None:
     """controlDict, fvSchemes, fvSolution, transportProperties and turbulenceProperties.
 
-    ``regime``: ``laminar`` or ``rans_komega_sst`` (see :mod:`pipeline.cfd.turbulence`).
+    ``regime``: ``laminar`` or ``rans_komega_sst`` (see :mod:`pipeline.cfd.turbulence`); ``functions``: the
+    controlDict's function objects, if any.
     """
     from .turbulence import TURBULENCE_PROPERTIES, rans_schemes, rans_solution
 
@@ -267,7 +271,8 @@ def write_physics(case_dir: Path, nu: float, max_iterations: int, convergence: f
     solution = rans_solution(fv_solution(convergence), convergence) if rans else fv_solution(convergence)
     turbulence = TURBULENCE_PROPERTIES if rans else {"simulationType": "laminar"}
     system, constant = case_dir / "system", case_dir / "constant"
-    write_dictionary(system / "controlDict", control_dict(max_iterations), "controlDict", location="system")
+    write_dictionary(system / "controlDict", control_dict(max_iterations, functions), "controlDict",
+                     location="system")
     write_dictionary(system / "fvSchemes", schemes, "fvSchemes", location="system")
     write_dictionary(system / "fvSolution", solution, "fvSolution", location="system")
     transport = {"transportModel": "Newtonian", "nu": words(Raw(VISCOSITY), nu)}

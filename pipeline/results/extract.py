@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,7 @@ def pressure_profile(case_dir: Path, packing: Packing, cell: float, z0: float, z
     """Area-averaged kinematic pressure on planes at background cell centres from z0 to z1."""
     mesh = read_internal_mesh(case_dir)
     z = np.arange(z0 + 0.5 * cell, z1, cell)
-    return plane_profile(mesh, "p", z, packing.container.radius)
+    return plane_profile(mesh, "p", z, math.pi * packing.container.radius**2)
 
 
 def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlaneProfile, iterations: int,

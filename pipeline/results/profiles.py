@@ -8,7 +8,6 @@ and with the porosity measured on the same planes (fluid area over tube area).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,11 +53,12 @@ class GradientFit:
     planes: int
 
 
-def plane_profile(mesh: "pv.DataSet", field: str, z_values: np.ndarray, tube_radius: float) -> PlaneProfile:
+def plane_profile(mesh: "pv.DataSet", field: str, z_values: np.ndarray, cross_section: float) -> PlaneProfile:
     """Average ``field`` over the fluid on a horizontal plane at each of ``z_values``.
 
     ``mesh`` is a PyVista dataset with cell (or point) data ``field``; the average
     is ∫ field dA / ∫ dA over the slice, the slice area being the fluid area.
+    ``cross_section`` is the area of the empty channel (π R² of a tube), for the areal porosity.
     """
     z_values = np.asarray(z_values, dtype=float)
     areas = np.empty(len(z_values))
@@ -73,7 +73,7 @@ def plane_profile(mesh: "pv.DataSet", field: str, z_values: np.ndarray, tube_rad
             raise ResultsError(f"zero fluid area on the plane z = {z:g} m")
         areas[k] = area
         means[k] = float(np.asarray(integrated[field]).reshape(-1)[0]) / area
-    return PlaneProfile(z_values, areas, means, math.pi * tube_radius**2)
+    return PlaneProfile(z_values, areas, means, cross_section)
 
 
 def fit_gradient(profile: PlaneProfile, window: tuple[float, float]) -> GradientFit:

@@ -1,0 +1,101 @@
+"""snappyHexMesh settings shared by every case that carves particles out of a background mesh.
+
+The packed bed and the verification cases (spheres in a column of unit cells, a sphere in a tube) use this
+one dictionary, so what the verification measures is what a bed gets. The surface named ``particles``
+(``constant/triSurface/particles.stl``) is refined ``surface_level`` times (each level halves the cell
+size at the surface) and, where two surfaces come closer than a few cells, ``gap_level`` times more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..openfoam import Raw
+
+#: Cells across a gap below which snappyHexMesh refines it further (``gapLevel``'s first number).
+GAP_CELLS = 4
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """How finely the particle surfaces are meshed, relative to the background cell."""
+
+    surface_level: int = 0
+    gap_level: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("surface_level", "gap_level"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 0 <= value <= 4:
+                raise ValueError(f"{name} must be an integer from 0 to 4, got {value!r}")
+
+    def surface_cell(self, background: float) -> float:
+        """The cell size at a particle's surface."""
+        return background / 2**self.surface_level
+
+
+def snappy_dictionary(location_in_mesh: tuple[float, float, float], cell: float,
+                      refinement: Refinement = Refinement()) -> dict[str, Any]:
+    """snappyHexMeshDict: carve ``particles.stl`` out of the background (cells of size ``cell``), no layers."""
+    level = refinement.surface_level
+    regions: dict[str, Any] = {}
+    if refinement.gap_level:
+        top = level + refinement.gap_level
+        regions["particles"] = {"mode": "outside", "levels": [(1e-15, 0)],
+                                "gapLevel": (GAP_CELLS, level, top), "gapMode": "outside"}
+    return {
+        "castellatedMesh": True,
+        "snap": True,
+        "addLayers": False,
+        "geometry": {"particles.stl": {"type": "triSurfaceMesh", "name": "particles"}},
+        "castellatedMeshControls": {
+            "maxLocalCells": 10_000_000,
+            "maxGlobalCells": 40_000_000,
+            "minRefinementCells": 0,
+            "maxLoadUnbalance": 0.1,
+            "nCellsBetweenLevels": 3,
+            "features": [],
+            "refinementSurfaces": {"particles": {"level": (level, level), "patchInfo": {"type": "wall"}}},
+            "resolveFeatureAngle": 30,
+            "refinementRegions": regions,
+            "locationInMesh": location_in_mesh,
+            "allowFreeStandingZoneFaces": True,
+        },
+        "snapControls": {
+            "nSmoothPatch": 3,
+            "tolerance": 2.0,
+            "nSolveIter": 30,
+            "nRelaxIter": 5,
+            "nFeatureSnapIter": 10,
+            "implicitFeatureSnap": False,
+            "explicitFeatureSnap": False,
+            "multiRegionFeatureSnap": False,
+        },
+        "addLayersControls": {
+            "relativeSizes": True,
+            "layers": {},
+            "expansionRatio": 1.0,
+            "finalLayerThickness": 0.3,
+            "minThickness": 0.1,
+            "nGrow": 0,
+            "featureAngle": 60,
+            "nRelaxIter": 3,
+            "nSmoothSurfaceNormals": 1,
+            "nSmoothNormals": 3,
+            "nSmoothThickness": 10,
+            "maxFaceThicknessRatio": 0.5,
+            "maxThicknessToMedialRatio": 0.3,
+            "minMedialAxisAngle": 90,
+            "nBufferCellsNoExtrude": 0,
+            "nLayerIter": 50,
+        },
+        "meshQualityControls": {
+            "#includeEtc": Raw('"caseDicts/meshQualityDict"'),
+            "minVol": 1e-6 * refinement.surface_cell(cell) ** 3,  # the etc default (1e-13 m³) is a cell of 46 µm
+            "nSmoothScale": 4,
+            "errorReduction": 0.75,
+            "relaxed": {"maxNonOrtho": 75},
+        },
+        "mergeTolerance": 1e-6,
+    }
