@@ -5,6 +5,7 @@ functions re-exported here; none holds science of its own.
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .dsl import format_bed, parse_bed
 from .errors import BedflowError, BedSyntaxError, BedValidationError, Problem
@@ -13,6 +14,9 @@ from .progress import ProgressCallback
 from .results import RunResult
 from .settings import Settings
 from .spec import BedSpec
+
+if TYPE_CHECKING:
+    from .verification import VerificationReport
 
 __version__ = "0.1.0"
 
@@ -56,6 +60,16 @@ def report(target: int, sweep: bool = False, fmt: str = "html", out: str | Path 
     return _report(target, sweep=sweep, fmt=fmt, out=Path(out) if out else None, interactive=interactive)
 
 
+def verify(cases: list[str] | None = None, parameters: dict[str, list[float]] | None = None,
+           resolutions: tuple[int, ...] = (8, 12, 16), processes: int = 1,
+           progress: ProgressCallback | None = None) -> "VerificationReport":
+    """Mesh and solve cases with exact answers with the bed's own code; see :func:`pipeline.verification.verify`."""
+    from .verification import CASES
+    from .verification import verify as _verify
+
+    return _verify(cases or list(CASES), parameters, resolutions, processes=processes, progress=progress)
+
+
 __all__ = [
     "BedSpec",
     "BedflowError",
@@ -74,5 +88,6 @@ __all__ = [
     "report",
     "submit",
     "submit_sweep",
+    "verify",
     "__version__",
 ]

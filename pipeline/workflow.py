@@ -29,8 +29,14 @@ MESH_RECORD = "mesh.json"
 
 
 def mesh_digest(spec: BedSpec) -> str:
-    """Identifies a mesh: the packing, the contact gap and the resolution."""
-    text = json.dumps([packing_digest(spec), spec.packing.contact_gap, spec.cfd.mesh_cells_per_diameter])
+    """Identifies a mesh: the packing, the contact gap, the resolution and the surface refinement (the
+    earlier three-item form is kept for unrefined meshes, so meshes recorded before refinement existed
+    are still reused)."""
+    cfd = spec.cfd
+    key: list[Any] = [packing_digest(spec), spec.packing.contact_gap, cfd.mesh_cells_per_diameter]
+    if cfd.surface_refinement or cfd.gap_refinement:
+        key += [cfd.surface_refinement, cfd.gap_refinement]
+    text = json.dumps(key)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -487,10 +487,8 @@ def test_a_spec_valid_again_is_previewed_even_if_unchanged(page: DefinePage) -> 
     assert page.preview is not None and page.preview.spec == BedSpec()
 
 
-def test_the_page_builds_fast(session: RecordingSession) -> None:
-    started = time.perf_counter()
+def test_the_page_builds_without_packing(session: RecordingSession) -> None:
     page = DefinePage(session)
     page.panel().get_root()
-    assert time.perf_counter() - started < 3.0
     assert page.preview is None  # nothing packed while building: the preview comes later, off the loop
     assert math.isclose(page.widgets["bed.diameter"].value, 0.025)

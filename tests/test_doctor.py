@@ -195,7 +195,7 @@ def test_a_check_that_raises_or_hangs_becomes_a_failure(monkeypatch):
     monkeypatch.setitem(REGISTRY, "hangs", hangs)
     started = time.perf_counter()
     checks = by_name(diagnose(only=["python", "explodes", "hangs"], timeout=0.5))
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 20  # the hanging check (30 s) was abandoned after its 0.5 s timeout
     assert checks["python"].status == "ok"
     assert checks["explodes"].status == "fail" and "RuntimeError: boom" in checks["explodes"].detail
     assert "bedflow doctor --only explodes" in checks["explodes"].fix

@@ -99,8 +99,8 @@ def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool =
         return domain
     blockmesh = o_grid_blockmesh(domain.diameter, domain.length, domain.cells_across, domain.cells_along, domain.z0)
     write_dictionary(system / "blockMeshDict", blockmesh, "blockMeshDict", location="system")
-    write_dictionary(system / "snappyHexMeshDict", snappy_dictionary(domain.location_in_mesh(), domain.cell),
-                     "snappyHexMeshDict", location="system")
+    snappy = snappy_dictionary(domain.location_in_mesh(), domain.cell, cfd.refinement())
+    write_dictionary(system / "snappyHexMeshDict", snappy, "snappyHexMeshDict", location="system")
     surface = case_dir / "constant" / "triSurface"
     surface.mkdir(parents=True, exist_ok=True)
     surface_mesh, _, _ = particle_mesh(packing, packing.contact_gap, subdivisions=3)

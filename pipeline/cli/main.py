@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ..errors import BedflowError, BedSyntaxError
-from . import cfd, demo, doctor, health, jobs, packing, records, render, report, serve, spec
+from . import cfd, demo, doctor, health, jobs, packing, records, render, report, serve, spec, verify
 
 app = typer.Typer(
     name="bedflow",
@@ -32,6 +32,7 @@ report.register(app)
 serve.register(app)
 doctor.register(app)
 health.register(app)
+verify.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

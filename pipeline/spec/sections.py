@@ -213,8 +213,20 @@ class CfdSection(Section):
     mesh_cells_per_diameter = param.Integer(
         12, bounds=(4, 64), doc="Mesh cells across one particle diameter near the particles."
     )
+    surface_refinement = param.Integer(
+        0, bounds=(0, 4), doc="Times the cells at particle surfaces are halved below d/mesh_cells_per_diameter "
+        "(bedflow verify measures what each level buys).")
+    gap_refinement = param.Integer(
+        0, bounds=(0, 4), doc="Further halvings where particles come closer than a few cells (narrow gaps "
+        "near contacts), on top of surface_refinement.")
     processes = param.Integer(1, bounds=(1, 256), doc="MPI ranks for the solver (1: serial).")
     write_fields = param.Boolean(True, doc="Write the flow fields (VTK) for visualisation.")
+
+    def refinement(self) -> "Refinement":
+        """The snappyHexMesh refinement of particle surfaces these settings ask for."""
+        from ..cfd.snappy import Refinement
+
+        return Refinement(self.surface_refinement, self.gap_refinement)
 
 
 SECTION_CLASSES: dict[str, type[Section]] = {
