@@ -286,26 +286,10 @@ def correlation_table(results: dict[str, Any]) -> "pd.DataFrame":
 
 
 def result_summary(result: RunResult) -> "pd.DataFrame":
-    """The headline numbers of a result, one per row."""
+    """The headline numbers of a result, one per row (:meth:`RunResult.headline`)."""
     import pandas as pd
 
-    low, high = result.window
-    geometry = result.as_meshed["geometry"]
-    items = [
-        ("Δp/L, core-window fit (Pa/m)", f"{result.dp_dz:.5g}"),
-        ("R² of the fit", f"{result.dp_dz_r_squared:.4f}"),
-        ("Core window z (mm)", f"{low * 1e3:.3g} – {high * 1e3:.3g}"),
-        ("Δp inlet → outlet (Pa)", f"{result.dp_inlet_outlet:.5g}"),
-        ("Reₚ", f"{result.re_p:.4g}"),
-        ("Superficial velocity (m/s)", f"{result.superficial_velocity:.4g}"),
-        ("Porosity of the core, solved geometry", f"{result.porosity_core:.4f}"),
-        ("Porosity of the mesh", f"{result.porosity_mesh:.4f}"),
-        ("Particle diameter as meshed (mm)", f"{geometry['particle_diameter'] * 1e3:.4g}"),
-        ("Friction factor", f"{result.friction_factor:.4g}"),
-        ("Cells", f"{result.cells:,}"),
-        ("Iterations", f"{result.iterations}" + (" (converged)" if result.converged else " (not converged)")),
-    ]
-    return pd.DataFrame(items, columns=["Quantity", "Value"]).set_index("Quantity")
+    return pd.DataFrame(result.headline(), columns=["Quantity", "Value"]).set_index("Quantity")
 
 
 def compare_table(runs: Iterable[Simulation]) -> "pd.DataFrame":

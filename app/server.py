@@ -23,6 +23,7 @@ import asyncio
 import hmac
 import ipaddress
 import json
+import math
 import logging
 import os
 import shutil
@@ -39,7 +40,7 @@ import tornado.web
 from pipeline.errors import BedflowError
 from pipeline.health import DEFAULT_TIMEOUT, check_health
 from pipeline.logconfig import configure_logging
-from pipeline.settings import Settings
+from pipeline.settings import Settings, SettingsError
 
 from .auth import AuthConfig
 
@@ -56,6 +57,20 @@ log = logging.getLogger("bedflow.serve")
 
 class ServeError(BedflowError):
     """The server cannot start as asked."""
+
+
+def health_timeout(env: dict[str, str] | None = None) -> float:
+    """Seconds each ``/health`` check may take: ``BEDFLOW_HEALTH_TIMEOUT`` (0.1 to 300), default 3."""
+    raw = (os.environ if env is None else env).get("BEDFLOW_HEALTH_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.1 <= value <= 300:
+        raise SettingsError(f"BEDFLOW_HEALTH_TIMEOUT must be a number of seconds from 0.1 to 300, got {raw!r}")
+    return value
 
 
 class HealthHandler(tornado.web.RequestHandler):
@@ -247,7 +262,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
     try:
         server = pn.serve({"/": create_app}, port=port, address=address, websocket_origin=origins, show=show,
                           start=False, title="bedflow", verbose=False, warm=True,
-                          extra_patterns=[(r"/health", HealthHandler, {"settings": settings}),
+                          extra_patterns=[(r"/health", HealthHandler, {"settings": settings,
+                                                                       "timeout": health_timeout()}),
                                           (r"/metrics", MetricsHandler, {
                                               "registry": metrics_registry(lambda: open_services(settings)),
                                               "token": os.environ.get(METRICS_TOKEN_VARIABLE, "").strip()})],

@@ -367,9 +367,17 @@ def _results_section(run: Any, result: dict[str, Any] | None, pictures: dict[str
             ("Particle Reynolds number Reₚ", _value("re_p", result.get("re_p"))),
             ("Superficial velocity u", _value("superficial_velocity", result.get("superficial_velocity"), "m/s")),
             ("Porosity of the core, solved geometry ε", _value("porosity", result.get("porosity_core"))),
-            ("Porosity of the mesh (fluid area / tube area)", _value("porosity_mesh", result.get("porosity_mesh"))),
+            ("Porosity of the mesh (cell volumes in the window)", _value("porosity_mesh", result.get("porosity_mesh"))),
+            ("Core window length (particle diameters)", _value("window_diameters", result.get("window_diameters"))),
+            ("Uncertainty of Δp/L (95 % of the fit)", _value("dp_dz_uncertainty", result.get("dp_dz_uncertainty"),
+                                                            "Pa/m")),
             ("Friction factor f (as meshed)", _value("friction_factor", result.get("friction_factor")))]
     body = _table(rows, "CFD results (SI units; gradients positive for a drop)")
+    from .results.extract import RunResult
+
+    warnings = RunResult.from_dict(result).warnings() if "case_dir" in result else []
+    if warnings:
+        body = "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in warnings) + body
     meshed, nominal = result.get("as_meshed") or {}, result.get("nominal") or {}
     names = list((meshed.get("correlations") or {}).keys())
     stored = {"ergun": run.ratio_ergun, "eisfeld_schnitzlein": run.ratio_eisfeld_schnitzlein}

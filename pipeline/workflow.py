@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ from .cfd.bed import SPEC_FILE, bed_domain, mesh_bed_case, solve_bed_case, write
 from .packing import Packing, pack_to_folder, with_engine
 from .packing.model import packing_digest
 from .progress import ProgressCallback, no_progress, scaled
-from .results.extract import RunResult, bed_result, pressure_profile
+from .results.extract import RunResult, bed_result, pressure_profile, read_internal_mesh
+from .results.profiles import fluid_volume_fraction
 from .results.richardson import Extrapolation, richardson
 from .settings import Settings
 from .spec import BedSpec
@@ -102,9 +104,12 @@ def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None) 
     started = time.perf_counter()
     report(0.0, "pressure profile")
     domain = bed_domain(packing, spec.cfd.mesh_cells_per_diameter)
-    profile = pressure_profile(case, packing, domain.cell, domain.z0, domain.z1)
+    internal = read_internal_mesh(case)
+    profile = pressure_profile(internal, packing, domain.cell, domain.z0, domain.z1)
+    window = packing.core_range()
+    porosity = fluid_volume_fraction(internal, *window, math.pi * packing.container.radius**2)
     result = bed_result(case, packing, spec, profile, solved["iterations"], solved["converged"], solved["residuals"],
-                        quality, seconds)
+                        quality, seconds, porosity)
     seconds["results"] = time.perf_counter() - started
     if spec.cfd.write_fields:
         report(0.5, "foamToVTK")

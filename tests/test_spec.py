@@ -211,7 +211,7 @@ def test_digest_of_default_spec_is_pinned():
     assert BedSpec().digest() == DEFAULT_DIGEST
 
 
-DEFAULT_DIGEST = "3232fe52aadf52fa53f2a0b9ba3e44970b5acff93a6a55d953935c1ed36fac1b"
+DEFAULT_DIGEST = "623628b5fa1bbac3ccc66ef7752f3a336eaa97b7e2294a2d401b038a6b126fc5"
 
 
 def test_updated_returns_validated_copy():

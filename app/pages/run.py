@@ -245,7 +245,10 @@ class RunPage:
             self.chart.show(None)
             self.profile.show(None)
             return
-        self.results_note.object = view.chart_error and f"The validation chart could not be drawn: {view.chart_error}"
+        notes = [f"⚠ {html.escape(warning)}" for warning in result.warnings()]
+        if view.chart_error:
+            notes.append(f"The validation chart could not be drawn: {html.escape(view.chart_error)}")
+        self.results_note.object = "\n\n".join(notes)
         self.summary.object = result_summary(result)
         self.correlations.object = correlation_table(view.run.results)
         self.chart.show(view.chart)

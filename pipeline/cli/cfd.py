@@ -26,19 +26,15 @@ def show_result(result: RunResult, json_output: bool) -> None:
         echo_json(summary)
         return
     meshed, nominal = result.as_meshed, result.nominal
-    echo_fields(
-        f"run {result.run_id}: solved {result.case_dir}" if result.run_id else f"solved {result.case_dir}",
-        {
-            "mesh": f"{result.cells} cells, {result.iterations} iterations, converged: {result.converged}",
-            "dp/dz": f"{result.dp_dz:.5g} Pa/m in the core window {result.window[0] * 1e3:.1f}–"
-            f"{result.window[1] * 1e3:.1f} mm (R² {result.dp_dz_r_squared:.4f}); inlet–outlet {result.dp_inlet_outlet:.4g} Pa",
-            "flow": f"u = {result.superficial_velocity:.4g} m/s, Re_p = {result.re_p:.3g}, porosity (solved geometry) "
-            f"{result.porosity_core:.4f} (mesh: {result.porosity_mesh:.4f})",
-            "as meshed": ", ".join(f"{k} {v:.3g} Pa/m ({meshed['ratios'][k]:.2f}x)" for k, v in meshed["correlations"].items()),
-            "nominal": ", ".join(f"{k} {v:.3g} Pa/m ({nominal['ratios'][k]:.2f}x)" for k, v in nominal["correlations"].items()),
-            "seconds": ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
-        },
-    )
+    title = f"run {result.run_id}: solved {result.case_dir}" if result.run_id else f"solved {result.case_dir}"
+    echo_fields(title, {
+        **dict(result.headline()),
+        "as meshed": ", ".join(f"{k} {v:.3g} Pa/m ({meshed['ratios'][k]:.2f}x)" for k, v in meshed["correlations"].items()),
+        "nominal": ", ".join(f"{k} {v:.3g} Pa/m ({nominal['ratios'][k]:.2f}x)" for k, v in nominal["correlations"].items()),
+        "seconds": ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
+    })
+    for warning in result.warnings():
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def run_command(

@@ -17,6 +17,11 @@ from .profiles import PlaneProfile, ResultsError, fit_gradient, plane_profile
 from .validation import BedGeometry, Comparison, as_meshed, compare
 
 RESULTS_FILE = "results.json"
+#: A core window shorter than this (particle diameters) or a fit with R² under MIN_R_SQUARED is flagged.
+MIN_WINDOW_DIAMETERS = 5.0
+MIN_R_SQUARED = 0.99
+#: A mesh whose porosity differs from the geometry's by more than this is flagged.
+MAX_POROSITY_DRIFT = 0.01
 
 
 @dataclass
@@ -32,7 +37,7 @@ class RunResult:
     window: tuple[float, float]
     dp_inlet_outlet: float
     porosity_core: float  # of the solved geometry (particles shrunk by the contact gap) in the window
-    porosity_mesh: float  # fluid area of the mesh over tube area, mean over the window's planes
+    porosity_mesh: float  # fluid volume of the mesh's cells in the window over the tube's volume there
     superficial_velocity: float
     re_p: float
     friction_factor: float  # dp/dz d ε³ / (rho u² (1-ε)), as-meshed geometry
@@ -43,6 +48,10 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
     profile: dict[str, list[float]] = field(default_factory=dict)
     vtk_dir: str | None = None  # foamToVTK output of the last iteration, when cfd.write_fields
+    window_diameters: float = math.nan  # length of the core window in particle diameters
+    dp_dz_uncertainty: float = math.nan  # Pa/m: half-width of the fit's 95 % interval
+    porosity_mesh_planes: float = math.nan  # fluid area over tube area, mean over the window's planes
+    mesh_porosity: dict[str, Any] = field(default_factory=dict)  # the correlations at the mesh's porosity
     run_id: int | None = None  # the simulation's id in the run database, when the run was recorded
 
     @property
@@ -52,6 +61,44 @@ class RunResult:
     @property
     def eisfeld_schnitzlein_dp_dz(self) -> float:
         return self.as_meshed["correlations"]["eisfeld_schnitzlein"]
+
+    def warnings(self) -> list[str]:
+        """What makes this result less trustworthy, in words (the CLI, the dashboard and reports show these)."""
+        found = []
+        if not self.converged:
+            found.append(f"the solver did not converge in {self.iterations} iterations")
+        if math.isfinite(self.window_diameters) and self.window_diameters < MIN_WINDOW_DIAMETERS:
+            found.append(f"the core window is {self.window_diameters:.1f} particle diameters long (under "
+                         f"{MIN_WINDOW_DIAMETERS:g}): dp/dz is unreliable, pack a taller bed")
+        if self.dp_dz_r_squared < MIN_R_SQUARED:
+            found.append(f"the pressure is not linear in the core window (R² {self.dp_dz_r_squared:.3f} < "
+                         f"{MIN_R_SQUARED}): dp/dz is unreliable")
+        if math.isfinite(self.porosity_mesh) and abs(self.porosity_mesh - self.porosity_core) > MAX_POROSITY_DRIFT:
+            found.append(f"the mesh holds porosity {self.porosity_mesh:.3f} against the geometry's "
+                         f"{self.porosity_core:.3f}: it does not keep the geometry (refine it: "
+                         f"cfd.mesh_cells_per_diameter, cfd.surface_refinement, cfd.gap_refinement)")
+        return found
+
+    def headline(self) -> list[tuple[str, str]]:
+        """The headline numbers as ``(label, text)`` rows: what the CLI and the dashboard show of a result."""
+        low, high = self.window
+        diameter = self.as_meshed["geometry"]["particle_diameter"]
+        uncertainty = f" ± {self.dp_dz_uncertainty:.2g}" if math.isfinite(self.dp_dz_uncertainty) else ""
+        length = f" ({self.window_diameters:.1f} d)" if math.isfinite(self.window_diameters) else ""
+        return [
+            ("Δp/L, core-window fit (Pa/m)", f"{self.dp_dz:.5g}{uncertainty}"),
+            ("R² of the fit", f"{self.dp_dz_r_squared:.4f}"),
+            ("Core window z (mm)", f"{low * 1e3:.3g} – {high * 1e3:.3g}{length}"),
+            ("Δp inlet → outlet (Pa)", f"{self.dp_inlet_outlet:.5g}"),
+            ("Reₚ", f"{self.re_p:.4g}"),
+            ("Superficial velocity (m/s)", f"{self.superficial_velocity:.4g}"),
+            ("Porosity of the core, solved geometry", f"{self.porosity_core:.4f}"),
+            ("Porosity of the mesh (cell volumes)", f"{self.porosity_mesh:.4f}"),
+            ("Particle diameter as meshed (mm)", f"{diameter * 1e3:.4g}"),
+            ("Friction factor", f"{self.friction_factor:.4g}"),
+            ("Cells", f"{self.cells:,}"),
+            ("Iterations", f"{self.iterations}" + (" (converged)" if self.converged else " (not converged)")),
+        ]
 
     def summary(self) -> dict[str, Any]:
         """The flat keys of ``bedflow run --json``."""
@@ -65,12 +112,17 @@ class RunResult:
             "dp_inlet_outlet": self.dp_inlet_outlet,
             "porosity_core": self.porosity_core,
             "porosity_mesh": self.porosity_mesh,
+            "window_diameters": self.window_diameters,
+            "dp_dz_r_squared": self.dp_dz_r_squared,
+            "dp_dz_uncertainty": self.dp_dz_uncertainty,
+            "warnings": self.warnings(),
             "re_p": self.re_p,
             "superficial_velocity": self.superficial_velocity,
             "ergun_dp_dz": self.ergun_dp_dz,
             "eisfeld_schnitzlein_dp_dz": self.eisfeld_schnitzlein_dp_dz,
             "ratio_ergun": ratios["ergun"],
             "ratio_eisfeld_schnitzlein": ratios["eisfeld_schnitzlein"],
+            "ratios_at_mesh_porosity": self.mesh_porosity.get("ratios", {}),
             "window": list(self.window),
             "seconds": self.seconds,
             "case_dir": self.case_dir,
@@ -115,22 +167,28 @@ def read_internal_mesh(case_dir: Path) -> "Any":
     return reader.read()["internalMesh"]
 
 
-def pressure_profile(case_dir: Path, packing: Packing, cell: float, z0: float, z1: float) -> PlaneProfile:
-    """Area-averaged kinematic pressure on planes at background cell centres from z0 to z1."""
-    mesh = read_internal_mesh(case_dir)
+def pressure_profile(mesh: Any, packing: Packing, cell: float, z0: float, z1: float) -> PlaneProfile:
+    """Area-averaged kinematic pressure on planes at background cell centres from z0 to z1 (``mesh``:
+    :func:`read_internal_mesh`)."""
     z = np.arange(z0 + 0.5 * cell, z1, cell)
     return plane_profile(mesh, "p", z, math.pi * packing.container.radius**2)
 
 
 def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlaneProfile, iterations: int,
                converged: bool, residuals: dict[str, float], mesh: dict[str, Any],
-               seconds: dict[str, float]) -> RunResult:
-    """Pressure gradient in the core window, porosity there, and the correlations it is compared with."""
+               seconds: dict[str, float], porosity_mesh: float = math.nan) -> RunResult:
+    """Pressure gradient in the core window, porosity there, and the correlations it is compared with.
+
+    ``porosity_mesh`` is the fluid volume fraction of the mesh in the core window
+    (:func:`pipeline.results.profiles.fluid_volume_fraction`); without it, the planes' areal mean stands in.
+    """
     cfd = spec.cfd
     rho, mu = cfd.fluid_density, cfd.fluid_dynamic_viscosity
     window = packing.core_range()
     fit = fit_gradient(profile, window)
-    porosity_mesh = float(profile.window(*window).areal_porosity.mean())
+    porosity_planes = float(profile.window(*window).areal_porosity.mean())
+    if not math.isfinite(porosity_mesh):
+        porosity_mesh = porosity_planes
     porosity = packing.porosity(window, shrink=packing.contact_gap)
     u = spec.superficial_velocity()
     dp_dz = -fit.slope * rho
@@ -138,6 +196,8 @@ def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlanePr
     meshed_geometry = as_meshed(nominal_geometry, packing.contact_gap, porosity)
     solved: Comparison = compare(dp_dz, meshed_geometry, u, rho, mu, "as meshed")
     nominal: Comparison = compare(dp_dz, nominal_geometry, u, rho, mu, "nominal")
+    at_mesh = compare(dp_dz, as_meshed(nominal_geometry, packing.contact_gap, porosity_mesh), u, rho, mu,
+                      "at the mesh's porosity")
     d = meshed_geometry.particle_diameter
     return RunResult(
         case_dir=str(case_dir),
@@ -160,4 +220,8 @@ def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlanePr
         seconds=seconds,
         profile={"z": profile.z.tolist(), "p": (profile.mean * rho).tolist(),
                  "porosity": profile.areal_porosity.tolist()},
+        window_diameters=(window[1] - window[0]) / packing.diameter,
+        dp_dz_uncertainty=fit.slope_uncertainty * rho,
+        porosity_mesh_planes=porosity_planes,
+        mesh_porosity=at_mesh.to_dict(),
     )

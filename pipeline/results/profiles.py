@@ -8,6 +8,7 @@ and with the porosity measured on the same planes (fluid area over tube area).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,7 @@ class GradientFit:
     r_squared: float
     window: tuple[float, float]
     planes: int
+    slope_uncertainty: float = 0.0  # half-width of the slope's 95 % interval (least squares, planes independent)
 
 
 def plane_profile(mesh: "pv.DataSet", field: str, z_values: np.ndarray, cross_section: float) -> PlaneProfile:
@@ -84,5 +86,28 @@ def fit_gradient(profile: PlaneProfile, window: tuple[float, float]) -> Gradient
     slope, intercept = np.polyfit(inside.z, inside.mean, 1)
     predicted = intercept + slope * inside.z
     spread = float(((inside.mean - inside.mean.mean()) ** 2).sum())
-    r_squared = 1.0 - float(((inside.mean - predicted) ** 2).sum()) / spread if spread > 0 else 1.0
-    return GradientFit(float(slope), float(intercept), r_squared, window, len(inside.z))
+    residual = float(((inside.mean - predicted) ** 2).sum())
+    r_squared = 1.0 - residual / spread if spread > 0 else 1.0
+    n = len(inside.z)
+    sxx = float(((inside.z - inside.z.mean()) ** 2).sum())
+    standard_error = math.sqrt(residual / (n - 2) / sxx) if n > 2 and sxx > 0 else 0.0
+    return GradientFit(float(slope), float(intercept), r_squared, window, n,
+                       float(student_t95(n - 2) * standard_error))
+
+
+def student_t95(dof: int) -> float:
+    """The two-sided 95 % quantile of Student's t with ``dof`` degrees of freedom."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, max(dof, 1)))
+
+
+def fluid_volume_fraction(mesh: "pv.DataSet", z0: float, z1: float, cross_section: float) -> float:
+    """The porosity of the mesh between the planes ``z0`` and ``z1``: the volume of its cells, cut exactly at
+    both planes, over ``cross_section × (z1 − z0)``."""
+    part = mesh.clip(normal="-z", origin=(0.0, 0.0, z0), crinkle=False)
+    part = part.clip(normal="z", origin=(0.0, 0.0, z1), crinkle=False)
+    if part.n_cells == 0:
+        raise ResultsError(f"no mesh between z = {z0:g} and {z1:g} m")
+    volume = float(part.compute_cell_sizes(length=False, area=False, volume=True).cell_data["Volume"].sum())
+    return volume / (cross_section * (z1 - z0))
