@@ -29,11 +29,13 @@ from typing import Any
 
 import trimesh
 
+from ..cfd.bed import decompose_dictionary
 from ..cfd.snappy import Refinement, snappy_dictionary
 from ..cfd.tube import (check_mesh, initial_fields, o_grid_blockmesh, run_empty_tube, write_fields, write_physics)
 from ..errors import BedflowError
 from ..geometry import sphere_surface
 from ..openfoam import run_foam, write_dictionary
+from ..openfoam.dictionary import words
 from ..openfoam.logs import ResidualTracker
 from ..progress import ProgressCallback, no_progress, scaled
 from ..results.extract import read_internal_mesh
@@ -73,9 +75,7 @@ class CaseOutcome:
 def _solve(case_dir: Path, processes: int, progress: ProgressCallback, timeout: float | None) -> ResidualTracker:
     tracker = ResidualTracker(MAX_ITERATIONS, progress)
     if processes > 1:
-        write_dictionary(case_dir / "system" / "decomposeParDict",
-                         {"numberOfSubdomains": processes, "method": "simple",
-                          "simpleCoeffs": {"n": (1, 1, processes), "delta": 0.001}},
+        write_dictionary(case_dir / "system" / "decomposeParDict", decompose_dictionary(processes),
                          "decomposeParDict", location="system")
         run_foam("decomposePar", case_dir, ["-force"], timeout=timeout)
         run_foam("simpleFoam", case_dir, on_line=tracker, processes=processes, timeout=timeout)
@@ -119,8 +119,6 @@ def _box_blockmesh(side: float, z0: float, z1: float, across: int, along: int) -
 
 
 def _words_hex(vertices: tuple[int, ...], cells: tuple[int, int, int]) -> Any:
-    from ..openfoam.dictionary import words
-
     return words("hex", vertices, cells, "simpleGrading", (1, 1, 1))
 
 
@@ -218,8 +216,6 @@ def sphere_in_tube(case_dir: Path, diameter_ratio: float, resolution: int, refin
 
 
 def _uniform_axial(velocity: float) -> Any:
-    from ..openfoam.dictionary import words
-
     return words("uniform", (0, 0, velocity))
 
 
