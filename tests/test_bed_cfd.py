@@ -59,6 +59,21 @@ def test_run_json_has_the_promised_keys(solved):
     assert summary["re_p"] == pytest.approx(5.0)
 
 
+def test_the_result_says_how_far_to_trust_it(solved):
+    """The mesh's porosity from cell volumes in the window, the window in diameters, the fit's uncertainty,
+    the correlations at the mesh's porosity, and warnings: this short bed (2.3 d of core) is flagged."""
+    _, summary = solved
+    assert 0.3 < summary["porosity_mesh"] < summary["porosity_core"] + 0.01, summary
+    assert 1.5 < summary["window_diameters"] < 5.0
+    assert 0 < summary["dp_dz_uncertainty"] < 0.5 * summary["dp_dz"]
+    assert summary["dp_dz_r_squared"] > 0.9
+    assert set(summary["ratios_at_mesh_porosity"]) == {"ergun", "eisfeld_schnitzlein", "carman", "kta"}
+    assert any("core window" in w and "unreliable" in w for w in summary["warnings"]), summary["warnings"]
+    result = RunResult.load(solved[0] / "case" / "results.json")
+    assert result.warnings() == summary["warnings"]
+    assert dict(result.headline())["Porosity of the mesh (cell volumes)"] == f"{summary['porosity_mesh']:.4f}"
+
+
 def test_pressure_gradient_agrees_with_the_correlations(solved):
     _, summary = solved
     assert 0.6 < summary["ratio_ergun"] < 1.4, summary

@@ -71,3 +71,28 @@ def test_comparison_labels_geometries_and_ratios():
     # the shrink (2 % of d, porosity 0.428 -> 0.461) moves the Ergun reference by about a third
     assert nominal_cmp.correlations["ergun"] / reference == pytest.approx(1.35, abs=0.05)
     assert solved.to_dict()["label"] == "as meshed"
+
+
+def test_fluid_volume_fraction_cuts_cells_at_the_window_planes():
+    """A column of half-width 2 mm removed above z = 10 mm: between z = 12.3 and 31.7 mm (planes inside
+    cells, so cells must be cut) the fluid is the voxel disc minus the column, exactly."""
+    from pipeline.results.profiles import fluid_volume_fraction
+
+    mesh = cylinder_mesh(hole=0.002)
+    disc = float(mesh.slice(normal="z", origin=(0, 0, 0.005)).area)  # the voxel disc's area
+    fraction = fluid_volume_fraction(mesh, 0.0123, 0.0317, disc)
+    assert fraction == pytest.approx(1.0 - 0.004**2 / disc, rel=1e-9)
+    assert fluid_volume_fraction(mesh, 0.0023, 0.0087, disc) == pytest.approx(1.0, rel=1e-9)
+    with pytest.raises(ResultsError):
+        fluid_volume_fraction(mesh, 0.05, 0.06, disc)
+
+
+def test_the_fit_reports_its_uncertainty():
+    rng = np.random.default_rng(1)
+    mesh = cylinder_mesh()
+    z = np.arange(0.0025, 0.04, 0.001)
+    exact = plane_profile(mesh, "p", z, math.pi * R**2)
+    assert fit_gradient(exact, (0.005, 0.035)).slope_uncertainty == pytest.approx(0.0, abs=1e-6)
+    noisy = type(exact)(exact.z, exact.fluid_area, exact.mean + rng.normal(0, 0.01, len(z)), exact.tube_area)
+    fit = fit_gradient(noisy, (0.005, 0.035))
+    assert 0.1 < fit.slope_uncertainty < 2.0 and abs(fit.slope + 100.0) < fit.slope_uncertainty * 2
