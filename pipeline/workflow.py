@@ -65,7 +65,7 @@ def mesh(spec: BedSpec, folder: str | Path | None = None, engine: str | None = N
         report(1.0, f"reused mesh of {quality['cells']} cells")
         return quality
     write_bed_case(case, packing, spec)
-    quality = mesh_bed_case(case, progress=scaled(report, 0.2, 1.0))
+    quality = mesh_bed_case(case, progress=scaled(report, 0.2, 1.0), processes=spec.cfd.processes)
     record.write_text(json.dumps({"digest": wanted, "quality": quality}, indent=2))
     return quality
 

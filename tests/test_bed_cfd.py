@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from pipeline import BedSpec, BedValidationError
+from pipeline import BedSpec, BedValidationError, parse_bed
 from pipeline.cfd.bed import PATCHES, bed_domain
 from pipeline.packing import Packing
 from pipeline.results.extract import RunResult
@@ -205,6 +205,17 @@ def test_rans_case_runs_with_wall_functions(tmp_path):
     assert result.iterations == 25 and not result.converged
     assert {"k", "omega"} <= set(result.residuals)
     assert result.dp_dz > 0
+
+
+def test_parallel_meshing_matches_serial(tmp_path):
+    """snappyHexMesh on two ranks (decomposePar, mpirun, reconstructParMesh) gives the serial mesh to a
+    few cells, passes checkMesh and leaves no processor folders behind."""
+    spec = parse_bed(SMALL_BED).updated({"cfd.mesh_cells_per_diameter": 7})
+    serial = mesh(spec, tmp_path / "serial")
+    parallel = mesh(spec.updated({"cfd.processes": 2}), tmp_path / "parallel")
+    assert parallel["ok"] and parallel["cells"] == pytest.approx(serial["cells"], rel=0.01)
+    case = tmp_path / "parallel" / "case"
+    assert (case / "log.reconstructParMesh").is_file() and not list(case.glob("processor*"))
 
 
 def test_parallel_solve_matches_serial(solved):

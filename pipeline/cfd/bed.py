@@ -110,14 +110,24 @@ def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool =
 
 
 def mesh_bed_case(case_dir: Path, progress: ProgressCallback | None = None,
-                  timeout: float | None = None) -> dict[str, Any]:
-    """blockMesh, snappyHexMesh (in place), checkMesh; the parsed mesh quality (raises if it fails)."""
+                  timeout: float | None = None, processes: int = 1) -> dict[str, Any]:
+    """blockMesh, snappyHexMesh (in place; on ``processes`` MPI ranks when > 1, reassembled with
+    reconstructParMesh), checkMesh; the parsed mesh quality (raises if it fails)."""
     case_dir = Path(case_dir)
     report = progress or no_progress
     report(0.0, "blockMesh")
     run_foam("blockMesh", case_dir, timeout=timeout)
-    report(0.1, "snappyHexMesh")
-    run_foam("snappyHexMesh", case_dir, ["-overwrite"], timeout=timeout)
+    report(0.1, "snappyHexMesh" + (f" on {processes} ranks" if processes > 1 else ""))
+    if processes > 1:
+        write_dictionary(case_dir / "system" / "decomposeParDict", decompose_dictionary(processes),
+                         "decomposeParDict", location="system")
+        run_foam("decomposePar", case_dir, ["-force"], log_name="log.decomposePar.mesh", timeout=timeout)
+        run_foam("snappyHexMesh", case_dir, ["-overwrite"], processes=processes, timeout=timeout)
+        run_foam("reconstructParMesh", case_dir, ["-constant", "-mergeTol", "1e-6"], timeout=timeout)
+        for child in case_dir.glob("processor*"):
+            shutil.rmtree(child)
+    else:
+        run_foam("snappyHexMesh", case_dir, ["-overwrite"], timeout=timeout)
     report(0.9, "checkMesh")
     quality = check_mesh(case_dir, timeout)
     report(1.0, f"mesh of {quality['cells']} cells")
