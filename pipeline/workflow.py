@@ -36,8 +36,8 @@ def mesh_digest(spec: BedSpec) -> str:
     are still reused)."""
     cfd = spec.cfd
     key: list[Any] = [packing_digest(spec), spec.packing.contact_gap, cfd.mesh_cells_per_diameter]
-    if cfd.surface_refinement or cfd.gap_refinement:
-        key += [cfd.surface_refinement, cfd.gap_refinement]
+    if cfd.surface_refinement or cfd.gap_refinement or cfd.boundary_layers:
+        key += [cfd.surface_refinement, cfd.gap_refinement, cfd.boundary_layers]
     text = json.dumps(key)
     return hashlib.sha256(text.encode()).hexdigest()
 

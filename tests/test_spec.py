@@ -211,7 +211,7 @@ def test_digest_of_default_spec_is_pinned():
     assert BedSpec().digest() == DEFAULT_DIGEST
 
 
-DEFAULT_DIGEST = "623628b5fa1bbac3ccc66ef7752f3a336eaa97b7e2294a2d401b038a6b126fc5"
+DEFAULT_DIGEST = "d69c6f5f0a13010180570064d55d36838dbf3bc124367c1ace56619495487d59"
 
 
 def test_updated_returns_validated_copy():

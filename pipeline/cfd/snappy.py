@@ -3,7 +3,8 @@
 The packed bed and the verification cases (spheres in a column of unit cells, a sphere in a tube) use this
 one dictionary, so what the verification measures is what a bed gets. The surface named ``particles``
 (``constant/triSurface/particles.stl``) is refined ``surface_level`` times (each level halves the cell
-size at the surface) and, where two surfaces come closer than a few cells, ``gap_level`` times more.
+size at the surface) and, where two surfaces come closer than a few cells, ``gap_level`` times more;
+``layers`` prism layers are grown on it (where snappyHexMesh can: not in the narrowest gaps).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ class Refinement:
 
     surface_level: int = 0
     gap_level: int = 0
+    layers: int = 0  # prism layers grown on the particle surfaces
 
     def __post_init__(self) -> None:
-        for name in ("surface_level", "gap_level"):
+        for name in ("surface_level", "gap_level", "layers"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value <= 4:
                 raise ValueError(f"{name} must be an integer from 0 to 4, got {value!r}")
@@ -47,7 +49,7 @@ def snappy_dictionary(location_in_mesh: tuple[float, float, float], cell: float,
     return {
         "castellatedMesh": True,
         "snap": True,
-        "addLayers": False,
+        "addLayers": refinement.layers > 0,
         "geometry": {"particles.stl": {"type": "triSurfaceMesh", "name": "particles"}},
         "castellatedMeshControls": {
             "maxLocalCells": 10_000_000,
@@ -74,9 +76,9 @@ def snappy_dictionary(location_in_mesh: tuple[float, float, float], cell: float,
         },
         "addLayersControls": {
             "relativeSizes": True,
-            "layers": {},
-            "expansionRatio": 1.0,
-            "finalLayerThickness": 0.3,
+            "layers": {"particles": {"nSurfaceLayers": refinement.layers}} if refinement.layers else {},
+            "expansionRatio": 1.2,
+            "finalLayerThickness": 0.5,
             "minThickness": 0.1,
             "nGrow": 0,
             "featureAngle": 60,

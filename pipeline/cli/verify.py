@@ -36,6 +36,8 @@ def verify_command(
         "--surface-refinement", help="Levels at sphere surfaces (default: a bed's default).")] = None,
     gap_refinement: Annotated[Optional[int], typer.Option(
         "--gap-refinement", help="Further levels in narrow gaps (default: a bed's default).")] = None,
+    boundary_layers: Annotated[Optional[int], typer.Option(
+        "--boundary-layers", help="Prism layers on sphere surfaces (default: a bed's default).")] = None,
     processes: Annotated[int, typer.Option("--processes", "-n", help="MPI ranks per solve.")] = 1,
     keep: Annotated[Optional[Path], typer.Option("--keep", help="Keep the OpenFOAM cases in this folder.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -54,7 +56,8 @@ def verify_command(
     base = default_refinement()
     try:
         refinement = Refinement(base.surface_level if surface_refinement is None else surface_refinement,
-                                base.gap_level if gap_refinement is None else gap_refinement)
+                                base.gap_level if gap_refinement is None else gap_refinement,
+                                base.layers if boundary_layers is None else boundary_layers)
         check_request(names, parameters, chosen)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
@@ -64,7 +67,7 @@ def verify_command(
         echo_json(report.to_dict())
         return
     table = Table(title=f"bedflow verify (surface refinement {refinement.surface_level}, gap refinement "
-                        f"{refinement.gap_level})")
+                        f"{refinement.gap_level}, boundary layers {refinement.layers})")
     rows = report.table()
     for column in rows[0] if rows else []:
         table.add_column(column, justify="left" if column in ("case", "quantity") else "right")

@@ -219,6 +219,9 @@ class CfdSection(Section):
     gap_refinement = param.Integer(
         0, bounds=(0, 4), doc="Further halvings where particles come closer than a few cells (narrow gaps "
         "near contacts), on top of surface_refinement.")
+    boundary_layers = param.Integer(
+        0, bounds=(0, 5), doc="Prism layers grown on the particle surfaces (resolve the wall shear; left out "
+        "where a gap is too narrow).")
     processes = param.Integer(1, bounds=(1, 256), doc="MPI ranks for the solver (1: serial).")
     write_fields = param.Boolean(True, doc="Write the flow fields (VTK) for visualisation.")
 
@@ -226,7 +229,7 @@ class CfdSection(Section):
         """The snappyHexMesh refinement of particle surfaces these settings ask for."""
         from ..cfd.snappy import Refinement
 
-        return Refinement(self.surface_refinement, self.gap_refinement)
+        return Refinement(self.surface_refinement, self.gap_refinement, self.boundary_layers)
 
 
 SECTION_CLASSES: dict[str, type[Section]] = {

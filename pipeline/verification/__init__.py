@@ -54,6 +54,7 @@ class VerificationRow:
     seconds: float
     surface_level: int
     gap_level: int
+    layers: int
     solid_fraction_mesh: float | None = None
 
 
@@ -165,7 +166,7 @@ def verify(names: Sequence[str] = tuple(CASES), parameters: dict[str, Sequence[f
             result.rows.append(VerificationRow(
                 name, value, n, outcome.cells, quantity, expected, outcome.computed, outcome.computed / expected - 1,
                 source, outcome.iterations, outcome.converged, outcome.seconds, refinement.surface_level,
-                refinement.gap_level, outcome.solid_fraction_mesh))
+                refinement.gap_level, refinement.layers, outcome.solid_fraction_mesh))
     for name in names:
         for value in parameters.get(name, CASES[name][1]):
             rows = [row for row in result.rows if row.case == name and row.parameter == value]
