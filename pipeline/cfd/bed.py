@@ -147,17 +147,24 @@ def clear_solution(case_dir: Path) -> None:
             shutil.rmtree(child)
 
 
+def run_simple(case_dir: Path, tracker: ResidualTracker, processes: int = 1, timeout: float | None = None) -> None:
+    """simpleFoam in ``case_dir`` (on ``processes`` MPI ranks when > 1: decomposePar, mpirun,
+    reconstructPar of the last time), each log line to ``tracker``."""
+    if processes > 1:
+        write_dictionary(Path(case_dir) / "system" / "decomposeParDict", decompose_dictionary(processes),
+                         "decomposeParDict", location="system")
+        run_foam("decomposePar", case_dir, ["-force"], timeout=timeout)
+        run_foam("simpleFoam", case_dir, on_line=tracker, processes=processes, timeout=timeout)
+        run_foam("reconstructPar", case_dir, ["-latestTime"], timeout=timeout)
+    else:
+        run_foam("simpleFoam", case_dir, on_line=tracker, timeout=timeout)
+
+
 def solve_bed_case(case_dir: Path, spec: BedSpec, progress: ProgressCallback | None = None,
                    timeout: float | None = None) -> ResidualTracker:
     """simpleFoam (on ``cfd.processes`` MPI ranks when > 1), with residuals forwarded to ``progress``."""
     case_dir = Path(case_dir)
-    cfd = spec.cfd
     clear_solution(case_dir)
-    tracker = ResidualTracker(cfd.max_iterations, progress)
-    if cfd.processes > 1:
-        run_foam("decomposePar", case_dir, ["-force"], timeout=timeout)
-        run_foam("simpleFoam", case_dir, on_line=tracker, processes=cfd.processes, timeout=timeout)
-        run_foam("reconstructPar", case_dir, ["-latestTime"], timeout=timeout)
-    else:
-        run_foam("simpleFoam", case_dir, on_line=tracker, timeout=timeout)
+    tracker = ResidualTracker(spec.cfd.max_iterations, progress)
+    run_simple(case_dir, tracker, spec.cfd.processes, timeout)
     return tracker

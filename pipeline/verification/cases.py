@@ -29,12 +29,12 @@ from typing import Any
 
 import trimesh
 
-from ..cfd.bed import decompose_dictionary
+from ..cfd.bed import mesh_bed_case, run_simple
 from ..cfd.snappy import Refinement, snappy_dictionary
-from ..cfd.tube import (check_mesh, initial_fields, o_grid_blockmesh, run_empty_tube, write_fields, write_physics)
+from ..cfd.tube import initial_fields, o_grid_blockmesh, run_empty_tube, write_fields, write_physics
 from ..errors import BedflowError
 from ..geometry import sphere_surface
-from ..openfoam import run_foam, write_dictionary
+from ..openfoam import write_dictionary
 from ..openfoam.dictionary import words
 from ..openfoam.logs import ResidualTracker
 from ..progress import ProgressCallback, no_progress, scaled
@@ -74,14 +74,7 @@ class CaseOutcome:
 
 def _solve(case_dir: Path, processes: int, progress: ProgressCallback, timeout: float | None) -> ResidualTracker:
     tracker = ResidualTracker(MAX_ITERATIONS, progress)
-    if processes > 1:
-        write_dictionary(case_dir / "system" / "decomposeParDict", decompose_dictionary(processes),
-                         "decomposeParDict", location="system")
-        run_foam("decomposePar", case_dir, ["-force"], timeout=timeout)
-        run_foam("simpleFoam", case_dir, on_line=tracker, processes=processes, timeout=timeout)
-        run_foam("reconstructPar", case_dir, ["-latestTime"], timeout=timeout)
-    else:
-        run_foam("simpleFoam", case_dir, on_line=tracker, timeout=timeout)
+    run_simple(case_dir, tracker, processes, timeout)
     return tracker
 
 
@@ -93,9 +86,7 @@ def _mesh(case_dir: Path, blockmesh: dict[str, Any], surface: trimesh.Trimesh, l
                      "snappyHexMeshDict", location="system")
     (case_dir / "constant" / "triSurface").mkdir(parents=True, exist_ok=True)
     surface.export(case_dir / "constant" / "triSurface" / "particles.stl", file_type="stl")
-    run_foam("blockMesh", case_dir, timeout=timeout)
-    run_foam("snappyHexMesh", case_dir, ["-overwrite"], timeout=timeout)
-    return check_mesh(case_dir, timeout)
+    return mesh_bed_case(case_dir, timeout=timeout)
 
 
 def _box_blockmesh(side: float, z0: float, z1: float, across: int, along: int) -> dict[str, Any]:
