@@ -528,9 +528,9 @@ class PlotSlot:
     """A box that shows one HoloViews object, or nothing.
 
     Every :meth:`show` puts a *new* pane into the box (or empties it): the browser receives one change of the
-    box's children, a new Bokeh figure. Nothing toggles ``visible``: a layout parameter changed while the page
-    is being (re)built (the URL's page and run arriving, a run finishing) can be lost in Panel 1.9 and leave a
-    drawn figure hidden for good. ``css_class`` goes on the pane (its canvas is inside).
+    box's children, a new Bokeh figure; the box itself is always there (nothing toggles ``visible``). Pages
+    call it from work started with :func:`soon`, so the change reaches the browser. ``css_class`` goes on the
+    pane (its canvas is inside).
     """
 
     def __init__(self, css_class: str, **params: Any) -> None:
@@ -552,6 +552,18 @@ class PlotSlot:
         self.pane = None if obj is None else pn.pane.HoloViews(
             obj, css_classes=[self.css_class], linked_axes=False, sizing_mode=None, **self.params)
         self.box.objects = [] if self.pane is None else [self.pane]
+
+
+def soon(callback: Callable[[], Any]) -> None:
+    """Run ``callback`` (a function or a coroutine function) on the session's event loop once the browser
+    has loaded the page; at once (a coroutine: scheduled) when it has.
+
+    Every page starts its work through this, never through ``pn.state.execute`` directly: Panel 1.9.4 drops
+    the model changes a session makes after the browser has pulled the document but before the browser's load
+    event reaches the server (``panel.io.document._drain_unconnected_events`` assumes the document is still to
+    be sent whole). A chart drawn in that window never reaches the page; ``pn.state.onload`` runs after it.
+    """
+    pn.state.onload(callback)
 
 
 def placeholder(text: str) -> pn.pane.Markdown:
@@ -578,5 +590,5 @@ __all__ = ["CORRELATIONS", "MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_
            "ErrorOnce", "PlotSlot", "SceneData", "SceneTooLarge", "SceneView", "SharedCache", "artifact_urls",
            "build_scene", "compare_table", "correlation_table", "download_widget", "finished_residuals",
            "mesh_quality", "packing_of", "porosity_plot", "residual_history", "result_of", "result_summary",
-           "run_folder", "runs_table", "scene_data", "stage_done", "status_box", "status_html", "succeeded_runs",
+           "run_folder", "runs_table", "scene_data", "soon", "stage_done", "status_box", "status_html", "succeeded_runs",
            "sweep_choices"]

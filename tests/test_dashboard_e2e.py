@@ -46,6 +46,37 @@ def wait_for_text(page, fragments: list[str], timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
+class LateLoad:
+    """Holds back what the browser sends over the dashboard's websocket once it has pulled the document, until
+    :meth:`release`: the server learns late that the page has loaded (Bokeh's ``document_ready``). Panel 1.9.4
+    drops the changes a session makes in that window (the pages start their work after the load event:
+    ``app.components.soon``); holding it open makes a page that changes too early fail every time, not now
+    and then."""
+
+    def __init__(self, page) -> None:  # noqa: ANN001
+        self.held: list = []
+        self.holding = True
+        page.route_web_socket("**/ws*", self._route)
+
+    def _route(self, socket) -> None:  # noqa: ANN001
+        server = socket.connect_to_server()
+
+        def upstream(message) -> None:  # noqa: ANN001
+            # the first PATCH-DOC (the browser's own settings) comes after the pull; keep order from there on
+            if self.holding and (self.held or '"msgtype":"PATCH-DOC"' in str(message)):
+                self.held.append((server, message))
+            else:
+                server.send(message)
+
+        socket.on_message(upstream)
+
+    def release(self) -> None:
+        self.holding = False
+        held, self.held = self.held, []
+        for server, message in held:
+            server.send(message)
+
+
 def set_field(page, name: str, value: str) -> None:
     box = page.locator(f".bf-field-{name} input").first
     box.fill(value)
@@ -78,7 +109,11 @@ def test_define_run_watch_open_and_download(served_app, page, tmp_path):
         time.sleep(2)
     page.screenshot(path=str(tmp_path / "2-runs.png"), full_page=True)
 
+    late = LateLoad(page)  # the first run page this server draws: its charts are made in the held window
     page.goto(f"{app.url}/?page=run&run={submitted.id}")
+    page.wait_for_timeout(3_000)
+    assert late.held, "no browser message was held back: the load event was not delayed"
+    late.release()
     status = page.locator(".bf-run-status").first
     status.wait_for(timeout=20_000)
     deadline = time.monotonic() + 20

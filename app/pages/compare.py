@@ -17,7 +17,7 @@ from typing import Any
 import panel as pn
 
 from app.components import (PlotSlot, compare_table, describe, placeholder, porosity_plot, result_of, succeeded_runs,
-                            sweep_choices)
+                            soon, sweep_choices)
 from app.session import AppSession
 from pipeline.db import Simulation
 from pipeline.runs import get_run, list_runs, runs_frame
@@ -122,7 +122,7 @@ class ComparePage:
                           sizing_mode="stretch_width"),
                 pn.Column(pn.pane.Markdown("### Porosity profiles"), self.porosity, sizing_mode="stretch_width"),
                 css_classes=["bf-compare-page"], sizing_mode="stretch_width")
-            pn.state.execute(self.show_ids)
+            soon(self.show_ids)
         return self._layout
 
     # -- choices --------------------------------------------------------------------------------------------
@@ -148,15 +148,15 @@ class ComparePage:
             self._quiet = False
 
     def _ids_changed(self, *_: Any) -> None:
-        pn.state.execute(self.show_ids)
+        soon(self.show_ids)
 
     def _page_changed(self, event: Any) -> None:
         if event.new == "compare" and self._layout is not None:
-            pn.state.execute(self.load_options)
+            soon(self.load_options)
 
     def _picked(self, *_: Any) -> None:
         if not self._quiet:
-            pn.state.execute(self.update)
+            soon(self.update)
 
     def _sweep_picked(self, event: Any) -> None:
         if self._quiet:
@@ -165,7 +165,7 @@ class ComparePage:
         async def pick() -> None:
             await self.pick_sweep(event.new)
 
-        pn.state.execute(pick)
+        soon(pick)
 
     async def show_ids(self, run_ids: list[int] | None = None) -> None:
         """Compare ``run_ids`` (default ``session.compare_ids``)."""

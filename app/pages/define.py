@@ -38,6 +38,7 @@ from panel.pane.vtk.vtk import VTKRenderWindow
 
 import pipeline
 from app.browser_fixes import AceEchoFix, VTKRemovalFix
+from app.components import soon
 from pipeline.jobs.control import parse_sweep_values
 from app.session import AppSession
 from app.spec_form import METADATA_FIELDS, SpecForm, field_paths, numeric_paths, parameter_of, spec_values
@@ -587,7 +588,7 @@ class DefinePage:
             if token == self._debounce_token and self.valid:
                 await self.update_preview()
 
-        pn.state.execute(later)
+        soon(later)
 
     async def _on_preview_click(self, event: Any) -> None:
         self._debounce_token += 1  # a pending debounced preview is now redundant

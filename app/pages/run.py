@@ -22,7 +22,7 @@ from typing import Any
 
 import panel as pn
 
-from app.components import (POLL_MS, SCENE_KINDS, SOLVER_LOG, ErrorOnce, PlotSlot, SceneView, artifact_urls,
+from app.components import (POLL_MS, SCENE_KINDS, SOLVER_LOG, ErrorOnce, PlotSlot, SceneView, artifact_urls, soon,
                             correlation_table, describe, download_widget, finished_residuals, mesh_quality,
                             placeholder, quality_table, residual_history, result_of, result_summary, scene_data,
                             stage_done, status_box, status_html, timings_table)
@@ -163,16 +163,16 @@ class RunPage:
                 section("Downloads", self.downloads, css="bf-run-downloads"),
                 css_classes=["bf-run-page"], sizing_mode="stretch_width")
             if self.session.run_id is not None:
-                pn.state.execute(self.load)
+                soon(self.load)
         return self._layout
 
     # -- loading ---------------------------------------------------------------------------------------------
     def _run_changed(self, *_: Any) -> None:
-        pn.state.execute(self.load)
+        soon(self.load)
 
     def _page_changed(self, event: Any) -> None:
         if event.new == "run" and self.poller is not None:
-            pn.state.execute(self.tick)
+            soon(self.tick)
 
     async def load(self, run_id: int | None = None) -> None:
         """Show ``run_id`` (default ``session.run_id``): read it in a thread, fill the page, follow it while it
@@ -230,8 +230,8 @@ class RunPage:
         self.cancel_button.visible = not run.status.finished
 
     def _show_results(self, view: RunView) -> None:
-        # Two loads of one run (the page opening and the URL's run arriving) must not draw the charts twice:
-        # replacing a Bokeh figure while the browser still lays out the first one can leave it hidden.
+        # Draw once per state of the run: two loads of one run (the page opening and the URL's run arriving)
+        # would otherwise build and send the same figures twice.
         key = (view.run.id, view.run.status.value, view.run.finished_at, view.result is not None, view.chart_error)
         if key == self._results_key:
             return
@@ -369,7 +369,7 @@ class RunPage:
         async def show() -> None:
             await self.show_scene(kind)
 
-        pn.state.execute(show)
+        soon(show)
 
     async def show_scene(self, kind: str) -> None:
         """Put the ``kind`` scene of the run shown into its tab, building it off the event loop if no session

@@ -16,7 +16,7 @@ import pandas as pd
 import panel as pn
 from bokeh.models.widgets.tables import NumberFormatter
 
-from app.components import NO_SWEEP, POLL_MS, RUN_TABLE_COLUMNS, ErrorOnce, describe, runs_table
+from app.components import NO_SWEEP, POLL_MS, RUN_TABLE_COLUMNS, ErrorOnce, describe, runs_table, soon
 from app.session import AppSession
 from pipeline import jobs
 from pipeline.db import RunStatus
@@ -119,7 +119,7 @@ class RunsPage:
         """Read the table now and then every :data:`POLL_MS` ms (only while the page is shown)."""
         if self.poller is None:
             self.poller = pn.state.add_periodic_callback(self._tick, period=POLL_MS)
-            pn.state.execute(self.refresh)
+            soon(self.refresh)
 
     def stop(self) -> None:
         if self.poller is not None:
@@ -176,14 +176,14 @@ class RunsPage:
             self.sweep_filter.options = sweep_options
 
     def _filters_changed(self, *_: Any) -> None:
-        pn.state.execute(self._refresh_all)
+        soon(self._refresh_all)
 
     async def _refresh_all(self) -> None:
         await self.refresh(full=True)
 
     def _page_changed(self, event: Any) -> None:
         if event.new == "runs" and self.poller is not None:
-            pn.state.execute(self.refresh)
+            soon(self.refresh)
 
     # -- selection and actions ------------------------------------------------------------------------------
     def selected_ids(self) -> list[int]:
