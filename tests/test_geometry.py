@@ -37,7 +37,7 @@ def test_particles_are_shrunk_by_the_contact_gap(packing):
     volume = geometry.solids["particles"].volume
     shrunk = packing.count * math.pi / 6 * (packing.diameter * 0.99) ** 3
     assert volume == pytest.approx(shrunk * geometry.tessellation_volume_ratio, rel=1e-6)
-    assert 0.98 < geometry.tessellation_volume_ratio < 1.0
+    assert geometry.tessellation_volume_ratio == pytest.approx(1.0, abs=1e-9)  # the icospheres hold the volume
     assert packing.porosity_meshed > packing.porosity()
 
 
@@ -75,6 +75,18 @@ def test_overlapping_particles_beyond_the_gap_are_refused():
                   centres=np.array([[0, 0, 0.0025], [0.0045, 0, 0.0025]]))
     with pytest.raises(GeometryError, match="more than the contact gap"):
         build_geometry(bad)
+
+
+def test_spheres_closer_than_their_facets_allow_are_refused():
+    """A volume-true icosphere's vertices reach 0.29 % of its radius beyond the sphere: two spheres 0.001 d
+    apart would intersect as meshed with no contact gap, and do not with the default 0.01."""
+    column = Container(0.02, 0.02, 0.002, 0.0, "flat", "flat", 0.002, 0.002)
+    centres = np.array([[0, 0, 0.0025], [0.005005, 0, 0.0025]])
+    close = Packing(container=column, kind="sphere", diameter=0.005, length=0.005, contact_gap=0.0, centres=centres)
+    with pytest.raises(GeometryError, match="raise packing.contact_gap to at least 0.00"):
+        build_geometry(close)
+    spaced = Packing(container=column, kind="sphere", diameter=0.005, length=0.005, contact_gap=0.01, centres=centres)
+    assert build_geometry(spaced).check()
 
 
 def test_non_spheres_mesh_closed():
