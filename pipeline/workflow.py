@@ -30,14 +30,17 @@ from .spec import BedSpec
 MESH_RECORD = "mesh.json"
 
 
+#: Changes whenever the surface a packing is meshed from changes for the same spec, so that stored meshes of
+#: the old surface are not reused. 2: spheres are icospheres holding the sphere's volume (were inscribed).
+SURFACE_VERSION = 2
+
+
 def mesh_digest(spec: BedSpec) -> str:
-    """Identifies a mesh: the packing, the contact gap, the resolution and the surface refinement (the
-    earlier three-item form is kept for unrefined meshes, so meshes recorded before refinement existed
-    are still reused)."""
+    """Identifies a mesh: the packing, the contact gap, the resolution, the surface refinement and the
+    :data:`SURFACE_VERSION`."""
     cfd = spec.cfd
-    key: list[Any] = [packing_digest(spec), spec.packing.contact_gap, cfd.mesh_cells_per_diameter]
-    if cfd.surface_refinement or cfd.gap_refinement or cfd.boundary_layers:
-        key += [cfd.surface_refinement, cfd.gap_refinement, cfd.boundary_layers]
+    key: list[Any] = [packing_digest(spec), spec.packing.contact_gap, cfd.mesh_cells_per_diameter,
+                      cfd.surface_refinement, cfd.gap_refinement, cfd.boundary_layers, SURFACE_VERSION]
     text = json.dumps(key)
     return hashlib.sha256(text.encode()).hexdigest()
 

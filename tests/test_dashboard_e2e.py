@@ -16,7 +16,8 @@ from pipeline.runs import list_runs
 
 pytestmark = pytest.mark.slow
 
-SMALL = {"particles-count": "40", "cfd-mesh_cells_per_diameter": "6", "cfd-max_iterations": "80"}
+SMALL = {"particles-count": "40", "cfd-mesh_cells_per_diameter": "6", "cfd-surface_refinement": "0",
+         "cfd-boundary_layers": "0", "cfd-max_iterations": "80"}
 
 
 # Panel draws each component's content in a shadow root; read the text through them.
@@ -89,7 +90,8 @@ def test_define_run_watch_open_and_download(served_app, page, tmp_path):
     page.locator(".bf-field-particles-count input").first.wait_for(timeout=20_000)
     for name, value in SMALL.items():
         set_field(page, name, value)
-    wait_for_text(page, ["count = 40;", "mesh_cells_per_diameter = 6;", "max_iterations = 80;"])
+    wait_for_text(page, ["count = 40;", "mesh_cells_per_diameter = 6;", "surface_refinement = 0;",
+                         "boundary_layers = 0;", "max_iterations = 80;"])
     page.screenshot(path=str(tmp_path / "1-define.png"), full_page=True)
     page.locator(".bf-run button").first.click()
     deadline = time.monotonic() + 20

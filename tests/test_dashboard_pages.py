@@ -26,7 +26,8 @@ from pipeline.runs.execute import update_run
 from pipeline.settings import Settings
 
 SPEC = {"name": "dash", "bed": {"diameter": 0.025, "height": 0.03}, "particles": {"count": 40, "diameter": 0.005},
-        "cfd": {"mesh_cells_per_diameter": 6, "max_iterations": 80, "particle_reynolds": 5}}
+        "cfd": {"mesh_cells_per_diameter": 6, "surface_refinement": 0, "boundary_layers": 0,
+                "max_iterations": 80, "particle_reynolds": 5}}
 
 
 @dataclass

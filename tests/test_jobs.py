@@ -32,7 +32,8 @@ TINY = {"name": "tiny", "particles": {"count": 10, "seed": 1}}
 SOLVABLE = {
     "name": "queued-cfd", "bed": {"diameter": 0.025, "height": 0.04},
     "particles": {"count": 90, "diameter": 0.005, "seed": 42},
-    "cfd": {"particle_reynolds": 5, "mesh_cells_per_diameter": 7, "convergence": 1e-12, "max_iterations": 20000},
+    "cfd": {"particle_reynolds": 5, "mesh_cells_per_diameter": 7, "surface_refinement": 0, "boundary_layers": 0,
+            "convergence": 1e-12, "max_iterations": 20000},
 }
 
 

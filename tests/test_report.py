@@ -18,7 +18,8 @@ from conftest import require_services
 from pipeline.reporting import RUN_SECTIONS, ReportError, report
 
 SPEC = {"name": "report", "bed": {"diameter": 0.025, "height": 0.03}, "particles": {"count": 40, "diameter": 0.005},
-        "cfd": {"mesh_cells_per_diameter": 6, "max_iterations": 80, "particle_reynolds": 5}}
+        "cfd": {"mesh_cells_per_diameter": 6, "surface_refinement": 0, "boundary_layers": 0,
+                "max_iterations": 80, "particle_reynolds": 5}}
 
 
 @pytest.fixture(scope="module")

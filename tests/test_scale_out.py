@@ -26,7 +26,8 @@ from pipeline.runs import fetch_artifacts, get_run, open_services, run_artifacts
 PACK_ONLY = 6
 #: A small bed that solves in seconds, on two MPI ranks.
 PARALLEL_CFD = {"name": "mpi-in-a-worker", "particles": {"count": 40, "seed": 3},
-                "cfd": {"mesh_cells_per_diameter": 6, "max_iterations": 80, "processes": 2}}
+                "cfd": {"mesh_cells_per_diameter": 6, "surface_refinement": 0, "boundary_layers": 0,
+                        "max_iterations": 80, "processes": 2}}
 
 
 def test_two_workers_share_queue_database_and_store_and_the_web_process_sees_it_all(

@@ -211,7 +211,7 @@ def test_digest_of_default_spec_is_pinned():
     assert BedSpec().digest() == DEFAULT_DIGEST
 
 
-DEFAULT_DIGEST = "d69c6f5f0a13010180570064d55d36838dbf3bc124367c1ace56619495487d59"
+DEFAULT_DIGEST = "7f5ef0f8b1a47a33346ff9f30469732de55bd75ea8faffb1693486efd3fb85dc"
 
 
 def test_updated_returns_validated_copy():

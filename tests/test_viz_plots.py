@@ -454,7 +454,8 @@ def solved(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     folder = tmp_path_factory.mktemp("tiny-bed")
     spec = BedSpec.from_dict({"name": "viz-tiny", "bed": {"diameter": 0.015, "height": 0.02},
                               "particles": {"count": 20},
-                              "cfd": {"mesh_cells_per_diameter": 6, "max_iterations": 50, "processes": 2,
+                              "cfd": {"mesh_cells_per_diameter": 6, "surface_refinement": 0, "boundary_layers": 0,
+                                      "max_iterations": 50, "processes": 2,
                                       "write_fields": False}})
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BEDFLOW_DATA_DIR", str(folder / "data"))

@@ -280,7 +280,8 @@ def solved(tmp_path_factory):
     folder = tmp_path_factory.mktemp("viz-cfd")
     spec = BedSpec.from_dict({
         "name": "viz-cfd", "bed": {"diameter": 0.025, "height": 0.03}, "particles": {"count": 40, "diameter": 0.005},
-        "cfd": {"mesh_cells_per_diameter": 6, "max_iterations": 60, "particle_reynolds": 5},
+        "cfd": {"mesh_cells_per_diameter": 6, "surface_refinement": 0, "boundary_layers": 0,
+                "max_iterations": 60, "particle_reynolds": 5},
     })
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BEDFLOW_DATA_DIR", str(folder / "data"))

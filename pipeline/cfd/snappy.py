@@ -95,6 +95,7 @@ def snappy_dictionary(location_in_mesh: tuple[float, float, float], cell: float,
         "meshQualityControls": {
             "#includeEtc": Raw('"caseDicts/meshQualityDict"'),
             "minVol": 1e-6 * refinement.surface_cell(cell) ** 3,  # the etc default (1e-13 m³) is a cell of 46 µm
+            "maxBoundarySkewness": 4,  # checkMesh fails a mesh above 4 (the etc default lets snappy go to 20)
             "nSmoothScale": 4,
             "errorReduction": 0.75,
             "relaxed": {"maxNonOrtho": 75},

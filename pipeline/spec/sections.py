@@ -214,13 +214,13 @@ class CfdSection(Section):
         12, bounds=(4, 64), doc="Mesh cells across one particle diameter near the particles."
     )
     surface_refinement = param.Integer(
-        0, bounds=(0, 4), doc="Times the cells at particle surfaces are halved below d/mesh_cells_per_diameter "
-        "(bedflow verify measures what each level buys).")
+        1, bounds=(0, 4), doc="Times the cells at particle surfaces are halved below d/mesh_cells_per_diameter "
+        "(bedflow verify measures what each level buys; the default is the verified setting).")
     gap_refinement = param.Integer(
         0, bounds=(0, 4), doc="Further halvings where particles come closer than a few cells (narrow gaps "
         "near contacts), on top of surface_refinement.")
     boundary_layers = param.Integer(
-        0, bounds=(0, 5), doc="Prism layers grown on the particle surfaces (resolve the wall shear; left out "
+        2, bounds=(0, 5), doc="Prism layers grown on the particle surfaces (resolve the wall shear; left out "
         "where a gap is too narrow).")
     processes = param.Integer(1, bounds=(1, 256), doc="MPI ranks for the solver (1: serial).")
     write_fields = param.Boolean(True, doc="Write the flow fields (VTK) for visualisation.")
