@@ -590,5 +590,5 @@ __all__ = ["CORRELATIONS", "MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_
            "ErrorOnce", "PlotSlot", "SceneData", "SceneTooLarge", "SceneView", "SharedCache", "artifact_urls",
            "build_scene", "compare_table", "correlation_table", "download_widget", "finished_residuals",
            "mesh_quality", "packing_of", "porosity_plot", "residual_history", "result_of", "result_summary",
-           "run_folder", "runs_table", "scene_data", "soon", "stage_done", "status_box", "status_html", "succeeded_runs",
-           "sweep_choices"]
+           "run_folder", "runs_table", "scene_data", "soon", "stage_done", "status_box", "status_html",
+           "succeeded_runs", "sweep_choices"]
