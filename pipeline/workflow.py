@@ -30,17 +30,18 @@ from .spec import BedSpec
 MESH_RECORD = "mesh.json"
 
 
-#: Changes whenever the surface a packing is meshed from changes for the same spec, so that stored meshes of
-#: the old surface are not reused. 2: spheres are icospheres holding the sphere's volume (were inscribed).
-SURFACE_VERSION = 2
+#: Changes whenever the mesh of the same spec changes (the surface a packing is meshed from, the meshing
+#: settings), so that stored meshes of the old kind are not reused. 2: spheres are icospheres holding the
+#: sphere's volume (were inscribed); 3: snapped in one pass, layers of at least a quarter cell, binary.
+MESH_VERSION = 3
 
 
 def mesh_digest(spec: BedSpec) -> str:
     """Identifies a mesh: the packing, the contact gap, the resolution, the surface refinement and the
-    :data:`SURFACE_VERSION`."""
+    :data:`MESH_VERSION`."""
     cfd = spec.cfd
     key: list[Any] = [packing_digest(spec), spec.packing.contact_gap, cfd.mesh_cells_per_diameter,
-                      cfd.surface_refinement, cfd.gap_refinement, cfd.boundary_layers, SURFACE_VERSION]
+                      cfd.surface_refinement, cfd.gap_refinement, cfd.boundary_layers, MESH_VERSION]
     text = json.dumps(key)
     return hashlib.sha256(text.encode()).hexdigest()
 

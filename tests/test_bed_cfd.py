@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import tarfile
 
@@ -89,6 +90,9 @@ def test_patches_and_the_point_inside_the_fluid(solved):
     for patch in PATCHES:
         assert f"{patch}\n" in boundary, patch
     assert (folder / "case" / "Allrun").stat().st_mode & 0o100
+    # meshes and fields are written in binary (ASCII costs minutes on beds of millions of cells)
+    for written in ("constant/polyMesh/points", "constant/polyMesh/faces"):
+        assert re.search(r"format\s+binary;", (folder / "case" / written).read_bytes()[:2000].decode("latin-1"))
     packing = Packing.load(folder / "packing" / "packing.npz")
     domain = bed_domain(packing, 10)
     x, y, z = domain.location_in_mesh()
@@ -216,6 +220,9 @@ def test_parallel_meshing_matches_serial(tmp_path):
     serial = mesh(spec, tmp_path / "serial")
     parallel = mesh(spec.updated({"cfd.processes": 2}), tmp_path / "parallel")
     assert parallel["ok"] and parallel["cells"] == pytest.approx(serial["cells"], rel=0.02)
+    for quality in (serial, parallel):  # what each snappyHexMesh phase cost, and the whole
+        assert set(quality["phase_seconds"]) == {"refine", "snap", "layers"}
+        assert 0 < sum(quality["phase_seconds"].values()) < quality["seconds"]
     case = tmp_path / "parallel" / "case"
     assert (case / "log.reconstructParMesh").is_file() and not list(case.glob("processor*"))
 

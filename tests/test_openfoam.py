@@ -23,9 +23,9 @@ from pipeline.openfoam import (
     openfoam_version,
     parse_checkmesh,
     parse_solver_line,
-    read_internal_field,
     render_dictionary,
     run_foam,
+    snappy_phase_seconds,
     words,
     write_dictionary,
 )
@@ -142,16 +142,15 @@ def test_write_dictionary_creates_parents(tmp_path: Path) -> None:
     assert path.read_text().count("endTime 10;") == 1
 
 
-def test_read_internal_field(tmp_path: Path) -> None:
-    (tmp_path / "p").write_text("internalField nonuniform List<scalar> 3\n(\n1\n2.5\n-3e-05\n)\n;\nboundaryField {}\n")
-    assert read_internal_field(tmp_path / "p") == [1.0, 2.5, -3e-05]
-    (tmp_path / "C").write_text("internalField nonuniform List<vector> 2\n(\n(0 1 2)\n(3 4 5)\n)\n;\n")
-    assert read_internal_field(tmp_path / "C") == [(0.0, 1.0, 2.0), (3.0, 4.0, 5.0)]
-    (tmp_path / "U").write_text("internalField uniform (0 0 1);\n")
-    assert read_internal_field(tmp_path / "U", 2) == [(0.0, 0.0, 1.0)] * 2
-
-
 # --- log parsers -----------------------------------------------------------------
+
+
+def test_snappy_phase_seconds_reads_each_phase_that_ran() -> None:
+    log = ("Mesh refined in = 239.81 s.\nsnapping...\nMesh snapped in = 3.5e+01 s.\n"
+           "Layers added in = 642.56 s.\nFinished meshing in = 1224.01 s.\n")
+    assert snappy_phase_seconds(log) == {"refine": 239.81, "snap": 35.0, "layers": 642.56}
+    assert snappy_phase_seconds("Mesh refined in = 1.5 s.\n") == {"refine": 1.5}
+    assert snappy_phase_seconds("") == {}
 
 SIMPLEFOAM_LOG = """\
 Time = 1
@@ -343,7 +342,7 @@ def test_empty_tube_matches_hagen_poiseuille(tmp_path: Path) -> None:
     assert result["dp_developed"] == pytest.approx(theory, rel=0.05)
     assert result["dp"] > result["dp_developed"]  # the entrance region adds losses
     assert fractions and all(0 < f <= 1 for f in fractions)
-    assert set(result["seconds"]) == {"write", "blockMesh", "checkMesh", "simpleFoam", "postProcess"}
+    assert set(result["seconds"]) == {"write", "blockMesh", "checkMesh", "simpleFoam", "read"}
 
 
 @needs_openfoam

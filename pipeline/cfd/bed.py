@@ -14,12 +14,14 @@ particle, off the axis and off any cell face: inside the fluid by construction.
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..geometry import particle_mesh
 from ..openfoam import run_foam, write_dictionary
+from ..openfoam import snappy_phase_seconds
 from ..openfoam.logs import ResidualTracker
 from ..packing import Packing
 from ..progress import ProgressCallback, no_progress
@@ -112,9 +114,11 @@ def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool =
 def mesh_bed_case(case_dir: Path, progress: ProgressCallback | None = None,
                   timeout: float | None = None, processes: int = 1) -> dict[str, Any]:
     """blockMesh, snappyHexMesh (in place; on ``processes`` MPI ranks when > 1, reassembled with
-    reconstructParMesh), checkMesh; the parsed mesh quality (raises if it fails)."""
+    reconstructParMesh), checkMesh; the parsed mesh quality (raises if it fails) with the ``seconds`` it all
+    took and snappyHexMesh's ``phase_seconds`` (refine, snap, layers)."""
     case_dir = Path(case_dir)
     report = progress or no_progress
+    started = time.perf_counter()
     report(0.0, "blockMesh")
     run_foam("blockMesh", case_dir, timeout=timeout)
     report(0.1, "snappyHexMesh" + (f" on {processes} ranks" if processes > 1 else ""))
@@ -128,9 +132,12 @@ def mesh_bed_case(case_dir: Path, progress: ProgressCallback | None = None,
             shutil.rmtree(child)
     else:
         run_foam("snappyHexMesh", case_dir, ["-overwrite"], timeout=timeout)
+    phases = snappy_phase_seconds((case_dir / "log.snappyHexMesh").read_text(encoding="utf-8", errors="replace"))
     report(0.9, "checkMesh")
     quality = check_mesh(case_dir, timeout)
-    report(1.0, f"mesh of {quality['cells']} cells")
+    quality.update(seconds=time.perf_counter() - started, phase_seconds=phases)
+    spent = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in phases.items())
+    report(1.0, f"mesh of {quality['cells']} cells ({spent})")
     return quality
 
 

@@ -9,12 +9,10 @@ gradient is ``32 μ U / D²``.
 Pressure in incompressible OpenFOAM solvers is *kinematic* (p/ρ, m²/s²); the
 results here are multiplied by the density to give pascals.
 
-How the pressure drop is measured (robust across OpenFOAM versions, no reliance
-on ``postProcess`` function-object output files): after the solve,
-``postProcess -latestTime -funcs '(writeCellCentres writeCellVolumes)'`` writes
-the cell centres ``C`` and volumes ``V`` into the last time directory; bedflow
-reads them with ``p`` and forms volume-weighted mean pressures of each
-axial layer of cells. The mesh is an extrusion along ``z``, so a layer's volume
+How the pressure drop is measured: after the solve, bedflow reads the last time
+through VTK's OpenFOAM reader (as every other case: binary or ASCII files alike),
+takes each cell's centre and volume from the mesh and forms volume-weighted mean
+pressures of each axial layer of cells. The mesh is an extrusion along ``z``, so a layer's volume
 weights are its cross-section areas times a constant thickness: the layer mean
 equals the area-weighted cross-section mean. Then
 
@@ -37,10 +35,11 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import BedflowError
-from pipeline.openfoam.dictionary import Raw, read_internal_field, words, write_dictionary
+from pipeline.openfoam.dictionary import Raw, words, write_dictionary
 from pipeline.openfoam.logs import ResidualTracker, parse_checkmesh
 from pipeline.openfoam.runner import run_foam
 from pipeline.progress import ProgressCallback
+from pipeline.results.extract import read_internal_mesh
 
 CORE_FRACTION = 0.55
 """Half-diagonal of the O-grid's square core, as a fraction of the radius."""
@@ -126,7 +125,7 @@ def control_dict(max_iterations: int, functions: dict[str, Any] | None = None) -
         "writeControl": "timeStep",
         "writeInterval": max_iterations,
         "purgeWrite": 0,
-        "writeFormat": "ascii",
+        "writeFormat": "binary",  # meshes of millions of cells: ASCII writing and reading cost minutes
         "writePrecision": 12,
         "writeCompression": "off",
         "timeFormat": "general",
@@ -195,8 +194,6 @@ def initial_fields(velocity: float, walls: tuple[str, ...] = ("wall",)) -> dict[
     return {"U": ("volVectorField", u), "p": ("volScalarField", p)}
 
 
-POST_PROCESS_ARGS = ("-latestTime", "-funcs", "(writeCellCentres writeCellVolumes)")
-
 ALLRUN_HEADER = """#!/bin/bash
 # Reproduce this bedflow case by hand (written by bedflow; bedflow itself runs the
 # same programs directly, not through this script).
@@ -244,8 +241,7 @@ def write_empty_tube_case(
     write_dictionary(system / "blockMeshDict", blockmesh, "blockMeshDict", location="system")
     write_physics(case_dir, nu, max_iterations, convergence)
     write_fields(case_dir, initial_fields(velocity))
-    write_allrun(case_dir, ["blockMesh", "checkMesh", "simpleFoam",
-                            "postProcess -latestTime -funcs '(writeCellCentres writeCellVolumes)'"])
+    write_allrun(case_dir, ["blockMesh", "checkMesh", "simpleFoam"])
     return case_dir
 
 
@@ -280,30 +276,15 @@ def write_physics(case_dir: Path, nu: float, max_iterations: int, convergence: f
     write_dictionary(constant / "turbulenceProperties", turbulence, "turbulenceProperties", location="constant")
 
 
-def latest_time_dir(case_dir: Path) -> Path:
-    """The time directory with the largest time (``0`` if nothing else was written)."""
-    times: list[tuple[float, Path]] = []
-    for child in Path(case_dir).iterdir():
-        try:
-            times.append((float(child.name), child))
-        except ValueError:
-            continue
-    if not times:
-        raise FileNotFoundError(f"no time directories in {case_dir}")
-    return max(times)[1]
+def layer_mean_pressure(mesh: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Axial positions and volume-weighted mean kinematic ``p`` of each cell layer of ``mesh``
+    (:func:`pipeline.results.extract.read_internal_mesh`).
 
-
-def layer_mean_pressure(time_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Axial positions and volume-weighted mean kinematic ``p`` of each cell layer.
-
-    Needs ``p``, ``C`` and ``V`` in ``time_dir`` (see the module docstring).
     Layers are cells sharing a centre ``z`` (to a relative 1e-6 of the length).
     """
-    pressure = np.asarray(read_internal_field(time_dir / "p"), dtype=float)
-    cells = len(pressure)
-    centres = np.asarray(read_internal_field(time_dir / "C", cells), dtype=float)
-    volumes = np.asarray(read_internal_field(time_dir / "V", cells), dtype=float)
-    z = centres[:, 2]
+    pressure = np.asarray(mesh.cell_data["p"], dtype=float)
+    volumes = np.abs(np.asarray(mesh.compute_cell_sizes(length=False, area=False)["Volume"], dtype=float))
+    z = np.asarray(mesh.cell_centers().points, dtype=float)[:, 2]
     span = float(np.ptp(z)) or 1.0
     keys = np.round(z / (span * 1e-6)).astype(np.int64)
     layers, inverse = np.unique(keys, return_inverse=True)
@@ -365,7 +346,7 @@ def run_empty_tube(
     """Write and run the empty-tube case; return its results.
 
     Stages: write, blockMesh, checkMesh (raises :class:`MeshCheckFailed` on failed
-    checks), simpleFoam (followed by a :class:`ResidualTracker`), postProcess.
+    checks), simpleFoam (followed by a :class:`ResidualTracker`), read (the last time, through VTK).
     ``density`` (kg/m³) converts kinematic pressure to Pa. ``timeout`` applies to
     each program. Returns ``cells``, ``iterations``, ``converged`` (residualControl
     met before ``max_iterations``), ``residuals`` (last initial residual per field),
@@ -383,8 +364,7 @@ def run_empty_tube(
     mesh = timed(seconds, "checkMesh", lambda: check_mesh(case_dir, timeout))
     tracker = ResidualTracker(max_iterations, progress)
     timed(seconds, "simpleFoam", lambda: run_foam("simpleFoam", case_dir, on_line=tracker, timeout=timeout))
-    timed(seconds, "postProcess", lambda: run_foam("postProcess", case_dir, POST_PROCESS_ARGS, timeout=timeout))
-    mean_z, mean_p = layer_mean_pressure(latest_time_dir(case_dir))
+    mean_z, mean_p = timed(seconds, "read", lambda: layer_mean_pressure(read_internal_mesh(case_dir)))
     inlet_drop, developed_drop = pressure_drops(mean_z, mean_p, length)
     mu = nu * density
     return {

@@ -1,8 +1,8 @@
 """OpenFOAM integration: environment, program runner, dictionary files, log parsers."""
 
-from pipeline.openfoam.dictionary import Raw, read_internal_field, render_dictionary, words, write_dictionary
+from pipeline.openfoam.dictionary import Raw, render_dictionary, words, write_dictionary
 from pipeline.openfoam.environment import OpenFOAMNotFound, foam_environment, openfoam_version
-from pipeline.openfoam.logs import ResidualTracker, parse_checkmesh, parse_solver_line
+from pipeline.openfoam.logs import ResidualTracker, parse_checkmesh, parse_solver_line, snappy_phase_seconds
 from pipeline.openfoam.runner import FoamError, foam_command, run_foam
 
 __all__ = [
@@ -15,9 +15,9 @@ __all__ = [
     "openfoam_version",
     "parse_checkmesh",
     "parse_solver_line",
-    "read_internal_field",
     "render_dictionary",
     "run_foam",
+    "snappy_phase_seconds",
     "words",
     "write_dictionary",
 ]

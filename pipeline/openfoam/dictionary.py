@@ -167,34 +167,3 @@ def write_dictionary(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-_NONUNIFORM = re.compile(r"internalField\s+nonuniform\s+List<(scalar|vector)>\s*(\d+)\s*\(")
-_UNIFORM = re.compile(r"internalField\s+uniform\s+([^;]+);")
-
-
-def read_internal_field(path: Path, cells: int | None = None) -> list[float] | list[tuple[float, float, float]]:
-    """The ``internalField`` of an ASCII volScalarField/volVectorField file.
-
-    ``nonuniform List<scalar|vector>`` gives one value per cell; ``uniform`` gives
-    ``cells`` copies (``cells`` is then required). Binary or compressed files are
-    not supported (bedflow writes ``writeFormat ascii``, ``writeCompression off``).
-    """
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
-    if match := _NONUNIFORM.search(text):
-        kind, count = match.group(1), int(match.group(2))
-        width = 1 if kind == "scalar" else 3
-        body = text[match.end() : text.find(";", match.end())]
-        numbers_ = [float(token) for token in body.replace("(", " ").replace(")", " ").split()]
-        if len(numbers_) != count * width:
-            raise ValueError(f"{path}: expected {count} {kind} values, read {len(numbers_) // width}")
-        if width == 1:
-            return numbers_
-        return [tuple(numbers_[i : i + 3]) for i in range(0, len(numbers_), 3)]  # type: ignore[misc]
-    if match := _UNIFORM.search(text):
-        if cells is None:
-            raise ValueError(f"{path}: uniform internalField needs the number of cells")
-        tokens = [float(token) for token in match.group(1).replace("(", " ").replace(")", " ").split()]
-        value = tokens[0] if len(tokens) == 1 else tuple(tokens)
-        return [value] * cells  # type: ignore[list-item]
-    raise ValueError(f"{path}: no ASCII internalField found")

@@ -29,7 +29,7 @@ from typing import Any
 
 import trimesh
 
-from ..cfd.bed import mesh_bed_case, run_simple
+from ..cfd.bed import clear_solution, mesh_bed_case, run_simple
 from ..cfd.snappy import Refinement, snappy_dictionary
 from ..cfd.tube import initial_fields, o_grid_blockmesh, run_empty_tube, write_fields, write_physics
 from ..errors import BedflowError
@@ -73,6 +73,7 @@ class CaseOutcome:
 
 
 def _solve(case_dir: Path, processes: int, progress: ProgressCallback, timeout: float | None) -> ResidualTracker:
+    clear_solution(case_dir)  # a kept folder may hold an earlier solve's times
     tracker = ResidualTracker(MAX_ITERATIONS, progress)
     run_simple(case_dir, tracker, processes, timeout)
     return tracker
