@@ -32,8 +32,8 @@ MESH_RECORD = "mesh.json"
 
 #: Changes whenever the mesh of the same spec changes (the surface a packing is meshed from, the meshing
 #: settings), so that stored meshes of the old kind are not reused. 2: spheres are icospheres holding the
-#: sphere's volume (were inscribed); 3: snapped in one pass, layers of at least a quarter cell, binary.
-MESH_VERSION = 3
+#: sphere's volume (were inscribed); 3: snapped in one pass, binary; 4: layers of at least a quarter cell.
+MESH_VERSION = 4
 
 
 def mesh_digest(spec: BedSpec) -> str:
