@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..geometry import particle_mesh
-from ..openfoam import run_foam, write_dictionary
-from ..openfoam import snappy_phase_seconds
+from ..openfoam import run_foam, snappy_phase_seconds, write_dictionary
 from ..openfoam.logs import ResidualTracker
 from ..packing import Packing
 from ..progress import ProgressCallback, no_progress

@@ -121,14 +121,14 @@ def parse_checkmesh(text: str) -> dict[str, Any]:
     return summary
 
 
-_SNAPPY_PHASES = {"refine": "Mesh refined", "snap": "Mesh snapped", "layers": "Layers added"}
-_SNAPPY_PHASE = re.compile(r"^(Mesh refined|Mesh snapped|Layers added) in = ([0-9.eE+-]+) s", re.MULTILINE)
+# snappyHexMesh's line at the end of each phase, and the phase's name.
+_SNAPPY_PHASES = {"Mesh refined": "refine", "Mesh snapped": "snap", "Layers added": "layers"}
+_SNAPPY_PHASE = re.compile(rf"^({'|'.join(_SNAPPY_PHASES)}) in = ([0-9.eE+-]+) s", re.MULTILINE)
 
 
 def snappy_phase_seconds(text: str) -> dict[str, float]:
     """Seconds snappyHexMesh spent in each phase it ran (``refine``, ``snap``, ``layers``), from its log."""
-    names = {line: name for name, line in _SNAPPY_PHASES.items()}
-    return {names[match.group(1)]: float(match.group(2)) for match in _SNAPPY_PHASE.finditer(text)}
+    return {_SNAPPY_PHASES[match.group(1)]: float(match.group(2)) for match in _SNAPPY_PHASE.finditer(text)}
 
 
 # An ``mpirun --tag-output`` / ``--timestamp-output`` prefix (``[1,0]<stdout>:``) before a rank's line.
