@@ -472,7 +472,8 @@ def test_a_real_parallel_log_gives_the_solver_residuals(solved: RunResult, hv, t
     assert set(history) == {"Ux", "Uy", "Uz", "p"}
     for field, values in history.items():
         assert [i for i, _ in values] == list(range(1, solved.iterations + 1)), field
-        assert values[0][1] > 0.1 and values[-1][1] < values[0][1] * 1e-2  # the solve converges
+        peak = max(residual for _, residual in values)  # transverse U starts small: its flow is zero at first
+        assert peak > 0.1 and values[-1][1] < peak * 1e-2, field  # the solve converges
     assert {field: values[-1][1] for field, values in history.items()} == solved.residuals  # what the run kept
     image = save(residuals_plot(history, tolerance=1e-5), tmp_path / "residuals.png")
     assert image.stat().st_size > 10_000
