@@ -4,17 +4,18 @@ Solids, each its own closed surface and, in STL, its own file (binary STL has no
 solid names, so the file name is the name):
 
 =============== ==========================================================================
-``particles``   every particle, shrunk by ``contact_gap`` × d so no two surfaces touch
+``particles``   every particle, after the contact treatment (:mod:`pipeline.contacts`): shrunk by
+                ``contact_gap`` × d so no two surfaces touch, or joined by bridges, or capped
 ``wall``        ``surface``: the closed inner envelope of the column (radius D/2, height H);
                 ``solid``: the tube wall of ``wall_thickness``; ``none``: left out
 ``lid_bottom``  the bottom lid (flat disc or hemispherical shell) under z = 0, unless ``none``
 ``lid_top``     the top lid above z = H, unless ``none``
 =============== ==========================================================================
 
-Shrinking at contacts is standard practice for meshing point contacts between
-particles: a contact gap g (fraction of d) turns each sphere of diameter d into
-one of d(1 − g), which raises the porosity (reported as ``porosity_meshed`` next
-to the nominal one). The spheres are icospheres holding the shrunk sphere's volume
+Point contacts cannot be meshed. The gap treatment (the default) turns each sphere
+of diameter d into one of d(1 − g), which raises the porosity (reported as
+``porosity_meshed`` next to the nominal one); bridges and caps keep the particles'
+size and change the solid only at contacts. The spheres are icospheres holding the shrunk sphere's volume
 (:func:`sphere_surface`); cylinders are polygonal prisms, slightly smaller (their
 volume over the exact shape's is ``tessellation_volume_ratio``).
 """
@@ -30,6 +31,7 @@ import numpy as np
 import trimesh
 from manifold3d import Manifold
 
+from .contacts import to_trimesh, treated_particles, window_porosity
 from .errors import BedflowError
 from .packing.shapes import rotation_matrices
 from .packing.model import Packing
@@ -48,6 +50,7 @@ class Geometry:
 
     solids: dict[str, trimesh.Trimesh]
     contact_gap: float
+    treatment: str = ""  # the contact treatment in words
     tessellation_volume_ratio: float = 1.0
     particle_template: trimesh.Trimesh | None = None
 
@@ -124,9 +127,25 @@ def particle_mesh(packing: Packing, shrink: float | None = None,
     return mesh, template, ratio
 
 
-def _from_manifold(solid: Manifold) -> trimesh.Trimesh:
-    out = solid.to_mesh()
-    return trimesh.Trimesh(np.asarray(out.vert_properties)[:, :3], np.asarray(out.tri_verts), process=False)
+def treated_particle_mesh(packing: Packing, subdivisions: int = 3
+                          ) -> tuple[trimesh.Trimesh, trimesh.Trimesh | None, float]:
+    """The particles as they are meshed, after the packing's contact treatment (:mod:`pipeline.contacts`):
+    (mesh, the template when the mesh is rigid copies of one, tessellation volume ratio)."""
+    treatment = packing.treatment()
+    if treatment.kind == "gap":
+        return particle_mesh(packing, treatment.shrink, subdivisions)
+    template, ratio = _template(packing, 0.0, subdivisions)
+    return to_trimesh(treated_particles(packing, treatment, template)), None, ratio
+
+
+def porosity_as_meshed(packing: Packing, z_range: tuple[float, float]) -> float:
+    """The porosity between two heights of the particles as they are meshed: exact spheres shrunk by the gap,
+    or the faceted solid with its bridges or caps."""
+    treatment = packing.treatment()
+    if treatment.kind == "gap":
+        return packing.porosity(z_range, shrink=treatment.shrink)
+    template, _ = _template(packing, 0.0, 3)
+    return window_porosity(treated_particles(packing, treatment, template), packing.container.radius, *z_range)
 
 
 def _disc(radius: float, z0: float, z1: float, segments: int) -> Manifold:
@@ -156,11 +175,22 @@ def container_solids(packing: Packing, wall_mode: str = "surface", segments: int
         solids["wall"] = tube
     solids["lid_bottom"] = _lid(c.bottom_type, c.radius, c.bottom_thickness, False, c.height, segments)
     solids["lid_top"] = _lid(c.top_type, c.radius, c.top_thickness, True, c.height, segments)
-    return {name: _from_manifold(solid) for name, solid in solids.items() if solid is not None}
+    return {name: to_trimesh(solid) for name, solid in solids.items() if solid is not None}
 
 
 def build_geometry(packing: Packing, wall_mode: str = "surface", subdivisions: int = 3) -> Geometry:
-    """Particles (with the contact gap) and container as separate closed solids."""
+    """Particles (after the contact treatment) and container as separate closed solids."""
+    treatment = packing.treatment()
+    if treatment.kind == "gap":
+        _check_gap(packing, subdivisions)
+    particles, template, ratio = treated_particle_mesh(packing, subdivisions)
+    solids = {"particles": particles, **container_solids(packing, wall_mode)}
+    return Geometry(solids=solids, contact_gap=treatment.shrink, tessellation_volume_ratio=ratio,
+                    particle_template=template, treatment=treatment.describe())
+
+
+def _check_gap(packing: Packing, subdivisions: int) -> None:
+    """Raise :class:`GeometryError` when shrinking by the contact gap leaves particles intersecting."""
     gap = packing.contact_gap
     pairs_gap = packing.min_gap()
     if pairs_gap < -gap * packing.diameter * 0.999:
@@ -168,16 +198,14 @@ def build_geometry(packing: Packing, wall_mode: str = "surface", subdivisions: i
             f"particles overlap by {-pairs_gap / packing.diameter:.3g} d, more than the contact gap ({gap:g} d): "
             "they would still intersect after shrinking"
         )
-    particles, template, ratio = particle_mesh(packing, gap, subdivisions)
     if packing.kind == "sphere":  # the volume-true icosphere's vertices reach a little beyond its sphere
+        template, _ = _template(packing, gap, subdivisions)
         reach = 2.0 * float(np.linalg.norm(template.vertices, axis=1).max()) - packing.diameter
         if pairs_gap < reach:
             raise GeometryError(
                 f"particles come within {pairs_gap / packing.diameter:.3g} d of each other or the wall: their "
                 f"faceted surfaces would touch after the contact gap ({gap:g} d); raise packing.contact_gap to "
                 f"at least {gap + (reach - pairs_gap) / packing.diameter + 1e-3:.3f}")
-    solids = {"particles": particles, **container_solids(packing, wall_mode)}
-    return Geometry(solids=solids, contact_gap=gap, tessellation_volume_ratio=ratio, particle_template=template)
 
 
 @dataclass
@@ -236,6 +264,7 @@ def write_geometry(
         "units": units,
         "scale": scale,
         "contact_gap": geometry.contact_gap,
+        "contact_treatment": geometry.treatment,
         "tessellation_volume_ratio": geometry.tessellation_volume_ratio,
         "solids": {name: {"faces": int(len(m.faces)), "volume_m3": float(m.volume)} for name, m in geometry.solids.items()},
         "watertight": result.watertight,

@@ -37,10 +37,11 @@ MESH_VERSION = 4
 
 
 def mesh_digest(spec: BedSpec) -> str:
-    """Identifies a mesh: the packing, the contact gap, the resolution, the surface refinement and the
+    """Identifies a mesh: the packing, the contact treatment, the resolution, the surface refinement and the
     :data:`MESH_VERSION`."""
     cfd = spec.cfd
-    key: list[Any] = [packing_digest(spec), spec.packing.contact_gap, cfd.mesh_cells_per_diameter,
+    treatment = spec.packing.treatment()
+    key: list[Any] = [packing_digest(spec), treatment.kind, treatment.size, cfd.mesh_cells_per_diameter,
                       cfd.surface_refinement, cfd.gap_refinement, cfd.boundary_layers, MESH_VERSION]
     text = json.dumps(key)
     return hashlib.sha256(text.encode()).hexdigest()

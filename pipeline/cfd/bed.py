@@ -5,7 +5,7 @@ particle diameters below the bed to an outlet plane ``EXIT`` diameters above
 its highest particle, so the flow enters and leaves through empty tube. The
 background is the O-grid pipe of :mod:`pipeline.cfd.tube` (patches ``inlet``,
 ``outlet``, ``wall``) with cells of d / ``cfd.mesh_cells_per_diameter``;
-snappyHexMesh carves out the particles (shrunk by the contact gap) from their
+snappyHexMesh carves out the particles (after the contact treatment) from their
 STL and names that patch ``particles``. The point that tells snappyHexMesh which
 side is fluid (``locationInMesh``) lies in the empty entrance, below every
 particle, off the axis and off any cell face: inside the fluid by construction.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..geometry import particle_mesh
+from ..geometry import treated_particle_mesh
 from ..openfoam import run_foam, snappy_phase_seconds, write_dictionary
 from ..openfoam.logs import ResidualTracker
 from ..packing import Packing
@@ -104,7 +104,7 @@ def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool =
     write_dictionary(system / "snappyHexMeshDict", snappy, "snappyHexMeshDict", location="system")
     surface = case_dir / "constant" / "triSurface"
     surface.mkdir(parents=True, exist_ok=True)
-    surface_mesh, _, _ = particle_mesh(packing, packing.contact_gap, subdivisions=3)
+    surface_mesh, _, _ = treated_particle_mesh(packing, subdivisions=3)
     surface_mesh.export(surface / "particles.stl", file_type="stl")
     write_allrun(case_dir, ["blockMesh", "snappyHexMesh -overwrite", "checkMesh", "simpleFoam"])
     return domain

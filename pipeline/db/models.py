@@ -126,7 +126,7 @@ class Packing(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     count: Mapped[int]
     porosity: Mapped[float]  # bed region, nominal particles
-    porosity_gap: Mapped[float]  # bed region, particles shrunk by the contact gap (what is meshed)
+    porosity_gap: Mapped[float]  # bed region after the contact treatment (what is meshed)
     porosity_core: Mapped[float]
     metrics: Mapped[dict[str, Any]]
     timings: Mapped[dict[str, Any]]

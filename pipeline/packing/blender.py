@@ -90,7 +90,7 @@ import numpy as np
 
 from .. import children
 from ..progress import ProgressCallback, no_progress
-from .model import Container, Packing, PackingError, packing_digest
+from .model import Container, Packing, PackingError, contact_fields, packing_digest
 from .shapes import check_contained, particle_count
 
 if TYPE_CHECKING:
@@ -485,7 +485,7 @@ def pack_rigid_body(
         engine=ENGINE,
         digest=packing_digest(spec),
         seed=spec.particles.seed,
-        contact_gap=spec.packing.contact_gap,
+        **contact_fields(spec),
         settled=bool(result["settled"]),
         stop_reason=str(result["stop_reason"]),
         simulated_time=float(result["simulated_time"]),

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import BedflowError
 
 if TYPE_CHECKING:
+    from ..contacts import ContactTreatment
     from ..spec import BedSpec
 
 PACKING_SECTIONS = ("bed", "lids", "particles", "packing")
@@ -33,6 +34,13 @@ class PackingError(BedflowError):
 def packing_digest(spec: "BedSpec") -> str:
     """The digest that identifies a packing: the spec's column, lids, particles and packing sections."""
     return spec.digest(*PACKING_SECTIONS)
+
+
+def contact_fields(spec: "BedSpec") -> dict[str, Any]:
+    """The :class:`Packing` fields that say how the spec's contacts are removed before meshing."""
+    treatment = spec.packing.treatment()
+    return {"contact_gap": treatment.shrink, "contact_treatment": treatment.kind,
+            "contact_size": 0.0 if treatment.kind == "gap" else treatment.size}
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,9 @@ class Packing:
     engine: str = ""
     digest: str = ""
     seed: int = 0
-    contact_gap: float = 0.0
+    contact_gap: float = 0.0  # the uniform shrink (fraction of d) of the gap treatment; 0 for bridges and caps
+    contact_treatment: str = "gap"
+    contact_size: float = 0.0  # the bridge diameter or cap distance (fraction of d); the gap's is contact_gap
     settled: bool = True
     stop_reason: str = "settled"
     simulated_time: float = 0.0
@@ -141,10 +151,20 @@ class Packing:
 
         return porosity(self, z_range, shrink)
 
+    def treatment(self) -> "ContactTreatment":
+        """How contacts are removed before meshing (:mod:`pipeline.contacts`)."""
+        from ..contacts import ContactTreatment
+
+        if self.contact_treatment == "gap":
+            return ContactTreatment("gap", self.contact_gap)
+        return ContactTreatment(self.contact_treatment, self.contact_size)
+
     @property
     def porosity_meshed(self) -> float:
-        """Porosity of the bed region with particles shrunk by the contact gap (what is meshed)."""
-        return self.porosity(shrink=self.contact_gap)
+        """Porosity of the bed region after the contact treatment (what is meshed)."""
+        from ..geometry import porosity_as_meshed
+
+        return porosity_as_meshed(self, (0.0, self.bed_height()))
 
     def core_range(self) -> tuple[float, float]:
         """The bed without its end layers: one particle size above the bottom, one below the top.
@@ -203,6 +223,8 @@ class Packing:
             "digest": self.digest,
             "seed": self.seed,
             "contact_gap": self.contact_gap,
+            "contact_treatment": self.contact_treatment,
+            "contact_size": self.contact_size,
             "settled": self.settled,
             "stop_reason": self.stop_reason,
             "simulated_time": self.simulated_time,
@@ -245,6 +267,8 @@ class Packing:
             digest=meta["digest"],
             seed=meta["seed"],
             contact_gap=meta["contact_gap"],
+            contact_treatment=meta.get("contact_treatment", "gap"),
+            contact_size=meta.get("contact_size", 0.0),
             settled=meta["settled"],
             stop_reason=meta["stop_reason"],
             simulated_time=meta["simulated_time"],

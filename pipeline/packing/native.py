@@ -46,7 +46,7 @@ from scipy.spatial import cKDTree
 
 from ..progress import ProgressCallback, no_progress
 from ..spec import BedSpec
-from .model import Container, Packing, PackingError, packing_digest
+from .model import Container, Packing, PackingError, contact_fields, packing_digest
 from .shapes import check_contained, particle_count
 
 #: Overlap left by the final projection, as a fraction of d.
@@ -252,7 +252,7 @@ def pack_native(spec: BedSpec, progress: ProgressCallback | None = None) -> Pack
     """
     spec.validate()
     report = progress or no_progress
-    p, pk = spec.particles, spec.packing
+    p = spec.particles
     if p.kind != "sphere":
         raise PackingError(f"the native packer packs spheres only, not {p.kind}s; use packing.method = rigid_body")
     d = p.diameter
@@ -284,7 +284,7 @@ def pack_native(spec: BedSpec, progress: ProgressCallback | None = None) -> Pack
         engine="native",
         digest=packing_digest(spec),
         seed=p.seed,
-        contact_gap=pk.contact_gap,
+        **contact_fields(spec),
         settled=settled,
         stop_reason="settled" if settled else "max_time",
         simulated_time=simulated,

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..correlations import friction_factor
+from ..geometry import porosity_as_meshed
 from ..packing import Packing
 from ..spec import BedSpec
 from .profiles import PlaneProfile, ResultsError, fit_gradient, plane_profile
@@ -36,7 +37,7 @@ class RunResult:
     dp_dz_r_squared: float
     window: tuple[float, float]
     dp_inlet_outlet: float
-    porosity_core: float  # of the solved geometry (particles shrunk by the contact gap) in the window
+    porosity_core: float  # of the solved geometry (after the contact treatment) in the window
     porosity_mesh: float  # fluid volume of the mesh's cells in the window over the tube's volume there
     superficial_velocity: float
     re_p: float
@@ -189,7 +190,7 @@ def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlanePr
     porosity_planes = float(profile.window(*window).areal_porosity.mean())
     if not math.isfinite(porosity_mesh):
         porosity_mesh = porosity_planes
-    porosity = packing.porosity(window, shrink=packing.contact_gap)
+    porosity = porosity_as_meshed(packing, window)
     u = spec.superficial_velocity()
     dp_dz = -fit.slope * rho
     nominal_geometry = BedGeometry(packing.diameter, packing.porosity(window), packing.container.diameter)

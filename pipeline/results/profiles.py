@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -61,21 +61,59 @@ def plane_profile(mesh: "pv.DataSet", field: str, z_values: np.ndarray, cross_se
     ``mesh`` is a PyVista dataset with cell (or point) data ``field``; the average
     is ∫ field dA / ∫ dA over the slice, the slice area being the fluid area.
     ``cross_section`` is the area of the empty channel (π R² of a tube), for the areal porosity.
+    The planes are cut in bands of neighbours, each through only the cells that reach into its band: the same
+    slices, several times cheaper on a big mesh than slicing the whole mesh per plane.
     """
     z_values = np.asarray(z_values, dtype=float)
     areas = np.empty(len(z_values))
     means = np.empty(len(z_values))
-    for k, z in enumerate(z_values):
-        cut = mesh.slice(normal="z", origin=(0.0, 0.0, float(z)))
-        if cut.n_cells == 0:
-            raise ResultsError(f"no fluid on the plane z = {z:g} m (outside the mesh?)")
-        integrated = cut.integrate_data()
-        area = float(integrated["Area"][0])
-        if area <= 0:
-            raise ResultsError(f"zero fluid area on the plane z = {z:g} m")
-        areas[k] = area
-        means[k] = float(np.asarray(integrated[field]).reshape(-1)[0]) / area
+    within = _cells_within(mesh)
+    order = np.argsort(z_values)
+    for band in np.array_split(order, math.ceil(math.sqrt(len(order)))) if len(order) else []:
+        part = within(float(z_values[band[0]]), float(z_values[band[-1]]))
+        for k in band:
+            z = float(z_values[k])
+            cut = part.slice(normal="z", origin=(0.0, 0.0, z)) if part.n_cells else part
+            if cut.n_cells == 0:
+                raise ResultsError(f"no fluid on the plane z = {z:g} m (outside the mesh?)")
+            area, integral = _integrate(cut, field)
+            if area <= 0:
+                raise ResultsError(f"zero fluid area on the plane z = {z:g} m")
+            areas[k] = area
+            means[k] = integral / area
     return PlaneProfile(z_values, areas, means, cross_section)
+
+
+def _cell_heights(mesh: "pv.DataSet") -> tuple[np.ndarray, np.ndarray] | None:
+    """The lowest and highest z of every cell of an unstructured mesh (one pass over its connectivity);
+    None for datasets without explicit cells."""
+    import pyvista as pv
+
+    if not isinstance(mesh, pv.UnstructuredGrid) or mesh.n_cells == 0:
+        return None
+    heights = np.asarray(mesh.points[:, 2])[np.asarray(mesh.cell_connectivity)]
+    starts = np.asarray(mesh.cell_offsets)[:-1]
+    return np.minimum.reduceat(heights, starts), np.maximum.reduceat(heights, starts)
+
+
+def _cells_within(mesh: "pv.DataSet") -> "Callable[[float, float], pv.DataSet]":
+    """A function giving, for heights ``low ≤ high``, the part of ``mesh`` whose cells reach into that band
+    (the whole of a dataset without explicit cells)."""
+    heights = _cell_heights(mesh)
+    if heights is None:
+        return lambda low, high: mesh
+    bottom, top = heights
+    return lambda low, high: mesh.extract_cells(np.flatnonzero((bottom <= high) & (top >= low)))
+
+
+def _integrate(cut: "pv.PolyData", field: str) -> tuple[float, float]:
+    """The area of a slice and the integral of ``field`` over it. A cell field is constant on each polygon,
+    so the integral is a sum over polygon areas (ten times faster than VTK's general integration filter)."""
+    if field in cut.cell_data:
+        area = cut.compute_cell_sizes(length=False, area=True, volume=False).cell_data["Area"]
+        return float(area.sum()), float(area @ np.asarray(cut.cell_data[field], dtype=float))
+    integrated = cut.integrate_data()
+    return float(integrated["Area"][0]), float(np.asarray(integrated[field]).reshape(-1)[0])
 
 
 def fit_gradient(profile: PlaneProfile, window: tuple[float, float]) -> GradientFit:
@@ -104,10 +142,21 @@ def student_t95(dof: int) -> float:
 
 def fluid_volume_fraction(mesh: "pv.DataSet", z0: float, z1: float, cross_section: float) -> float:
     """The porosity of the mesh between the planes ``z0`` and ``z1``: the volume of its cells, cut exactly at
-    both planes, over ``cross_section × (z1 − z0)``."""
-    part = mesh.clip(normal="-z", origin=(0.0, 0.0, z0), crinkle=False)
-    part = part.clip(normal="z", origin=(0.0, 0.0, z1), crinkle=False)
-    if part.n_cells == 0:
+    both planes, over ``cross_section × (z1 − z0)``. Only the cells crossing a plane are cut."""
+    heights = _cell_heights(mesh)
+    if heights is None:
+        whole, crossing = None, mesh
+    else:
+        bottom, top = heights
+        whole = mesh.extract_cells(np.flatnonzero((bottom >= z0) & (top <= z1)))
+        crossing = mesh.extract_cells(np.flatnonzero((bottom < z1) & (top > z0) & ((bottom < z0) | (top > z1))))
+    parts = [whole] if whole is not None and whole.n_cells else []
+    if crossing.n_cells:
+        cut = crossing.clip(normal="-z", origin=(0.0, 0.0, z0), crinkle=False)
+        cut = cut.clip(normal="z", origin=(0.0, 0.0, z1), crinkle=False) if cut.n_cells else cut
+        parts += [cut] if cut.n_cells else []
+    if not parts:
         raise ResultsError(f"no mesh between z = {z0:g} and {z1:g} m")
-    volume = float(part.compute_cell_sizes(length=False, area=False, volume=True).cell_data["Volume"].sum())
+    volume = sum(float(part.compute_cell_sizes(length=False, area=False, volume=True).cell_data["Volume"].sum())
+                 for part in parts)
     return volume / (cross_section * (z1 - z0))

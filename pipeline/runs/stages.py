@@ -156,7 +156,7 @@ def stage_pack(ctx: StageContext) -> None:
         metrics = {k: v for k, v in report.items() if k not in ("files", "packing_file", "seconds")}
         packing_id = _insert_once(ctx, PackingRow, digest, lambda: PackingRow(
             engine=packing.engine, digest=digest, count=packing.count, porosity=report["porosity"],
-            porosity_gap=packing.porosity(shrink=packing.contact_gap), porosity_core=report["porosity_core"],
+            porosity_gap=report["porosity_meshed"], porosity_core=report["porosity_core"],
             metrics=metrics, timings=report["seconds"]), [ctx.upload("packing", local)], "packing")
     ctx.record("simulation", ctx.run_id, geometry, packing_id=packing_id)
 

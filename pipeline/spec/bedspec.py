@@ -121,7 +121,7 @@ class BedSpec(param.Parameterized):
             "column": f"D = {bed.diameter * 1e3:g} mm, H = {bed.height * 1e3:g} mm, "
             f"lids {self.lids.bottom_type} (bottom) / {self.lids.top_type} (top)",
             "particles": f"{fill} (D/d = {self.aspect_ratio():.2f})",
-            "packing": f"{self.packing.method}, contact gap {self.packing.contact_gap:.1%} of d",
+            "packing": f"{self.packing.method}, contacts: {self.packing.treatment().describe()}",
             "flow": f"{cfd.regime}, Re_p = {self.particle_reynolds():.3g}, u = {self.superficial_velocity():.3g} m/s, "
             f"rho = {cfd.fluid_density:g} kg/m3, mu = {cfd.fluid_dynamic_viscosity:.4g} Pa.s",
             "digest": self.digest()[:12],

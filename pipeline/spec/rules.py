@@ -99,6 +99,13 @@ def _engine_supports_kind(spec: "BedSpec") -> Iterator[tuple[str, str]]:
         )
 
 
+def _treatment_supports_kind(spec: "BedSpec") -> Iterator[tuple[str, str]]:
+    if spec.packing.contact_treatment != "gap" and spec.particles.kind != "sphere":
+        yield ("packing.contact_treatment",
+               f"{spec.packing.contact_treatment} finds contacts between spheres only; use gap for "
+               f"{spec.particles.kind} particles")
+
+
 RULES: list[Rule] = [
     Rule(("particles.kind", "particles.diameter", "particles.length", "bed.diameter", "bed.height",
           "bed.clearance"), _particle_fits),
@@ -109,6 +116,7 @@ RULES: list[Rule] = [
     Rule(("lids.top_type", "lids.top_thickness", "lids.bottom_type", "lids.bottom_thickness"), _lid_thickness),
     Rule(("particles.diameter", "packing.collision_margin", "export.merge_distance"), _packing_tolerances),
     Rule(("packing.method", "particles.kind"), _engine_supports_kind),
+    Rule(("packing.contact_treatment", "particles.kind"), _treatment_supports_kind),
 ]
 
 

@@ -9,11 +9,15 @@ template and the dashboard's widgets are all derived from them.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import param
 
 from .fields import Quantity
+
+if TYPE_CHECKING:
+    from ..cfd.snappy import Refinement
+    from ..contacts import ContactTreatment
 
 FRACTION = {"bounds": (0, 1)}
 
@@ -159,8 +163,26 @@ class PackingSection(Section):
     contact_gap = param.Number(
         0.01,
         bounds=(0, 0.1),
-        doc="Fraction of the particle diameter removed at contacts before meshing (particles shrink by it).",
+        doc="The gap treatment's size: fraction of the particle diameter every particle shrinks by before meshing.",
     )
+    contact_treatment = param.Selector(
+        default="gap", objects=["gap", "bridge", "cap"],
+        doc="How point contacts are removed before meshing: gap (every particle shrinks by contact_gap), "
+        "bridge (a cylinder of contact_size d joins touching spheres, and spheres to the wall) or cap "
+        "(touching spheres flattened, faces contact_size d apart).")
+    contact_size = param.Number(
+        None, allow_None=True, bounds=(0.001, 0.5),
+        doc="Bridge diameter or distance between capped faces, as a fraction of d (unset: 0.2 for bridge, "
+        "0.02 for cap; the gap treatment's size is contact_gap).")
+
+    def treatment(self) -> "ContactTreatment":
+        """The contact treatment these settings ask for, with its size."""
+        from ..contacts import DEFAULT_SIZE, ContactTreatment
+
+        if self.contact_treatment == "gap":
+            return ContactTreatment("gap", self.contact_gap)
+        size = self.contact_size if self.contact_size is not None else DEFAULT_SIZE[self.contact_treatment]
+        return ContactTreatment(self.contact_treatment, size)
 
 
 EXPORT_FORMATS = ["stl", "obj", "gltf", "glb", "blend"]
