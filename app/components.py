@@ -28,6 +28,7 @@ import panel as pn
 from panel.pane.vtk.vtk import VTKRenderWindow
 from sqlalchemy import select
 
+from pipeline.correlations import PRESSURE_DROP_NAMES
 from pipeline.db import Artifact, Bed, Simulation, Sweep
 from pipeline.db.queries import runs_query
 from pipeline.errors import BedflowError
@@ -44,9 +45,7 @@ POLL_MS = 1500
 #: The solver log whose residuals are plotted.
 SOLVER_LOG = "log.simpleFoam"
 #: Correlations in the order tables list them (keys of the results' ``correlations``).
-CORRELATIONS = ("ergun", "eisfeld_schnitzlein", "kta", "carman")
-CORRELATION_NAMES = {"ergun": "Ergun", "eisfeld_schnitzlein": "Eisfeld–Schnitzlein", "kta": "KTA",
-                     "carman": "Carman"}
+CORRELATIONS = tuple(PRESSURE_DROP_NAMES)
 #: Completed stages, in order: what a run has made so far.
 STAGE_ORDER = ("", "pack", "mesh", "solve", "postprocess")
 
@@ -277,7 +276,7 @@ def correlation_table(results: dict[str, Any]) -> "pd.DataFrame":
              "CFD / correlation, nominal": float("nan")}]
     for key in [k for k in CORRELATIONS if k in meshed["correlations"]] + \
                [k for k in meshed["correlations"] if k not in CORRELATIONS]:
-        rows.append({"Correlation": CORRELATION_NAMES.get(key, key),
+        rows.append({"Correlation": PRESSURE_DROP_NAMES.get(key, key),
                      "Δp/L as meshed (Pa/m)": meshed["correlations"][key],
                      "CFD / correlation, as meshed": meshed["ratios"][key],
                      "Δp/L nominal (Pa/m)": nominal["correlations"].get(key, float("nan")),

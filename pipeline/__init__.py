@@ -22,12 +22,13 @@ __version__ = "0.1.0"
 
 
 def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, folder: str | Path | None = None,
-        progress: ProgressCallback | None = None, created_by: str = "") -> RunResult:
+        progress: ProgressCallback | None = None, created_by: str = "", sweep_id: int | None = None) -> RunResult:
     """Pack, mesh, solve and evaluate ``spec``, recorded in the run database and the artifact store; see
     :func:`pipeline.runs.run` (imported on first use, so ``import pipeline`` stays light)."""
     from .runs import run as _run
 
-    return _run(spec, engine=engine, processes=processes, folder=folder, progress=progress, created_by=created_by)
+    return _run(spec, engine=engine, processes=processes, folder=folder, progress=progress, created_by=created_by,
+                sweep_id=sweep_id)
 
 
 def submit(spec: BedSpec, until: str = "solve", created_by: str = "") -> int:

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .correlations import PRESSURE_DROP_NAMES
 from .errors import BedflowError
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ PICTURE_SIZE = (1000, 1000)
 
 #: The sections of a run report, in order (each is an element with this id).
 RUN_SECTIONS = ("spec", "provenance", "packing", "mesh", "residuals", "results", "fields", "timings")
-CORRELATION_NAMES = {"ergun": "Ergun", "eisfeld_schnitzlein": "Eisfeld–Schnitzlein", "carman": "Carman",
-                     "kta": "KTA"}
 
 
 class ReportError(BedflowError):
@@ -387,7 +386,7 @@ def _results_section(run: Any, result: dict[str, Any] | None, pictures: dict[str
         if name in stored and stored[name] is not None:
             ratio_m = stored[name]
         table_rows.append([
-            _e(CORRELATION_NAMES.get(name, name)),
+            _e(PRESSURE_DROP_NAMES.get(name, name)),
             _value(f"as_meshed.{name}", meshed["correlations"].get(name), "Pa/m"),
             _value(f"ratio_{name}", ratio_m, digits=3),
             _value(f"nominal.{name}", (nominal.get("correlations") or {}).get(name), "Pa/m"),

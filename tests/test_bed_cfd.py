@@ -69,7 +69,7 @@ def test_the_result_says_how_far_to_trust_it(solved):
     assert 1.5 < summary["window_diameters"] < 5.0
     assert 0 < summary["dp_dz_uncertainty"] < 0.5 * summary["dp_dz"]
     assert summary["dp_dz_r_squared"] > 0.9
-    assert set(summary["ratios_at_mesh_porosity"]) == {"ergun", "eisfeld_schnitzlein", "carman", "kta"}
+    assert set(summary["ratios_at_mesh_porosity"]) == {"ergun", "eisfeld_schnitzlein", "carman", "kta", "beetstra"}
     assert any("core window" in w and "unreliable" in w for w in summary["warnings"]), summary["warnings"]
     result = RunResult.load(solved[0] / "case" / "results.json")
     assert result.warnings() == summary["warnings"]
@@ -210,6 +210,22 @@ def test_rans_case_runs_with_wall_functions(tmp_path):
     assert result.iterations == 25 and not result.converged
     assert {"k", "omega"} <= set(result.residuals)
     assert result.dp_dz > 0
+
+
+def test_a_bed_with_bridges_meshes_and_solves_with_the_porosity_of_its_bridged_solid(tmp_path):
+    """Bridges join touching spheres and reach through the tube wall: snappyHexMesh carves the one bridged
+    solid, the mesh holds its porosity (below the nominal one, unlike the gap's), and the flow solves."""
+    spec = parse_bed(SMALL_BED).updated({"packing.contact_treatment": "bridge", "cfd.mesh_cells_per_diameter": 8,
+                                         "cfd.max_iterations": 400})
+    result = run(spec, folder=tmp_path / "bridged")
+    packing = Packing.load(tmp_path / "bridged" / "packing" / "packing.npz")
+    nominal = packing.porosity(result.window)
+    assert packing.treatment().kind == "bridge" and result.porosity_core < nominal - 5e-4
+    assert abs(result.porosity_mesh - result.porosity_core) < 0.03
+    assert result.as_meshed["geometry"]["particle_diameter"] == pytest.approx(packing.diameter)  # no shrink
+    assert result.converged and 0.6 < result.as_meshed["ratios"]["ergun"] < 1.6
+    boundary = (tmp_path / "bridged" / "case" / "constant" / "polyMesh" / "boundary").read_text()
+    assert all(f"{patch}\n" in boundary for patch in PATCHES)
 
 
 def test_parallel_meshing_matches_serial(tmp_path):

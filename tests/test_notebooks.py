@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 CELL_TIMEOUT = 300  # seconds per cell (a full SMALL notebook takes well under a minute)
 
-EXPECTED = ["01_quickstart", "02_velocity_sweep", "03_packing_study", "04_mesh_study"]
+EXPECTED = ["01_quickstart", "02_velocity_sweep", "03_packing_study", "04_mesh_study", "05_validation"]
 
 # Appended to the executed copy: runs in the notebook's namespace after its last cell.
 CHECKS = {
@@ -44,6 +44,12 @@ assert (study["core porosity"] - study["Benyahia–O'Neill"]).abs().max() < 0.05
 assert summary["resolutions"] == [5, 6, 8]
 assert summary["cells"] == sorted(summary["cells"]) and len(set(summary["cells"])) == 3
 assert all(v > 0 for v in summary["dp_dz"]) and np.isfinite(summary["dp_dz_extrapolated"])
+""",
+    "05_validation": """
+assert len(cases) == 4 and (cases["Δp/L (Pa/m)"] > 0).all(), cases
+(entry,) = summary
+assert entry["seeds"] == 2 and entry["uncertainty"] > 0 and set(entry["treatments"]) == {"gap", "bridge"}
+assert curves, "no radial porosity profile"
 """,
 }
 

@@ -51,7 +51,24 @@ def test_eisfeld_schnitzlein_wall_effect_and_limits():
 
 def test_all_correlations_by_name_and_reynolds():
     grads = pressure_gradients(0.005, 0.4, 0.001, 998.2, 1.002e-3, 0.025)
-    assert set(grads) == {"ergun", "eisfeld_schnitzlein", "carman", "kta"}
+    assert set(grads) == {"ergun", "eisfeld_schnitzlein", "carman", "kta", "beetstra"}
     assert all(g > 0 for g in grads.values())
     assert particle_reynolds(0.005, 0.001, 998.2, 1.002e-3) == pytest.approx(4.981, rel=1e-3)
     assert hagen_poiseuille(0.01, 0.01, 1e-3) == pytest.approx(3.2)
+
+
+def test_the_dns_law_is_carman_kozeny_in_creeping_flow_stokes_when_dilute_and_grows_with_inertia():
+    from pipeline.correlations import beetstra
+
+    d, rho, mu, creeping = 0.005, 1000.0, 1e-3, 1e-8
+    # dense: F ~ 10 φ/(1-φ)², Carman–Kozeny's 180 (+ the small second term), ~1.2x Ergun's 150 at ε = 0.42
+    dense = beetstra(d, 0.42, creeping, rho, mu)
+    kozeny = 180 * mu * creeping * 0.58**2 / (0.42**3 * d * d)
+    assert dense == pytest.approx(kozeny * (1 + 0.42**2 * (1 + 1.5 * 0.58**0.5) / (10 * 0.58 / 0.42**2)), rel=1e-9)
+    assert dense / ergun(d, 0.42, creeping, rho, mu) == pytest.approx(1.22, abs=0.01)
+    # dilute: one sphere's Stokes drag per sphere, n 3π mu d u = 18 φ mu u / d²
+    phi = 1e-6
+    assert beetstra(d, 1 - phi, creeping, rho, mu) == pytest.approx(18 * phi * mu * creeping / d**2, rel=1e-3)
+    # inertia adds drag: at Re_p = 20 the gradient per unit velocity is higher than in creeping flow
+    u20 = 20 * mu / (rho * d)
+    assert beetstra(d, 0.42, u20, rho, mu) / u20 > 1.05 * dense / creeping

@@ -211,7 +211,7 @@ def test_digest_of_default_spec_is_pinned():
     assert BedSpec().digest() == DEFAULT_DIGEST
 
 
-DEFAULT_DIGEST = "7f5ef0f8b1a47a33346ff9f30469732de55bd75ea8faffb1693486efd3fb85dc"
+DEFAULT_DIGEST = "c8c3fbc32b091940084bfd11ccb29bb53611042780f7e55be77d027b92d3f07d"  # packing.contact_treatment, contact_size
 
 
 def test_updated_returns_validated_copy():

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from pipeline.correlations import expected_porosity, porosity_correlation, pressure_gradients
+from pipeline.correlations import PRESSURE_DROP_NAMES, expected_porosity, porosity_correlation, pressure_gradients
 from pipeline.openfoam.logs import residual_history
 from pipeline.results.validation import BedGeometry
 from pipeline.settings import Settings
@@ -52,11 +52,11 @@ __all__ = [
     "residuals_plot",
     "save",
     "sweep_plot",
+    "validation_plot",
 ]
 
 #: Legend names of the pressure-drop correlations (keys of :func:`pipeline.correlations.pressure_gradients`).
-CORRELATION_LABELS = {"ergun": "Ergun", "eisfeld_schnitzlein": "Eisfeld–Schnitzlein", "kta": "KTA",
-                      "carman": "Carman"}
+CORRELATION_LABELS = PRESSURE_DROP_NAMES
 CFD_LABEL = "CFD"
 
 # Okabe–Ito colours (distinguishable with colour-vision deficiency, and in greyscale by dash).
@@ -64,7 +64,7 @@ BLACK, ORANGE, SKY, GREEN, BLUE, VERMILLION, PURPLE, GREY = (
     "#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#8C8C8C")
 CYCLE = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, BLACK)
 _CORRELATION_STYLE = {"ergun": (BLUE, "solid"), "eisfeld_schnitzlein": (VERMILLION, "dashed"),
-                      "kta": (GREEN, "dashdot"), "carman": (PURPLE, "dotted")}
+                      "kta": (GREEN, "dashdot"), "carman": (PURPLE, "dotted"), "beetstra": (ORANGE, "dashed")}
 _MPL_DASH = {"solid": "-", "dashed": "--", "dashdot": "-.", "dotted": ":"}
 _BOKEH_DASH = {"solid": "solid", "dashed": "dashed", "dashdot": "dotdash", "dotted": "dotted"}
 
@@ -483,6 +483,30 @@ def mesh_independence(summary: Mapping[str, Any] | MeshStudy) -> hv.Overlay:
     ylim = (min(dp.min(), low, extrapolated) - 0.3 * span, max(dp.max(), high, extrapolated) + 0.3 * span)
     return _frame(overlay, "Cells", DP_DZ, logx=True, xlim=(x0, x1), ylim=ylim,
                   xticks=[(c, _count(c)) for c in cells])
+
+
+def validation_plot(summary: Sequence[Mapping[str, Any]],
+                    correlations: Sequence[str] = ("ergun", "eisfeld_schnitzlein", "carman", "beetstra")
+                    ) -> hv.Overlay:
+    """The validation study (:func:`pipeline.study.summarize`): CFD / correlation for each bed and Reₚ, with the
+    study's combined uncertainty (seed scatter and GCI) as error bars; 1 is marked. One column of points per
+    correlation, the beds and Reₚ side by side within it."""
+    hv = _hv()
+    xdim, ydim = hv.Dimension("case", label="Correlation"), hv.Dimension("ratio", label="CFD / correlation")
+    elements: list[Any] = []
+    width = max(len(summary), 1)
+    for k, entry in enumerate(summary):
+        x = np.arange(len(correlations)) + (k - (width - 1) / 2) * 0.6 / width
+        ratio = np.array([entry["ratios"].get(name, np.nan) for name in correlations], dtype=float)
+        error = ratio * (entry["uncertainty"] if math.isfinite(entry["uncertainty"]) else 0.0)
+        label = f"{entry['bed']}, D/d {entry['aspect_ratio']:.3g}, Reₚ {entry['reynolds']:g}"
+        color = CYCLE[k % len(CYCLE)]
+        elements.append(hv.ErrorBars((x, ratio, error), xdim, [ydim, "error"]).opts(color=color))
+        elements.append(_markers(hv.Scatter((x, ratio), xdim, ydim, label=label), color))
+    elements.append(_level(1.0, -0.5, len(correlations) - 0.5, "CFD = correlation", GREY, "dotted"))
+    ticks = [(i, PRESSURE_DROP_NAMES[name]) for i, name in enumerate(correlations)]
+    return _frame(hv.Overlay(elements), "Correlation", "CFD / correlation", xlim=(-0.5, len(correlations) - 0.5),
+                  xticks=ticks)
 
 
 # -- results ---------------------------------------------------------------------------------------------

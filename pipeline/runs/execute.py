@@ -335,9 +335,10 @@ def cancel(run_id: int, *, services: Services | None = None) -> RunStatus:
 
 
 def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, folder: str | Path | None = None,
-        progress: ProgressCallback | None = None, *, created_by: str = "",
+        progress: ProgressCallback | None = None, *, created_by: str = "", sweep_id: int | None = None,
         services: Services | None = None) -> RunResult:
-    """Pack, mesh, solve and evaluate ``spec`` here, recorded in the database and the store.
+    """Pack, mesh, solve and evaluate ``spec`` here, recorded in the database and the store (in the sweep
+    ``sweep_id`` when given).
 
     ``engine`` and ``processes`` override the spec's packing method and MPI ranks.
     Bad specs fail before anything is recorded. Packings and meshes recorded with
@@ -347,7 +348,7 @@ def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, 
     if processes is not None:
         spec = spec.updated({"cfd.processes": processes})
     found = services or open_services()
-    run_id = create_run(spec, created_by=created_by, services=found)
+    run_id = create_run(spec, created_by=created_by, sweep_id=sweep_id, services=found)
     root = Path(folder) if folder else found.work_dir(run_id)
     execute(run_id, folder=root, progress=progress, services=found)
     result = RunResult.load(root / "case" / RESULTS_FILE)

@@ -1,0 +1,78 @@
+"""The validation study: packed-bed Δp/L against Ergun, Eisfeld–Schnitzlein, Carman and the DNS law.
+
+Runs :func:`pipeline.study.study_cases` (long beds at D/d = 5 and 10: three seeds at Re_p 1 and 20 at the
+default resolution and contact treatment, the first seed on a finer mesh and with bridges and caps), each a
+recorded run in one sweep, and prints each case's Δp/L, its ratios to the correlations (for the packing as
+packed) and its cost as it finishes; then per bed and Re_p the seeds' mean with the seed scatter, the GCI and
+their combination. Writes every row and the summary as JSON for ``notebooks/05_validation.ipynb``.
+
+Run: .venv/bin/python benchmarks/validation.py [--quick] [--beds dd5,dd10] [--resolution 12] [--finer 16]
+     [--processes 2] [--out benchmarks/results/validation.json] [--no-record]
+``--quick``: the 90-sphere demo bed, two seeds, Re_p 1, d/6 and d/8 without refinement (a look at the machinery
+in about a minute; its numbers are not a validation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+from pipeline.study import BEDS, QUICK_BED, StudyRow, run_study, study_cases, summarize
+
+OUT = Path(__file__).parent / "results" / "validation.json"
+SHOWN = ("ergun", "eisfeld_schnitzlein", "carman", "beetstra")
+
+
+def print_row(row: StudyRow) -> None:
+    ratios = "  ".join(f"{name} {row.ratios[name]:.3f}" for name in SHOWN)
+    print(f"{row.case.label:<42} {row.cells:>9,} cells  Δp/L {row.dp_dz:9.4g} ± {row.dp_dz_uncertainty:.2g} Pa/m  "
+          f"ε {row.porosity_nominal:.3f}/{row.porosity_solved:.3f}/{row.porosity_mesh:.3f}  {ratios}  "
+          f"{row.seconds:6.0f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--beds", default=",".join(BEDS))
+    parser.add_argument("--resolution", type=int, default=12)
+    parser.add_argument("--finer", type=int, default=16)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    overrides = {"cfd.processes": args.processes}
+    if args.quick:
+        beds = {"quick": QUICK_BED}
+        cases = study_cases(("quick",), resolution=6, finer=8, seeds=(1, 2), reynolds=(1.0,), treatments=("bridge",))
+        overrides.update({"cfd.surface_refinement": 0, "cfd.boundary_layers": 0})
+    else:
+        beds = BEDS
+        cases = study_cases(tuple(args.beds.split(",")), resolution=args.resolution, finer=args.finer)
+    print(f"{len(cases)} cases; Δp/L with the fit's 95 % interval; porosity as packed / solved / meshed; "
+          "ratios CFD / correlation for the packing as packed")
+    started = time.perf_counter()
+    rows = run_study(cases, beds, overrides=overrides, record=not args.no_record, on_row=print_row,
+                     name="validation study (quick)" if args.quick else "validation study")
+    summary = summarize(rows)
+    print("\nbed    Re_p  seeds  Δp/L (Pa/m)   seeds ±  GCI     total ±   " + "  ".join(SHOWN))
+    for entry in summary:
+        ratios = "  ".join(f"{entry['ratios'][name]:.3f}" for name in SHOWN)
+        gci = f"{entry['gci']:.1%}" if math.isfinite(entry["gci"]) else "–"
+        print(f"{entry['bed']:<6} {entry['reynolds']:>4g}  {entry['seeds']:>5}  {entry['dp_dz']:11.4g}  "
+              f"{entry['seed_scatter']:7.1%}  {gci:>6}  {entry['uncertainty']:7.1%}   {ratios}")
+        for treatment, values in entry["treatments"].items():
+            print(f"        {treatment:<7} Δp/L {values['dp_dz']:.4g} ({values['change']:+.1%} vs gap), "
+                  f"porosity solved {values['porosity_solved']:.4f}, mesh {values['porosity_mesh']:.4f}")
+    total = time.perf_counter() - started
+    print(f"\nthe study took {total / 60:.1f} min on this machine")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"cases": [row.to_dict() for row in rows], "summary": summary,
+                                    "seconds": total, "quick": args.quick}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
