@@ -50,6 +50,9 @@ assert len(cases) == 4 and (cases["Δp/L (Pa/m)"] > 0).all(), cases
 (entry,) = summary
 assert entry["seeds"] == 2 and entry["uncertainty"] > 0 and set(entry["treatments"]) == {"gap", "bridge"}
 assert curves, "no radial porosity profile"
+sweep = pipeline.runs.get_run(rows[0].run_id).sweep_id
+assert sweep and sorted(r.id for r in pipeline.runs.list_runs(sweep=sweep)) == sorted(r.run_id for r in rows)
+assert rows[0].porosity_solved > rows[0].porosity_nominal > rows[3].porosity_solved  # gap vs bridge
 """,
 }
 

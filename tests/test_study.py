@@ -1,4 +1,5 @@
-"""The validation study: its cases, its uncertainty arithmetic, and one small study run for real."""
+"""The validation study: its cases and its uncertainty arithmetic (``notebooks/05_validation.ipynb`` runs a small
+study for real in the notebook tests: recorded runs in one sweep, rows, summary)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 
 import pytest
 
-from pipeline.study import (BEDS, StudyCase, StudyRow, gci, run_study, study_cases, summarize)
+from pipeline.study import BEDS, StudyCase, StudyRow, gci, study_cases, summarize
 
 
 def test_the_study_has_seeds_at_both_reynolds_a_finer_mesh_and_each_treatment_per_bed():
@@ -56,32 +57,3 @@ def test_the_summary_combines_seed_scatter_and_gci_and_compares_treatments():
     assert entry["uncertainty"] == pytest.approx(math.hypot(entry["seed_scatter"], entry["gci"]))
     assert entry["treatments"]["cap"]["change"] == pytest.approx(-0.1)
     assert entry["ratios"]["ergun"] == pytest.approx(1.2) and entry["seconds"] == 300.0
-
-
-@pytest.mark.slow
-def test_a_small_study_runs_records_its_runs_in_one_sweep_and_summarizes(tmp_path):
-    """Two seeds, a finer mesh and bridges on a 40-sphere bed at d/5 and d/6 (coarse: the machinery, not
-    the physics); the runs are recorded in one sweep of the run database."""
-    from pipeline.runs import list_runs
-
-    bed = {"name": "study", "bed": {"diameter": 0.025, "height": 0.04}, "particles": {"diameter": 0.005,
-                                                                                    "count": 40}}
-    cases = study_cases(("small",), resolution=5, finer=6, seeds=(1, 2), reynolds=(1.0,), treatments=("bridge",))
-    seen: list[str] = []
-    rows = run_study(cases, {"small": bed}, overrides={"cfd.surface_refinement": 0, "cfd.boundary_layers": 0,
-                                                        "cfd.max_iterations": 300},
-                     folder=tmp_path, name="a small study", on_row=lambda r: seen.append(r.case.label))
-    assert seen == [c.label for c in cases] and all(r.dp_dz > 0 and r.run_id for r in rows)
-    assert rows[0].radial_porosity["porosity"] and not rows[2].radial_porosity  # the seeds' wall profile
-    assert rows[0].porosity_solved > rows[0].porosity_nominal > rows[3].porosity_solved  # gap vs bridge
-    (entry,) = summarize(rows)
-    assert entry["seeds"] == 2 and math.isfinite(entry["gci"]) and math.isfinite(entry["uncertainty"])
-    assert set(entry["treatments"]) == {"gap", "bridge"} and 0.3 < entry["ratios"]["beetstra"] < 3
-    sweep_runs = list_runs(sweep=rows[0].run_id and _sweep_of(rows[0].run_id))
-    assert sorted(r.id for r in sweep_runs) == sorted(r.run_id for r in rows)
-
-
-def _sweep_of(run_id: int) -> int:
-    from pipeline.runs import get_run
-
-    return int(get_run(run_id).sweep_id)

@@ -318,6 +318,23 @@ def test_sweep_plot_shows_gradients_and_ratios_against_the_swept_parameter(hv) -
         sweep_plot(frame, "bed.roughness")
 
 
+def test_validation_plot_shows_each_ratio_with_the_study_uncertainty(hv, tmp_path) -> None:
+    from viz.plots import save, validation_plot
+
+    summary = [{"bed": "dd5", "aspect_ratio": 5.0, "reynolds": 1.0, "uncertainty": 0.05,
+                "ratios": {"ergun": 1.3, "eisfeld_schnitzlein": 0.8, "carman": 1.1, "beetstra": 1.0}},
+               {"bed": "dd10", "aspect_ratio": 10.0, "reynolds": 20.0, "uncertainty": math.nan,
+                "ratios": {"ergun": 1.2, "eisfeld_schnitzlein": 0.9, "carman": 1.0, "beetstra": 0.95}}]
+    plot = validation_plot(summary)
+    found = elements(plot, hv)
+    _, ratios = xy(only(found, "dd5, D/d 5, Reₚ 1", hv.Scatter))
+    assert ratios.tolist() == [1.3, 0.8, 1.1, 1.0]
+    bars = plot.traverse(lambda e: e.dimension_values(2).tolist(), [hv.ErrorBars])
+    assert bars[0] == pytest.approx([0.065, 0.04, 0.055, 0.05]) and bars[1] == [0.0] * 4  # no uncertainty: none
+    assert "CFD = correlation" in found
+    assert save(plot, tmp_path / "validation.png").stat().st_size > 10_000
+
+
 def test_mesh_independence_shows_the_extrapolation_and_its_band(hv) -> None:
     from viz.plots import mesh_independence
 
