@@ -87,6 +87,18 @@ def test_fluid_volume_fraction_cuts_cells_at_the_window_planes():
         fluid_volume_fraction(mesh, 0.05, 0.06, disc)
 
 
+def test_fluid_volume_fraction_sums_a_given_cell_volume_field_cut_cells_by_their_share():
+    """With a cell field V (OpenFOAM's volumes) the fraction sums V, cut cells by the share inside the window:
+    V twice the geometric volume doubles it exactly, planes inside cells included."""
+    from pipeline.results.profiles import fluid_volume_fraction
+
+    mesh = cylinder_mesh(hole=0.002)
+    disc = float(mesh.slice(normal="z", origin=(0, 0, 0.005)).area)
+    geometric = fluid_volume_fraction(mesh, 0.0123, 0.0317, disc)
+    mesh.cell_data["V"] = 2 * mesh.compute_cell_sizes(length=False, area=False, volume=True).cell_data["Volume"]
+    assert fluid_volume_fraction(mesh, 0.0123, 0.0317, disc) == pytest.approx(2 * geometric, rel=1e-9)
+
+
 def test_the_fit_reports_its_uncertainty():
     rng = np.random.default_rng(1)
     mesh = cylinder_mesh()

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..correlations import friction_factor
 from ..geometry import porosity_as_meshed
+from ..openfoam import run_foam
 from ..packing import Packing
 from ..spec import BedSpec
 from .profiles import PlaneProfile, ResultsError, fit_gradient, plane_profile
@@ -154,8 +155,9 @@ class RunResult:
         return cls(**data)
 
 
-def read_internal_mesh(case_dir: Path) -> "Any":
-    """The internal mesh of the latest time of a case, with cell fields (PyVista)."""
+def read_internal_mesh(case_dir: Path, cell_volumes: bool = False) -> "Any":
+    """The internal mesh of the latest time of a case, with cell fields (PyVista); with ``cell_volumes`` also
+    OpenFOAM's own cell volumes as the cell field ``V`` (written by ``postProcess -func writeCellVolumes``)."""
     import pyvista as pv
 
     foam = Path(case_dir) / "case.foam"
@@ -163,6 +165,10 @@ def read_internal_mesh(case_dir: Path) -> "Any":
     reader = pv.OpenFOAMReader(str(foam))
     if len(reader.time_values) < 2:
         raise ResultsError(f"{case_dir} has no solution time beyond 0")
+    if cell_volumes:
+        run_foam("postProcess", case_dir, ["-func", "writeCellVolumes", "-latestTime"],
+                 log_name="log.writeCellVolumes")
+        reader = pv.OpenFOAMReader(str(foam))
     reader.set_active_time_value(reader.time_values[-1])
     reader.cell_to_point_creation = False
     return reader.read()["internalMesh"]

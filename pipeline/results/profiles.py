@@ -142,21 +142,47 @@ def student_t95(dof: int) -> float:
 
 def fluid_volume_fraction(mesh: "pv.DataSet", z0: float, z1: float, cross_section: float) -> float:
     """The porosity of the mesh between the planes ``z0`` and ``z1``: the volume of its cells, cut exactly at
-    both planes, over ``cross_section × (z1 − z0)``. Only the cells crossing a plane are cut."""
+    both planes, over ``cross_section × (z1 − z0)``.
+
+    With a cell field ``V`` (OpenFOAM's own cell volumes: :func:`pipeline.results.extract.read_internal_mesh`
+    with ``cell_volumes``) those are summed, a cell crossing a plane counting with the share of it (by VTK's
+    geometry) on the window's side. Without it VTK's cell volumes are summed, which on snapped polyhedra differ
+    from OpenFOAM's by up to about a per cent (their magnitudes: VTK gives OpenFOAM's prisms a negative volume).
+    """
     heights = _cell_heights(mesh)
     if heights is None:
-        whole, crossing = None, mesh
-    else:
-        bottom, top = heights
-        whole = mesh.extract_cells(np.flatnonzero((bottom >= z0) & (top <= z1)))
-        crossing = mesh.extract_cells(np.flatnonzero((bottom < z1) & (top > z0) & ((bottom < z0) | (top > z1))))
-    parts = [whole] if whole is not None and whole.n_cells else []
-    if crossing.n_cells:
-        cut = crossing.clip(normal="-z", origin=(0.0, 0.0, z0), crinkle=False)
-        cut = cut.clip(normal="z", origin=(0.0, 0.0, z1), crinkle=False) if cut.n_cells else cut
-        parts += [cut] if cut.n_cells else []
-    if not parts:
+        return _clipped_volume(mesh, z0, z1, exact=False) / (cross_section * (z1 - z0))
+    bottom, top = heights
+    exact = "V" in mesh.cell_data
+    inside = np.flatnonzero((bottom >= z0) & (top <= z1))
+    crossing = np.flatnonzero((bottom < z1) & (top > z0) & ((bottom < z0) | (top > z1)))
+    if len(inside) + len(crossing) == 0:
         raise ResultsError(f"no mesh between z = {z0:g} and {z1:g} m")
-    volume = sum(float(part.compute_cell_sizes(length=False, area=False, volume=True).cell_data["Volume"].sum())
-                 for part in parts)
+    volume = float(np.asarray(mesh.cell_data["V"])[inside].sum()) if exact else (
+        float(_vtk_volumes(mesh.extract_cells(inside)).sum()) if len(inside) else 0.0)
+    if len(crossing):
+        volume += _clipped_volume(mesh.extract_cells(crossing), z0, z1, exact)
     return volume / (cross_section * (z1 - z0))
+
+
+def _vtk_volumes(part: "pv.DataSet") -> np.ndarray:
+    """VTK's cell volumes, as magnitudes (VTK gives the prisms of an OpenFOAM mesh a negative volume)."""
+    return np.abs(np.asarray(part.compute_cell_sizes(length=False, area=False, volume=True).cell_data["Volume"]))
+
+
+def _clipped_volume(part: "pv.DataSet", z0: float, z1: float, exact: bool) -> float:
+    """The volume of ``part`` between the planes: VTK's volumes of the clipped pieces, or (``exact``) each
+    piece's share of its cell's VTK volume times the cell's own ``V``."""
+    part = part.copy()
+    part.cell_data["bedflow_cell"] = np.arange(part.n_cells)
+    cut = part.clip(normal="-z", origin=(0.0, 0.0, z0), crinkle=False)
+    cut = cut.clip(normal="z", origin=(0.0, 0.0, z1), crinkle=False) if cut.n_cells else cut
+    if cut.n_cells == 0:
+        return 0.0
+    pieces = _vtk_volumes(cut)
+    if not exact:
+        return float(pieces.sum())
+    cells = np.asarray(cut.cell_data["bedflow_cell"])
+    whole = _vtk_volumes(part)[cells]
+    share = np.divide(pieces, whole, out=np.zeros_like(pieces), where=whole > 0)
+    return float((share * np.asarray(part.cell_data["V"])[cells]).sum())
