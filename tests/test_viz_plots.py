@@ -263,6 +263,11 @@ def test_friction_chart_names_its_curves_and_follows_the_formulas(hv) -> None:
     np.testing.assert_allclose(re_cfd, [r.re_p * d / NOMINAL.particle_diameter for r in results], rtol=1e-10)
     ergun_at_points = np.exp(np.interp(np.log(re_cfd), np.log(re), np.log(f)))
     np.testing.assert_allclose(f_cfd / ergun_at_points, [1.02, 1.05, 1.12], rtol=1e-3)
+    assert not chart.traverse(lambda e: e, [hv.ErrorBars])  # no uncertainty known: no error bars
+    results[1].dp_dz_uncertainty = 0.04 * results[1].dp_dz  # the fit's 95 % interval, as a run reports it
+    (bars,) = friction_chart(results).traverse(lambda e: e, [hv.ErrorBars])
+    assert bars.dimension_values(0).tolist() == pytest.approx([re_cfd[1]])
+    assert bars.dimension_values(2).tolist() == pytest.approx([0.04 * f_cfd[1]])
 
     figure = hv.render(chart, backend="bokeh")
     assert type(figure.x_scale).__name__ == "LogScale" and type(figure.y_scale).__name__ == "LogScale"

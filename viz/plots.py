@@ -311,22 +311,26 @@ def friction_factor(dp_dz: Any, velocity: Any, geometry: BedGeometry, density: f
 
 
 def _cfd_points(points: Iterable[RunResult] | pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                       BedGeometry | None]:
-    """(u, dp/dz, ν from Reₚ) of each solved run, and the first run's as-meshed geometry (RunResults)."""
+                                                                       np.ndarray, BedGeometry | None]:
+    """(u, dp/dz, its uncertainty (NaN where unknown), ν from Reₚ) of each solved run, and the first run's
+    as-meshed geometry (RunResults)."""
     import pandas as pd
 
     if isinstance(points, pd.DataFrame):
         frame = points.dropna(subset=["dp_dz", "superficial_velocity", "re_p"])
         u, dp = frame["superficial_velocity"].to_numpy(float), frame["dp_dz"].to_numpy(float)
         d = frame["particle_diameter"].to_numpy(float) if "particle_diameter" in frame else np.full(len(u), np.nan)
-        return u, dp, u * d / frame["re_p"].to_numpy(float), None
+        spread = (frame["dp_dz_uncertainty"].to_numpy(float) if "dp_dz_uncertainty" in frame
+                  else np.full(len(u), np.nan))
+        return u, dp, spread, u * d / frame["re_p"].to_numpy(float), None
     results = list(points)
     u = np.array([r.superficial_velocity for r in results], dtype=float)
     dp = np.array([r.dp_dz for r in results], dtype=float)
+    spread = np.array([r.dp_dz_uncertainty for r in results], dtype=float)
     d = np.array([r.nominal["geometry"]["particle_diameter"] for r in results], dtype=float)
     nu = u * d / np.array([r.re_p for r in results], dtype=float)
     geometry = BedGeometry(**results[0].as_meshed["geometry"]) if results else None
-    return u, dp, nu, geometry
+    return u, dp, spread, nu, geometry
 
 
 def friction_chart(points: Iterable[RunResult] | pd.DataFrame, geometry: BedGeometry | None = None, *,
@@ -342,7 +346,8 @@ def friction_chart(points: Iterable[RunResult] | pd.DataFrame, geometry: BedGeom
     :func:`pipeline.correlations.pressure_gradients` for ``geometry`` (d, ε, D) over ``re_range``
     (default: the points' range widened to whole decades, at least 0.1–1000). The CFD points
     (``"CFD"``) come from :class:`RunResult`s or from a runs DataFrame (columns ``re_p``,
-    ``superficial_velocity``, ``dp_dz``, optionally ``particle_diameter``).
+    ``superficial_velocity``, ``dp_dz``, optionally ``particle_diameter`` and ``dp_dz_uncertainty``), each
+    with its fit's 95 % interval as an error bar where known.
 
     ``geometry`` defaults to the first result's as-meshed geometry (what was solved; required for a
     DataFrame). Everything is evaluated for that geometry, so a point's distance to a curve is the CFD /
@@ -351,7 +356,7 @@ def friction_chart(points: Iterable[RunResult] | pd.DataFrame, geometry: BedGeom
     default fluid; a point whose Reₚ shows another kinematic viscosity raises ``ValueError``.
     """
     hv = _hv()
-    u, dp, nu, found = _cfd_points(points)
+    u, dp, spread, nu, found = _cfd_points(points)
     geometry = geometry or found
     if geometry is None:
         raise ValueError("friction_chart needs the bed's geometry (BedGeometry) to draw the correlations")
@@ -381,6 +386,10 @@ def friction_chart(points: Iterable[RunResult] | pd.DataFrame, geometry: BedGeom
         color, dash = _CORRELATION_STYLE[name]
         curve = hv.Curve((re, y_of(velocity, gradients[name])), x, y, label=CORRELATION_LABELS[name])
         elements.append(_line(curve, color, dash))
+    known = np.isfinite(spread)
+    if known.any():  # the fit's 95 % interval of each run's dp/dz (dp_dz_uncertainty)
+        elements.append(hv.ErrorBars((re_cfd[known], y_of(u[known], dp[known]), y_of(u[known], spread[known])),
+                                     x, [y, "uncertainty"]).opts(color=BLACK))
     elements.append(_markers(hv.Scatter((re_cfd, y_of(u, dp)), x, y, label=CFD_LABEL), BLACK, size=9))
     title = f"D/d = {geometry.tube_diameter / d:.2f}, ε = {geometry.porosity:.3f}"
     legend = "top_right" if quantity == "friction_factor" else "top_left"  # where the curves are not

@@ -239,6 +239,12 @@ class Simulation(Base):
     def __repr__(self) -> str:
         return f"Simulation(id={self.id}, status={self.status.value}, stage={self.stage!r})"
 
+    @property
+    def dp_dz_uncertainty(self) -> float | None:
+        """Pa/m: half-width of the 95 % interval of the Δp/L fit (from the stored result), when solved."""
+        value = (self.results or {}).get("dp_dz_uncertainty")
+        return float(value) if value is not None else None
+
 
 class Artifact(Base):
     """A file a run produced, stored in the artifact store under ``key`` and verified by ``sha256``."""

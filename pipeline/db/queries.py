@@ -95,7 +95,7 @@ def run_artifacts(session: Session, run_id: int, kind: str | None = None) -> lis
 # The columns of `to_dataframe`, in order ("bed" is the bed's name, "status" its string value).
 RUN_COLUMNS = ("id", "bed", "status", "stage", "progress", "sweep_id", "engine", "regime", "particle_count",
                "aspect_ratio", "particle_diameter", "superficial_velocity", "re_p", "resolution", "cells", "porosity",
-               "dp", "dp_dz", "ratio_ergun", "ratio_eisfeld_schnitzlein", "iterations", "converged", "attempts",
+               "dp", "dp_dz", "dp_dz_uncertainty", "ratio_ergun", "ratio_eisfeld_schnitzlein", "iterations", "converged", "attempts",
                "error", "created_by", "created_at", "started_at", "finished_at")
 
 
