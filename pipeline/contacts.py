@@ -73,6 +73,14 @@ class ContactTreatment:
         if not 0.0 <= self.size <= 0.5 or not math.isfinite(self.size):
             raise ValueError(f"contact size must be a fraction of d from 0 to 0.5, got {self.size!r}")
 
+    @classmethod
+    def of(cls, kind: str, gap: float, size: float | None) -> "ContactTreatment":
+        """The treatment named ``kind``: the gap's size is ``gap``; a bridge's or cap's is ``size`` (unset or 0:
+        :data:`DEFAULT_SIZE`)."""
+        if kind == "gap":
+            return cls("gap", gap)
+        return cls(kind, size or DEFAULT_SIZE.get(kind, 0.0))
+
     @property
     def shrink(self) -> float:
         """The fraction of d every particle loses uniformly (the gap treatment's size; 0 otherwise)."""

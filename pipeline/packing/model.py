@@ -155,9 +155,7 @@ class Packing:
         """How contacts are removed before meshing (:mod:`pipeline.contacts`)."""
         from ..contacts import ContactTreatment
 
-        if self.contact_treatment == "gap":
-            return ContactTreatment("gap", self.contact_gap)
-        return ContactTreatment(self.contact_treatment, self.contact_size)
+        return ContactTreatment.of(self.contact_treatment, self.contact_gap, self.contact_size)
 
     @property
     def porosity_meshed(self) -> float:

@@ -177,12 +177,9 @@ class PackingSection(Section):
 
     def treatment(self) -> "ContactTreatment":
         """The contact treatment these settings ask for, with its size."""
-        from ..contacts import DEFAULT_SIZE, ContactTreatment
+        from ..contacts import ContactTreatment
 
-        if self.contact_treatment == "gap":
-            return ContactTreatment("gap", self.contact_gap)
-        size = self.contact_size if self.contact_size is not None else DEFAULT_SIZE[self.contact_treatment]
-        return ContactTreatment(self.contact_treatment, size)
+        return ContactTreatment.of(self.contact_treatment, self.contact_gap, self.contact_size)
 
 
 EXPORT_FORMATS = ["stl", "obj", "gltf", "glb", "blend"]
