@@ -7,7 +7,9 @@ packed) and its cost as it finishes; then per bed and Re_p the seeds' mean with 
 their combination. Writes every row and the summary as JSON for ``notebooks/05_validation.ipynb``.
 
 Run: .venv/bin/python benchmarks/validation.py [--quick] [--beds dd5,dd10] [--resolution 12] [--finer 16]
-     [--processes 2] [--out benchmarks/results/validation.json] [--no-record]
+     [--seeds 1,2,3] [--reynolds 1,20] [--treatments bridge,cap] [--processes 2]
+     [--out benchmarks/results/validation.json] [--no-record]
+The JSON is rewritten after every case, so a study stopped part-way keeps what it ran.
 ``--quick``: the 90-sphere demo bed, two seeds, Re_p 1, d/6 and d/8 without refinement (a look at the machinery
 in about a minute; its numbers are not a validation).
 """
@@ -19,8 +21,9 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Callable
 
-from pipeline.study import BEDS, QUICK_BED, StudyRow, run_study, study_cases, summarize
+from pipeline.study import BEDS, QUICK_BED, REYNOLDS, SEEDS, TREATMENTS, StudyRow, run_study, study_cases, summarize
 
 OUT = Path(__file__).parent / "results" / "validation.json"
 SHOWN = ("ergun", "eisfeld_schnitzlein", "carman", "beetstra")
@@ -30,7 +33,19 @@ def print_row(row: StudyRow) -> None:
     ratios = "  ".join(f"{name} {row.ratios[name]:.3f}" for name in SHOWN)
     print(f"{row.case.label:<42} {row.cells:>9,} cells  Δp/L {row.dp_dz:9.4g} ± {row.dp_dz_uncertainty:.2g} Pa/m  "
           f"ε {row.porosity_nominal:.3f}/{row.porosity_solved:.3f}/{row.porosity_mesh:.3f}  {ratios}  "
+          f"wall {row.wall_share:.1%} of the drag ({row.wall_share_reichelt:.1%} of the surface)  "
           f"{row.seconds:6.0f} s", flush=True)
+
+
+def listed(kind: type) -> Callable[[str], tuple]:
+    """An argparse type: a comma-separated list of ``kind`` (an empty string is the empty tuple)."""
+    return lambda text: tuple(kind(part) for part in text.split(",") if part.strip())
+
+
+def write(out: Path, rows: list[StudyRow], seconds: float, quick: bool) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"cases": [row.to_dict() for row in rows], "summary": summarize(rows) if rows else [],
+                               "seconds": seconds, "quick": quick}, indent=2))
 
 
 def main() -> None:
@@ -39,6 +54,9 @@ def main() -> None:
     parser.add_argument("--beds", default=",".join(BEDS))
     parser.add_argument("--resolution", type=int, default=12)
     parser.add_argument("--finer", type=int, default=16)
+    parser.add_argument("--seeds", type=listed(int), default=SEEDS)
+    parser.add_argument("--reynolds", type=listed(float), default=REYNOLDS)
+    parser.add_argument("--treatments", type=listed(str), default=TREATMENTS)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--no-record", action="store_true")
@@ -50,11 +68,19 @@ def main() -> None:
         overrides.update({"cfd.surface_refinement": 0, "cfd.boundary_layers": 0})
     else:
         beds = BEDS
-        cases = study_cases(tuple(args.beds.split(",")), resolution=args.resolution, finer=args.finer)
+        cases = study_cases(tuple(args.beds.split(",")), resolution=args.resolution, finer=args.finer,
+                            seeds=args.seeds, reynolds=args.reynolds, treatments=args.treatments)
     print(f"{len(cases)} cases; Δp/L with the fit's 95 % interval; porosity as packed / solved / meshed; "
           "ratios CFD / correlation for the packing as packed")
     started = time.perf_counter()
-    rows = run_study(cases, beds, overrides=overrides, record=not args.no_record, on_row=print_row,
+    done: list[StudyRow] = []
+
+    def on_row(row: StudyRow) -> None:
+        print_row(row)
+        done.append(row)
+        write(args.out, done, time.perf_counter() - started, args.quick)
+
+    rows = run_study(cases, beds, overrides=overrides, record=not args.no_record, on_row=on_row,
                      name="validation study (quick)" if args.quick else "validation study")
     summary = summarize(rows)
     print("\nbed    Re_p  seeds  Δp/L (Pa/m)   seeds ±  GCI     total ±   " + "  ".join(SHOWN))
@@ -62,15 +88,14 @@ def main() -> None:
         ratios = "  ".join(f"{entry['ratios'][name]:.3f}" for name in SHOWN)
         gci = f"{entry['gci']:.1%}" if math.isfinite(entry["gci"]) else "–"
         print(f"{entry['bed']:<6} {entry['reynolds']:>4g}  {entry['seeds']:>5}  {entry['dp_dz']:11.4g}  "
-              f"{entry['seed_scatter']:7.1%}  {gci:>6}  {entry['uncertainty']:7.1%}   {ratios}")
+              f"{entry['seed_scatter']:7.1%}  {gci:>6}  {entry['uncertainty']:7.1%}   {ratios}   "
+              f"wall {entry['wall_share']:.1%} of the drag, {entry['wall_share_reichelt']:.1%} of the surface")
         for treatment, values in entry["treatments"].items():
             print(f"        {treatment:<7} Δp/L {values['dp_dz']:.4g} ({values['change']:+.1%} vs gap), "
                   f"porosity solved {values['porosity_solved']:.4f}, mesh {values['porosity_mesh']:.4f}")
     total = time.perf_counter() - started
     print(f"\nthe study took {total / 60:.1f} min on this machine")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"cases": [row.to_dict() for row in rows], "summary": summary,
-                                    "seconds": total, "quick": args.quick}, indent=2))
+    write(args.out, rows, total, args.quick)
     print(f"wrote {args.out}")
 
 

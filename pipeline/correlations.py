@@ -122,11 +122,24 @@ def eisfeld_schnitzlein(d: float, porosity: float, u: float, rho: float, mu: flo
     fitted for 0.01 < Re_p < 17 635 and 1.624 < D/d < 250.
     """
     re_p = particle_reynolds(d, u, rho, mu)
-    a_w = 1.0 + 2.0 / (3.0 * (tube_diameter / d) * (1.0 - porosity))
+    a_w = reichelt_wall_factor(tube_diameter / d, porosity)
     b_w = (k1 * (d / tube_diameter) ** 2 + k2) ** 2
     e3 = porosity**3
     psi = k_1 * a_w**2 * (1 - porosity) ** 2 / (re_p * e3) + a_w * (1 - porosity) / (b_w * e3)
     return psi * rho * u * u / d
+
+
+def reichelt_wall_factor(aspect_ratio: float, porosity: float) -> float:
+    """Reichelt's (1972) wall factor A_w = 1 + 2 / (3 (D/d) (1-ε)) = 1 + S_w / S_p: the tube wall's surface S_w
+    added to the particles' S_p in the hydraulic radius (Eisfeld & Schnitzlein 2001 use it squared in the
+    viscous term)."""
+    return 1.0 + 2.0 / (3.0 * aspect_ratio * (1.0 - porosity))
+
+
+def reichelt_wall_share(aspect_ratio: float, porosity: float) -> float:
+    """The share of the wetted surface that is the tube wall's, S_w / (S_w + S_p) = 1 - 1/A_w: the share of the
+    drag the wall takes if, as Reichelt's model assumes, every surface carries the same drag per area."""
+    return 1.0 - 1.0 / reichelt_wall_factor(aspect_ratio, porosity)
 
 
 def carman(d: float, porosity: float, u: float, rho: float, mu: float) -> float:

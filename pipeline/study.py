@@ -98,6 +98,8 @@ class StudyRow:
     ratios: dict[str, float]  # CFD / correlation, nominal packing
     seconds: float
     radial_porosity: dict[str, list[float]] = field(default_factory=dict)
+    wall_share: float = math.nan  # the tube wall's share of the drag (CFD)
+    wall_share_reichelt: float = math.nan  # its share of the wetted surface (what E&S's A_w assumes)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -119,6 +121,7 @@ def row_of(case: StudyCase, spec: BedSpec, result: RunResult, seconds: float,
         porosity_nominal=geometry.porosity, porosity_solved=result.porosity_core,
         porosity_mesh=result.porosity_mesh, aspect_ratio=geometry.tube_diameter / geometry.particle_diameter,
         correlations=comparison.correlations, ratios=comparison.ratios, seconds=seconds,
+        wall_share=result.wall_share, wall_share_reichelt=result.wall_share_reichelt,
         radial_porosity={"wall_distance_d": (radial[0] / geometry.particle_diameter).tolist(),
                          "porosity": radial[1].tolist()} if radial is not None else {})
 
@@ -209,6 +212,8 @@ def summarize(rows: list[StudyRow]) -> list[dict[str, Any]]:
                 "uncertainty": math.sqrt(sum(x * x for x in parts)) if parts else math.nan,
                 "ratios": {name: statistics.fmean(r.ratios[name] for r in at) for name in PRESSURE_DROP_NAMES
                            if all(name in r.ratios for r in at)},
+                "wall_share": statistics.fmean(r.wall_share for r in at),
+                "wall_share_reichelt": statistics.fmean(r.wall_share_reichelt for r in at),
                 "finer": {"resolution": finer.case.resolution, "dp_dz": finer.dp_dz, "cells": finer.cells}
                 if finer else None,
                 "treatments": {r.case.treatment: {"dp_dz": r.dp_dz, "change": r.dp_dz / first.dp_dz - 1.0,

@@ -22,6 +22,7 @@ from .packing import Packing, pack_to_folder, with_engine
 from .packing.model import packing_digest
 from .progress import ProgressCallback, no_progress, scaled
 from .results.extract import RunResult, bed_result, pressure_profile, read_internal_mesh
+from .results.forces import evaluate as evaluate_functions
 from .results.profiles import fluid_volume_fraction
 from .results.richardson import Extrapolation, richardson
 from .settings import Settings
@@ -109,12 +110,13 @@ def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None) 
     started = time.perf_counter()
     report(0.0, "pressure profile")
     domain = bed_domain(packing, spec.cfd.mesh_cells_per_diameter)
-    internal = read_internal_mesh(case, cell_volumes=True)
+    forces = evaluate_functions(case, domain.length, packing.diameter)
+    internal = read_internal_mesh(case)
     profile = pressure_profile(internal, packing, domain.cell, domain.z0, domain.z1)
     window = packing.core_range()
     porosity = fluid_volume_fraction(internal, *window, math.pi * packing.container.radius**2)
     result = bed_result(case, packing, spec, profile, solved["iterations"], solved["converged"], solved["residuals"],
-                        quality, seconds, porosity)
+                        quality, seconds, porosity, forces)
     seconds["results"] = time.perf_counter() - started
     if spec.cfd.write_fields:
         report(0.5, "foamToVTK")

@@ -119,8 +119,8 @@ def test_the_mesh_porosity_sums_openfoams_own_cell_volumes(solved):
     from pipeline.results.profiles import fluid_volume_fraction
 
     folder, summary = solved
-    internal = read_internal_mesh(folder / "case", cell_volumes=True)
-    assert (folder / "case" / "log.writeCellVolumes").is_file() and "V" in internal.cell_data
+    internal = read_internal_mesh(folder / "case")
+    assert (folder / "case" / "log.resultsFunctions").is_file() and "V" in internal.cell_data
     total = float(re.search(r"Total volume = ([0-9.e+-]+?)\.?\s", (folder / "case" / "log.checkMesh").read_text())[1])
     z0, z1 = internal.bounds[4], internal.bounds[5]
     area = math.pi * Packing.load(folder / "packing" / "packing.npz").container.radius ** 2
@@ -128,6 +128,22 @@ def test_the_mesh_porosity_sums_openfoams_own_cell_volumes(solved):
     window = summary["window"]
     inside = fluid_volume_fraction(internal, *window, area)
     assert inside == pytest.approx(summary["porosity_mesh"], rel=1e-9)
+
+
+def test_the_forces_on_wall_and_particles_carry_the_pressure_drop(solved):
+    """OpenFOAM's forces on the tube wall and the particles balance the pressure drop from inlet to outlet, and
+    the wall takes a smaller share of the drag than of the wetted surface (the wall-corrected correlations assume
+    equal shares)."""
+    from pipeline.results.forces import read_forces
+
+    folder, summary = solved
+    forces = read_forces(folder / "case")
+    spec = BedSpec.from_json((folder / "case" / "bed.json").read_text())
+    area = math.pi * Packing.load(folder / "packing" / "packing.npz").container.radius ** 2
+    assert forces.wall_total + forces.particles_total == pytest.approx(
+        summary["dp_inlet_outlet"] / spec.cfd.fluid_density * area, rel=0.02)
+    assert 0.0 < forces.wall_total < 0.2 * forces.particles_total
+    assert 0.0 < summary["wall_share"] < summary["wall_share_reichelt"] < 0.3
 
 
 def test_mesh_is_reused_for_the_same_spec(solved):

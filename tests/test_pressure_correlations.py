@@ -72,3 +72,13 @@ def test_the_dns_law_is_carman_kozeny_in_creeping_flow_stokes_when_dilute_and_gr
     # inertia adds drag: at Re_p = 20 the gradient per unit velocity is higher than in creeping flow
     u20 = 20 * mu / (rho * d)
     assert beetstra(d, 0.42, u20, rho, mu) / u20 > 1.05 * dense / creeping
+
+
+def test_reichelts_wall_share_is_the_walls_part_of_the_wetted_surface():
+    from pipeline.correlations import reichelt_wall_factor, reichelt_wall_share
+
+    aspect, eps = 5.0, 0.45
+    wall_area, particle_area = 4.0 / (aspect * 1.0), 6.0 * (1 - eps) / 1.0  # per bed volume, d = 1
+    assert reichelt_wall_factor(aspect, eps) == pytest.approx(1 + wall_area / particle_area, rel=1e-12)
+    assert reichelt_wall_share(aspect, eps) == pytest.approx(wall_area / (wall_area + particle_area), rel=1e-12)
+    assert reichelt_wall_share(1e9, eps) == pytest.approx(0.0, abs=1e-8)

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from ..correlations import friction_factor
+from ..correlations import friction_factor, reichelt_wall_share
 from ..geometry import porosity_as_meshed
-from ..openfoam import run_foam
 from ..packing import Packing
 from ..spec import BedSpec
+from .forces import BedForces
 from .profiles import PlaneProfile, ResultsError, fit_gradient, plane_profile
 from .validation import BedGeometry, Comparison, as_meshed, compare
 
@@ -55,6 +55,8 @@ class RunResult:
     porosity_mesh_planes: float = math.nan  # fluid area over tube area, mean over the window's planes
     mesh_porosity: dict[str, Any] = field(default_factory=dict)  # the correlations at the mesh's porosity
     run_id: int | None = None  # the simulation's id in the run database, when the run was recorded
+    wall_share: float = math.nan  # the tube wall's share of the drag in the core window (OpenFOAM's forces)
+    wall_share_reichelt: float = math.nan  # the wall's share of the wetted surface there (Reichelt's A_w model)
 
     @property
     def ergun_dp_dz(self) -> float:
@@ -98,6 +100,7 @@ class RunResult:
             ("Porosity of the mesh (cell volumes)", f"{self.porosity_mesh:.4f}"),
             ("Particle diameter as meshed (mm)", f"{diameter * 1e3:.4g}"),
             ("Friction factor", f"{self.friction_factor:.4g}"),
+            ("Wall's share of the drag (of the surface)", f"{self.wall_share:.1%} ({self.wall_share_reichelt:.1%})"),
             ("Cells", f"{self.cells:,}"),
             ("Iterations", f"{self.iterations}" + (" (converged)" if self.converged else " (not converged)")),
         ]
@@ -117,6 +120,8 @@ class RunResult:
             "window_diameters": self.window_diameters,
             "dp_dz_r_squared": self.dp_dz_r_squared,
             "dp_dz_uncertainty": self.dp_dz_uncertainty,
+            "wall_share": self.wall_share,
+            "wall_share_reichelt": self.wall_share_reichelt,
             "warnings": self.warnings(),
             "re_p": self.re_p,
             "superficial_velocity": self.superficial_velocity,
@@ -155,9 +160,9 @@ class RunResult:
         return cls(**data)
 
 
-def read_internal_mesh(case_dir: Path, cell_volumes: bool = False) -> "Any":
-    """The internal mesh of the latest time of a case, with cell fields (PyVista); with ``cell_volumes`` also
-    OpenFOAM's own cell volumes as the cell field ``V`` (written by ``postProcess -func writeCellVolumes``)."""
+def read_internal_mesh(case_dir: Path) -> "Any":
+    """The internal mesh of the latest time of a case, with its cell fields (PyVista): after
+    :func:`pipeline.results.forces.evaluate`, OpenFOAM's own cell volumes ``V`` among them."""
     import pyvista as pv
 
     foam = Path(case_dir) / "case.foam"
@@ -165,10 +170,6 @@ def read_internal_mesh(case_dir: Path, cell_volumes: bool = False) -> "Any":
     reader = pv.OpenFOAMReader(str(foam))
     if len(reader.time_values) < 2:
         raise ResultsError(f"{case_dir} has no solution time beyond 0")
-    if cell_volumes:
-        run_foam("postProcess", case_dir, ["-func", "writeCellVolumes", "-latestTime"],
-                 log_name="log.writeCellVolumes")
-        reader = pv.OpenFOAMReader(str(foam))
     reader.set_active_time_value(reader.time_values[-1])
     reader.cell_to_point_creation = False
     return reader.read()["internalMesh"]
@@ -183,11 +184,13 @@ def pressure_profile(mesh: Any, packing: Packing, cell: float, z0: float, z1: fl
 
 def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlaneProfile, iterations: int,
                converged: bool, residuals: dict[str, float], mesh: dict[str, Any],
-               seconds: dict[str, float], porosity_mesh: float = math.nan) -> RunResult:
+               seconds: dict[str, float], porosity_mesh: float = math.nan,
+               forces: BedForces | None = None) -> RunResult:
     """Pressure gradient in the core window, porosity there, and the correlations it is compared with.
 
     ``porosity_mesh`` is the fluid volume fraction of the mesh in the core window
     (:func:`pipeline.results.profiles.fluid_volume_fraction`); without it, the planes' areal mean stands in.
+    ``forces`` (:func:`pipeline.results.forces.evaluate`) give the wall's share of the window's drag.
     """
     cfd = spec.cfd
     rho, mu = cfd.fluid_density, cfd.fluid_dynamic_viscosity
@@ -231,4 +234,7 @@ def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlanePr
         dp_dz_uncertainty=fit.slope_uncertainty * rho,
         porosity_mesh_planes=porosity_planes,
         mesh_porosity=at_mesh.to_dict(),
+        wall_share=forces.wall_share(-fit.slope, math.pi * packing.container.radius**2, *window)
+        if forces else math.nan,
+        wall_share_reichelt=reichelt_wall_share(packing.container.diameter / d, porosity),
     )
