@@ -100,7 +100,8 @@ class RunResult:
             ("Porosity of the mesh (cell volumes)", f"{self.porosity_mesh:.4f}"),
             ("Particle diameter as meshed (mm)", f"{diameter * 1e3:.4g}"),
             ("Friction factor", f"{self.friction_factor:.4g}"),
-            ("Wall's share of the drag (of the surface)", f"{self.wall_share:.1%} ({self.wall_share_reichelt:.1%})"),
+            ("Wall's share of the drag (of the surface)", f"{self.wall_share:.1%} ({self.wall_share_reichelt:.1%})"
+             if math.isfinite(self.wall_share) else "–"),
             ("Cells", f"{self.cells:,}"),
             ("Iterations", f"{self.iterations}" + (" (converged)" if self.converged else " (not converged)")),
         ]
