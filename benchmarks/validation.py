@@ -33,7 +33,8 @@ def print_row(row: StudyRow) -> None:
     ratios = "  ".join(f"{name} {row.ratios[name]:.3f}" for name in SHOWN)
     print(f"{row.case.label:<42} {row.cells:>9,} cells  Δp/L {row.dp_dz:9.4g} ± {row.dp_dz_uncertainty:.2g} Pa/m  "
           f"ε {row.porosity_nominal:.3f}/{row.porosity_solved:.3f}/{row.porosity_mesh:.3f}  {ratios}  "
-          f"wall {row.wall_share:.1%} of the drag ({row.wall_share_reichelt:.1%} of the surface)  "
+          f"wall {row.wall_share:.1%} of the drag ({row.wall_share_reichelt:.1%} of the surface), "
+          f"{row.near_wall_flow_share:.1%} of the flow within d/2 of it ({row.near_wall_area_share:.1%} of the area)  "
           f"{row.seconds:6.0f} s", flush=True)
 
 

@@ -100,6 +100,8 @@ class StudyRow:
     radial_porosity: dict[str, list[float]] = field(default_factory=dict)
     wall_share: float = math.nan  # the tube wall's share of the drag (CFD)
     wall_share_reichelt: float = math.nan  # its share of the wetted surface (what E&S's A_w assumes)
+    near_wall_area_share: float = math.nan  # the cross-section within half a diameter of the wall
+    near_wall_flow_share: float = math.nan  # the flow through it
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -122,6 +124,7 @@ def row_of(case: StudyCase, spec: BedSpec, result: RunResult, seconds: float,
         porosity_mesh=result.porosity_mesh, aspect_ratio=geometry.tube_diameter / geometry.particle_diameter,
         correlations=comparison.correlations, ratios=comparison.ratios, seconds=seconds,
         wall_share=result.wall_share, wall_share_reichelt=result.wall_share_reichelt,
+        near_wall_area_share=result.near_wall_area_share, near_wall_flow_share=result.near_wall_flow_share,
         radial_porosity={"wall_distance_d": (radial[0] / geometry.particle_diameter).tolist(),
                          "porosity": radial[1].tolist()} if radial is not None else {})
 
@@ -214,6 +217,8 @@ def summarize(rows: list[StudyRow]) -> list[dict[str, Any]]:
                            if all(name in r.ratios for r in at)},
                 "wall_share": statistics.fmean(r.wall_share for r in at),
                 "wall_share_reichelt": statistics.fmean(r.wall_share_reichelt for r in at),
+                "near_wall_area_share": statistics.fmean(r.near_wall_area_share for r in at),
+                "near_wall_flow_share": statistics.fmean(r.near_wall_flow_share for r in at),
                 "finer": {"resolution": finer.case.resolution, "dp_dz": finer.dp_dz, "cells": finer.cells}
                 if finer else None,
                 "treatments": {r.case.treatment: {"dp_dz": r.dp_dz, "change": r.dp_dz / first.dp_dz - 1.0,

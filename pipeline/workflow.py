@@ -24,6 +24,7 @@ from .progress import ProgressCallback, no_progress, scaled
 from .results.extract import RunResult, bed_result, pressure_profile, read_internal_mesh
 from .results.forces import evaluate as evaluate_functions
 from .results.profiles import fluid_volume_fraction
+from .results.radial import RING_WIDTH, radial_profile
 from .results.richardson import Extrapolation, richardson
 from .settings import Settings
 from .spec import BedSpec
@@ -115,8 +116,9 @@ def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None) 
     profile = pressure_profile(internal, packing, domain.cell, domain.z0, domain.z1)
     window = packing.core_range()
     porosity = fluid_volume_fraction(internal, *window, math.pi * packing.container.radius**2)
+    radial = radial_profile(internal, *window, packing.container.radius, RING_WIDTH * packing.diameter)
     result = bed_result(case, packing, spec, profile, solved["iterations"], solved["converged"], solved["residuals"],
-                        quality, seconds, porosity, forces)
+                        quality, seconds, porosity, forces, radial)
     seconds["results"] = time.perf_counter() - started
     if spec.cfd.write_fields:
         report(0.5, "foamToVTK")

@@ -146,6 +146,17 @@ def test_the_forces_on_wall_and_particles_carry_the_pressure_drop(solved):
     assert 0.0 < summary["wall_share"] < summary["wall_share_reichelt"] < 0.3
 
 
+def test_the_flow_channels_along_the_wall(solved):
+    """Next to the wall the packing is open (porosity near 1) and the flow takes more than its share of the area;
+    half a diameter in, the first layer of spheres packs it tighter than the bed's mean."""
+    folder, summary = solved
+    result = RunResult.load(folder / "case" / "results.json")
+    porosity = result.radial["porosity"]
+    assert porosity[0] > 0.7 and min(porosity[:6]) < result.porosity_mesh
+    assert summary["near_wall_flow_share"] > summary["near_wall_area_share"] > 0.2
+    assert result.radial["velocity_ratio"][0] > 1.0
+
+
 def test_mesh_is_reused_for_the_same_spec(solved):
     folder, _ = solved
     spec = BedSpec.from_json((folder / "case" / "bed.json").read_text())

@@ -15,6 +15,7 @@ from ..geometry import porosity_as_meshed
 from ..packing import Packing
 from ..spec import BedSpec
 from .forces import BedForces
+from .radial import NEAR_WALL, RadialProfile
 from .profiles import PlaneProfile, ResultsError, fit_gradient, plane_profile
 from .validation import BedGeometry, Comparison, as_meshed, compare
 
@@ -57,6 +58,9 @@ class RunResult:
     run_id: int | None = None  # the simulation's id in the run database, when the run was recorded
     wall_share: float = math.nan  # the tube wall's share of the drag in the core window (OpenFOAM's forces)
     wall_share_reichelt: float = math.nan  # the wall's share of the wetted surface there (Reichelt's A_w model)
+    radial: dict[str, list[float]] = field(default_factory=dict)  # rings from the wall: porosity, u / u_superficial
+    near_wall_area_share: float = math.nan  # the cross-section within NEAR_WALL d of the wall
+    near_wall_flow_share: float = math.nan  # the flow through it
 
     @property
     def ergun_dp_dz(self) -> float:
@@ -102,6 +106,9 @@ class RunResult:
             ("Friction factor", f"{self.friction_factor:.4g}"),
             ("Wall's share of the drag (of the surface)", f"{self.wall_share:.1%} ({self.wall_share_reichelt:.1%})"
              if math.isfinite(self.wall_share) else "–"),
+            (f"Flow within {NEAR_WALL:g} d of the wall (of the area)",
+             f"{self.near_wall_flow_share:.1%} ({self.near_wall_area_share:.1%})"
+             if math.isfinite(self.near_wall_flow_share) else "–"),
             ("Cells", f"{self.cells:,}"),
             ("Iterations", f"{self.iterations}" + (" (converged)" if self.converged else " (not converged)")),
         ]
@@ -123,6 +130,8 @@ class RunResult:
             "dp_dz_uncertainty": self.dp_dz_uncertainty,
             "wall_share": self.wall_share,
             "wall_share_reichelt": self.wall_share_reichelt,
+            "near_wall_area_share": self.near_wall_area_share,
+            "near_wall_flow_share": self.near_wall_flow_share,
             "warnings": self.warnings(),
             "re_p": self.re_p,
             "superficial_velocity": self.superficial_velocity,
@@ -186,12 +195,13 @@ def pressure_profile(mesh: Any, packing: Packing, cell: float, z0: float, z1: fl
 def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlaneProfile, iterations: int,
                converged: bool, residuals: dict[str, float], mesh: dict[str, Any],
                seconds: dict[str, float], porosity_mesh: float = math.nan,
-               forces: BedForces | None = None) -> RunResult:
+               forces: BedForces | None = None, radial: RadialProfile | None = None) -> RunResult:
     """Pressure gradient in the core window, porosity there, and the correlations it is compared with.
 
     ``porosity_mesh`` is the fluid volume fraction of the mesh in the core window
     (:func:`pipeline.results.profiles.fluid_volume_fraction`); without it, the planes' areal mean stands in.
-    ``forces`` (:func:`pipeline.results.forces.evaluate`) give the wall's share of the window's drag.
+    ``forces`` (:func:`pipeline.results.forces.evaluate`) give the wall's share of the window's drag; ``radial``
+    (:func:`pipeline.results.radial.radial_profile`) where the flow goes across the tube.
     """
     cfd = spec.cfd
     rho, mu = cfd.fluid_density, cfd.fluid_dynamic_viscosity
@@ -238,4 +248,7 @@ def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlanePr
         wall_share=forces.wall_share(-fit.slope, math.pi * packing.container.radius**2, *window)
         if forces else math.nan,
         wall_share_reichelt=reichelt_wall_share(packing.container.diameter / d, porosity),
+        radial=radial.to_dict(packing.diameter, u) if radial else {},
+        near_wall_area_share=radial.flow_share(NEAR_WALL * packing.diameter)[0] if radial else math.nan,
+        near_wall_flow_share=radial.flow_share(NEAR_WALL * packing.diameter)[1] if radial else math.nan,
     )

@@ -144,8 +144,8 @@ def fluid_volume_fraction(mesh: "pv.DataSet", z0: float, z1: float, cross_sectio
     """The porosity of the mesh between the planes ``z0`` and ``z1``: the volume of its cells, cut exactly at
     both planes, over ``cross_section × (z1 − z0)``.
 
-    With a cell field ``V`` (OpenFOAM's own cell volumes: :func:`pipeline.results.extract.read_internal_mesh`
-    with ``cell_volumes``) those are summed, a cell crossing a plane counting with the share of it (by VTK's
+    With a cell field ``V`` (OpenFOAM's own cell volumes, written by :func:`pipeline.results.forces.evaluate`)
+    those are summed, a cell crossing a plane counting with the share of it (by VTK's
     geometry) on the window's side. Without it VTK's cell volumes are summed, which on snapped polyhedra differ
     from OpenFOAM's by up to about a per cent (their magnitudes: VTK gives OpenFOAM's prisms a negative volume).
     """
