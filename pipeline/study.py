@@ -102,6 +102,7 @@ class StudyRow:
     wall_share_reichelt: float = math.nan  # its share of the wetted surface (what E&S's A_w assumes)
     near_wall_area_share: float = math.nan  # the cross-section within half a diameter of the wall
     near_wall_flow_share: float = math.nan  # the flow through it
+    radial_flow: dict[str, list[float]] = field(default_factory=dict)  # the mesh's rings: porosity, u / u_s
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -125,6 +126,7 @@ def row_of(case: StudyCase, spec: BedSpec, result: RunResult, seconds: float,
         correlations=comparison.correlations, ratios=comparison.ratios, seconds=seconds,
         wall_share=result.wall_share, wall_share_reichelt=result.wall_share_reichelt,
         near_wall_area_share=result.near_wall_area_share, near_wall_flow_share=result.near_wall_flow_share,
+        radial_flow=result.radial,
         radial_porosity={"wall_distance_d": (radial[0] / geometry.particle_diameter).tolist(),
                          "porosity": radial[1].tolist()} if radial is not None else {})
 
