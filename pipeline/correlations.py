@@ -111,7 +111,8 @@ def ergun(d: float, porosity: float, u: float, rho: float, mu: float) -> float:
 
 
 def eisfeld_schnitzlein(d: float, porosity: float, u: float, rho: float, mu: float, tube_diameter: float,
-                        k_1: float = 154.0, k1: float = 1.15, k2: float = 0.87) -> float:
+                        k_1: float = 154.0, k1: float = 1.15, k2: float = 0.87,
+                        wall_factor: float | None = None) -> float:
     """Eisfeld & Schnitzlein (2001): Reichelt's wall-corrected Ergun form, refitted on 2300 data points.
 
     ψ = K1 A_w² (1-ε)² / (Re_p ε³) + A_w (1-ε) / (B_w ε³),  dp/dz = ψ rho u² / d,
@@ -119,10 +120,11 @@ def eisfeld_schnitzlein(d: float, porosity: float, u: float, rho: float, mu: flo
 
     Eisfeld, B. & Schnitzlein, K. (2001), "The influence of confining walls on the pressure drop in
     packed beds", Chem. Eng. Sci. 56, 4321–4329. Spheres: K1 = 154, k1 = 1.15, k2 = 0.87 (the defaults);
-    fitted for 0.01 < Re_p < 17 635 and 1.624 < D/d < 250.
+    fitted for 0.01 < Re_p < 17 635 and 1.624 < D/d < 250. ``wall_factor`` replaces Reichelt's A_w (e.g. by
+    1 / (1 - the wall's share of the drag) a CFD measures: :attr:`pipeline.results.RunResult.wall_share`).
     """
     re_p = particle_reynolds(d, u, rho, mu)
-    a_w = reichelt_wall_factor(tube_diameter / d, porosity)
+    a_w = reichelt_wall_factor(tube_diameter / d, porosity) if wall_factor is None else wall_factor
     b_w = (k1 * (d / tube_diameter) ** 2 + k2) ** 2
     e3 = porosity**3
     psi = k_1 * a_w**2 * (1 - porosity) ** 2 / (re_p * e3) + a_w * (1 - porosity) / (b_w * e3)

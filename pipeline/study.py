@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .correlations import PRESSURE_DROP_NAMES
+from .contacts import AUTO
+from .correlations import PRESSURE_DROP_NAMES, eisfeld_schnitzlein
 from .progress import ProgressCallback, no_progress, scaled
 from .results import BedGeometry, RunResult, compare
 from .spec import BedSpec
@@ -37,7 +38,9 @@ QUICK_BED = {"name": "validation quick", "bed": {"diameter": 0.025, "height": 0.
              "particles": {"diameter": 0.005, "count": 90}}
 SEEDS = (1, 2, 3)
 REYNOLDS = (1.0, 20.0)
-TREATMENTS = ("bridge", "cap")
+#: The seeds' treatment is the default for spheres (``auto``: bridges); the first seed also runs with these.
+DEFAULT_TREATMENT = AUTO["sphere"]
+TREATMENTS = ("gap", "cap")
 #: Two-mesh GCI: the scheme's formal order and Roache's safety factor for two meshes.
 FORMAL_ORDER, SAFETY_FACTOR = 2.0, 3.0
 
@@ -50,7 +53,7 @@ class StudyCase:
     seed: int
     reynolds: float
     resolution: int
-    treatment: str = "gap"
+    treatment: str = DEFAULT_TREATMENT
     role: str = "seed"  # seed | finer | treatment
 
     @property
@@ -66,15 +69,17 @@ class StudyCase:
         return spec.updated({"name": f"{spec.name}: {self.label}"})
 
 
-def study_cases(beds: tuple[str, ...] = tuple(BEDS), resolution: int = 12, finer: int = 16,
+def study_cases(beds: tuple[str, ...] = tuple(BEDS), resolution: int = 12, finer: int | None = 16,
                 seeds: tuple[int, ...] = SEEDS, reynolds: tuple[float, ...] = REYNOLDS,
                 treatments: tuple[str, ...] = TREATMENTS) -> list[StudyCase]:
-    """The study's cases, in the order they run (cases sharing a mesh run one after the other)."""
+    """The study's cases, in the order they run (cases sharing a mesh run one after the other); ``finer`` None:
+    no finer mesh (and no GCI)."""
     cases: list[StudyCase] = []
     for bed in beds:
         for seed in seeds:
             cases += [StudyCase(bed, seed, re, resolution) for re in reynolds]
-        cases.append(StudyCase(bed, seeds[0], reynolds[0], finer, role="finer"))
+        if finer:
+            cases.append(StudyCase(bed, seeds[0], reynolds[0], finer, role="finer"))
         cases += [StudyCase(bed, seeds[0], reynolds[0], resolution, t, role="treatment") for t in treatments]
     return cases
 
@@ -103,6 +108,8 @@ class StudyRow:
     near_wall_area_share: float = math.nan  # the cross-section within half a diameter of the wall
     near_wall_flow_share: float = math.nan  # the flow through it
     radial_flow: dict[str, list[float]] = field(default_factory=dict)  # the mesh's rings: porosity, u / u_s
+    #: CFD / Eisfeld–Schnitzlein with the wall factor the CFD measures, A_w = 1 / (1 - wall_share)
+    eisfeld_schnitzlein_measured_wall: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -127,6 +134,9 @@ def row_of(case: StudyCase, spec: BedSpec, result: RunResult, seconds: float,
         wall_share=result.wall_share, wall_share_reichelt=result.wall_share_reichelt,
         near_wall_area_share=result.near_wall_area_share, near_wall_flow_share=result.near_wall_flow_share,
         radial_flow=result.radial,
+        eisfeld_schnitzlein_measured_wall=result.dp_dz / eisfeld_schnitzlein(
+            geometry.particle_diameter, geometry.porosity, result.superficial_velocity, spec.cfd.fluid_density,
+            spec.cfd.fluid_dynamic_viscosity, geometry.tube_diameter, wall_factor=1.0 / (1.0 - result.wall_share)),
         radial_porosity={"wall_distance_d": (radial[0] / geometry.particle_diameter).tolist(),
                          "porosity": radial[1].tolist()} if radial is not None else {})
 
@@ -194,7 +204,7 @@ def gci(coarse: float, fine: float, ratio: float, order: float = FORMAL_ORDER,
 
 def summarize(rows: list[StudyRow]) -> list[dict[str, Any]]:
     """Per bed and Re_p: the seeds' mean Δp/L, their scatter, the GCI, the combined uncertainty, the mean
-    ratios to each correlation (nominal packing), and the treatments' Δp/L and porosity against the gap's."""
+    ratios to each correlation (nominal packing), and the treatments' Δp/L and porosity against the default treatment's."""
     summary = []
     for bed in dict.fromkeys(r.case.bed for r in rows):
         mine = [r for r in rows if r.case.bed == bed]
@@ -221,6 +231,7 @@ def summarize(rows: list[StudyRow]) -> list[dict[str, Any]]:
                 "wall_share_reichelt": statistics.fmean(r.wall_share_reichelt for r in at),
                 "near_wall_area_share": statistics.fmean(r.near_wall_area_share for r in at),
                 "near_wall_flow_share": statistics.fmean(r.near_wall_flow_share for r in at),
+                "eisfeld_schnitzlein_measured_wall": statistics.fmean(r.eisfeld_schnitzlein_measured_wall for r in at),
                 "finer": {"resolution": finer.case.resolution, "dp_dz": finer.dp_dz, "cells": finer.cells}
                 if finer else None,
                 "treatments": {r.case.treatment: {"dp_dz": r.dp_dz, "change": r.dp_dz / first.dp_dz - 1.0,

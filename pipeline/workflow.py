@@ -42,7 +42,7 @@ def mesh_digest(spec: BedSpec) -> str:
     """Identifies a mesh: the packing, the contact treatment, the resolution, the surface refinement and the
     :data:`MESH_VERSION`."""
     cfd = spec.cfd
-    treatment = spec.packing.treatment()
+    treatment = spec.contact_treatment()
     key: list[Any] = [packing_digest(spec), treatment.kind, treatment.size, cfd.mesh_cells_per_diameter,
                       cfd.surface_refinement, cfd.gap_refinement, cfd.boundary_layers, MESH_VERSION]
     text = json.dumps(key)

@@ -169,7 +169,7 @@ def test_spheres_pack_settle_inside_without_overlap(sphere_run):
     assert packing.count == 40 and packing.kind == "sphere" and packing.orientations is None
     assert packing.engine == "rigid_body"
     assert packing.digest == packing_digest(spec)
-    assert packing.seed == spec.particles.seed and packing.contact_gap == spec.packing.contact_gap
+    assert packing.seed == spec.particles.seed and packing.treatment() == spec.contact_treatment()
     assert packing.spec == spec.to_dict()
     assert packing.container == Container.from_spec(spec)
     assert (packing.settled, packing.stop_reason) in ((True, "settled"), (False, "max_time"))

@@ -102,7 +102,7 @@ def test_pack_json_reports_and_writes_files(bedflow_cmd, tmp_path, examples):
                 "packing_file"):
         assert key in report
     assert report["engine"] == "native" and report["count"] == 90 and report["overlaps"] == 0
-    assert report["porosity"] < report["porosity_meshed"]
+    assert report["porosity"] - 0.005 < report["porosity_meshed"] < report["porosity"]  # bridges add a little solid
     assert abs(report["porosity_correlation"] - 0.4362) < 1e-3
     assert Path(report["packing_file"]).is_file()
     assert {Path(p).name for p in report["files"].values()} >= {"particles.stl", "wall.stl", "packing.glb"}

@@ -86,7 +86,7 @@ def bed() -> BedSpec:
 
 @pytest.mark.parametrize("treatment, size", [("bridge", None), ("cap", 0.05)])
 def test_each_treatment_packs_the_same_particles_into_one_closed_solid(bed, treatment, size, tmp_path):
-    gap = pack_native(bed)
+    gap = pack_native(bed.updated({"packing.contact_treatment": "gap"}))
     treated = pack_native(bed.updated({"packing.contact_treatment": treatment, "packing.contact_size": size}))
     np.testing.assert_array_equal(treated.centres, gap.centres)
     expected = ContactTreatment(treatment, size or {"bridge": 0.2, "cap": 0.02}[treatment])
@@ -103,8 +103,13 @@ def test_each_treatment_packs_the_same_particles_into_one_closed_solid(bed, trea
 
 def test_the_spec_takes_a_treatment_and_refuses_it_for_cylinders():
     spec = parse_bed('particles { count = 30; } packing { contact_treatment = bridge; contact_size = 0.25; }')
-    assert spec.packing.treatment() == ContactTreatment("bridge", 0.25)
-    assert BedSpec().packing.treatment() == ContactTreatment("gap", 0.01)
+    assert spec.contact_treatment() == ContactTreatment("bridge", 0.25)
+    # auto, the default: bridges for spheres, the gap for shapes whose contacts are not found
+    assert BedSpec().packing.contact_treatment == "auto"
+    assert BedSpec().contact_treatment() == ContactTreatment("bridge", 0.2)
+    cylinders = BedSpec.from_dict({"particles": {"kind": "cylinder", "count": 10}, "packing": {"method": "rigid_body"}})
+    assert cylinders.contact_treatment() == ContactTreatment("gap", 0.01)
+    assert pack_native(BedSpec.from_dict({"particles": {"count": 20}})).contact_treatment == "bridge"
     with pytest.raises(BedValidationError, match="contact_treatment"):
         BedSpec.from_dict({"particles": {"kind": "cylinder", "count": 10},
                            "packing": {"method": "rigid_body", "contact_treatment": "cap"}})

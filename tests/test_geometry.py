@@ -17,7 +17,7 @@ from pipeline.packing.native import pack_native
 
 @pytest.fixture(scope="module")
 def packing() -> Packing:
-    return pack_native(BedSpec.from_dict({"particles": {"count": 40}}))
+    return pack_native(BedSpec.from_dict({"particles": {"count": 40}, "packing": {"contact_treatment": "gap"}}))
 
 
 def test_stl_solids_are_watertight_and_separate(tmp_path, packing):

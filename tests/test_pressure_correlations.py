@@ -82,3 +82,14 @@ def test_reichelts_wall_share_is_the_walls_part_of_the_wetted_surface():
     assert reichelt_wall_factor(aspect, eps) == pytest.approx(1 + wall_area / particle_area, rel=1e-12)
     assert reichelt_wall_share(aspect, eps) == pytest.approx(wall_area / (wall_area + particle_area), rel=1e-12)
     assert reichelt_wall_share(1e9, eps) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_eisfeld_schnitzlein_takes_a_measured_wall_factor():
+    from pipeline.correlations import reichelt_wall_factor
+
+    d, eps, u, rho, mu, tube = 0.005, 0.44, 2e-4, 1000.0, 1e-3, 0.025
+    reichelt = reichelt_wall_factor(tube / d, eps)
+    assert eisfeld_schnitzlein(d, eps, u, rho, mu, tube, wall_factor=reichelt) == eisfeld_schnitzlein(d, eps, u, rho, mu, tube)
+    # no wall surface at all: the unbounded bed's viscous term, 154 against Ergun's 150
+    bare = eisfeld_schnitzlein(d, eps, 1e-9, rho, mu, tube, wall_factor=1.0)
+    assert bare == pytest.approx(ergun(d, eps, 1e-9, rho, mu) * 154 / 150, rel=1e-6)

@@ -56,7 +56,8 @@ def test_a_pack_only_run_is_recorded_with_its_artifacts(services):
     assert {"bed", "packing", "stl"} <= kinds
     with services.db.session() as session:
         packing = session.get(Packing, final.packing_id)
-        assert packing.count == 40 and 0.3 < packing.porosity < 0.7 and packing.porosity_gap > packing.porosity
+        assert packing.count == 40 and 0.3 < packing.porosity < 0.7
+        assert packing.porosity - 0.01 < packing.porosity_gap < packing.porosity  # as meshed: bridges add solid
     assert missing_artifacts(services=services) == []
     bed_text = fetch_artifacts(run_id, "bed", services.settings.data_dir / "out", services=services)[0].read_text()
     assert BedSpec.from_dict(get_run(run_id, services=services).spec).to_bed() == bed_text

@@ -211,7 +211,7 @@ def test_digest_of_default_spec_is_pinned():
     assert BedSpec().digest() == DEFAULT_DIGEST
 
 
-DEFAULT_DIGEST = "c8c3fbc32b091940084bfd11ccb29bb53611042780f7e55be77d027b92d3f07d"  # packing.contact_treatment, contact_size
+DEFAULT_DIGEST = "435d331c5fb5ee6140c559898d0cdfd0ac8aa6512b0f58d079f05b9f77043bcb"  # packing.contact_treatment auto (bridges for spheres)
 
 
 def test_updated_returns_validated_copy():

@@ -16,12 +16,12 @@ def test_the_study_has_seeds_at_both_reynolds_a_finer_mesh_and_each_treatment_pe
         mine = [c for c in cases if c.bed == bed]
         seeds = [c for c in mine if c.role == "seed"]
         assert {(c.seed, c.reynolds) for c in seeds} == {(s, re) for s in (1, 2, 3) for re in (1.0, 20.0)}
-        assert {c.resolution for c in seeds} == {12} and {c.treatment for c in seeds} == {"gap"}
-        assert [(c.resolution, c.treatment) for c in mine if c.role != "seed"] == [(16, "gap"), (12, "bridge"),
+        assert {c.resolution for c in seeds} == {12} and {c.treatment for c in seeds} == {"bridge"}
+        assert [(c.resolution, c.treatment) for c in mine if c.role != "seed"] == [(16, "bridge"), (12, "gap"),
                                                                                  (12, "cap")]
     spec = cases[0].spec(BEDS["dd5"], {"cfd.processes": 2})
     assert spec.particles.seed == 1 and spec.cfd.particle_reynolds == 1.0 and spec.cfd.processes == 2
-    assert "seed 1 Re 1 d/12 gap" in spec.name
+    assert "seed 1 Re 1 d/12 bridge" in spec.name
 
 
 @pytest.mark.parametrize("bed, aspect_ratio, packed_diameters", [("dd5", 5, 20), ("dd10", 10, 10)])

@@ -37,7 +37,7 @@ def pack_and_show(spec: BedSpec, out: Path | None, json_output: bool = False) ->
         {
             "particles": f"{report['count']} (D/d = {report['aspect_ratio']:.2f})",
             "porosity": f"{report['porosity']:.4f} bed, {report['porosity_core']:.4f} core, "
-            f"{report['porosity_meshed']:.4f} meshed ({spec.packing.treatment().describe()})",
+            f"{report['porosity_meshed']:.4f} meshed ({spec.contact_treatment().describe()})",
             "correlation": f"{report['porosity_correlation']:.4f} (Benyahia & O'Neill 2005)",
             "overlaps": f"{report['overlaps']} beyond 1e-6 d; min gap {report['min_gap'] / d:.2e} d",
             "settled": f"{report['settled']} ({report['stop_reason']}, {report['simulated_time']:.2f} s simulated)",

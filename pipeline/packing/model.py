@@ -38,7 +38,7 @@ def packing_digest(spec: "BedSpec") -> str:
 
 def contact_fields(spec: "BedSpec") -> dict[str, Any]:
     """The :class:`Packing` fields that say how the spec's contacts are removed before meshing."""
-    treatment = spec.packing.treatment()
+    treatment = spec.contact_treatment()
     return {"contact_gap": treatment.shrink, "contact_treatment": treatment.kind,
             "contact_size": 0.0 if treatment.kind == "gap" else treatment.size}
 

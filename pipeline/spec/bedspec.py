@@ -6,7 +6,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import param
 
@@ -24,6 +24,9 @@ from .sections import (
     ParticlesSection,
     Section,
 )
+
+if TYPE_CHECKING:
+    from ..contacts import ContactTreatment
 
 #: Identifies the canonical JSON layout; bump when a field's meaning changes.
 FORMAT = "bedflow.bed/1"
@@ -110,6 +113,10 @@ class BedSpec(param.Parameterized):
         """Tube-to-particle diameter ratio D/d (d: volume-equivalent sphere diameter)."""
         return self.bed.diameter / self.particles.equivalent_diameter()
 
+    def contact_treatment(self) -> "ContactTreatment":
+        """How this bed's contacts are removed before meshing (``auto`` resolved for its particle kind)."""
+        return self.packing.treatment(self.particles.kind)
+
     def summary(self) -> dict[str, str]:
         """A few human-readable lines describing the bed (CLI, dashboard, reports)."""
         bed, p, cfd = self.bed, self.particles, self.cfd
@@ -121,7 +128,7 @@ class BedSpec(param.Parameterized):
             "column": f"D = {bed.diameter * 1e3:g} mm, H = {bed.height * 1e3:g} mm, "
             f"lids {self.lids.bottom_type} (bottom) / {self.lids.top_type} (top)",
             "particles": f"{fill} (D/d = {self.aspect_ratio():.2f})",
-            "packing": f"{self.packing.method}, contacts: {self.packing.treatment().describe()}",
+            "packing": f"{self.packing.method}, contacts: {self.contact_treatment().describe()}",
             "flow": f"{cfd.regime}, Re_p = {self.particle_reynolds():.3g}, u = {self.superficial_velocity():.3g} m/s, "
             f"rho = {cfd.fluid_density:g} kg/m3, mu = {cfd.fluid_dynamic_viscosity:.4g} Pa.s",
             "digest": self.digest()[:12],

@@ -100,7 +100,7 @@ def _engine_supports_kind(spec: "BedSpec") -> Iterator[tuple[str, str]]:
 
 
 def _treatment_supports_kind(spec: "BedSpec") -> Iterator[tuple[str, str]]:
-    if spec.packing.contact_treatment != "gap" and spec.particles.kind != "sphere":
+    if spec.packing.contact_treatment not in ("gap", "auto") and spec.particles.kind != "sphere":
         yield ("packing.contact_treatment",
                f"{spec.packing.contact_treatment} finds contacts between spheres only; use gap for "
                f"{spec.particles.kind} particles")

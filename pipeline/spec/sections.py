@@ -166,20 +166,20 @@ class PackingSection(Section):
         doc="The gap treatment's size: fraction of the particle diameter every particle shrinks by before meshing.",
     )
     contact_treatment = param.Selector(
-        default="gap", objects=["gap", "bridge", "cap"],
+        default="auto", objects=["auto", "gap", "bridge", "cap"],
         doc="How point contacts are removed before meshing: gap (every particle shrinks by contact_gap), "
         "bridge (a cylinder of contact_size d joins touching spheres, and spheres to the wall) or cap "
-        "(touching spheres flattened, faces contact_size d apart).")
+        "(touching spheres flattened, faces contact_size d apart); auto: bridge for spheres, gap otherwise.")
     contact_size = param.Number(
         None, allow_None=True, bounds=(0.001, 0.5),
         doc="Bridge diameter or distance between capped faces, as a fraction of d (unset: 0.2 for bridge, "
         "0.02 for cap; the gap treatment's size is contact_gap).")
 
-    def treatment(self) -> "ContactTreatment":
-        """The contact treatment these settings ask for, with its size."""
+    def treatment(self, particle_kind: str) -> "ContactTreatment":
+        """The contact treatment these settings ask for particles of ``particle_kind``, with its size."""
         from ..contacts import ContactTreatment
 
-        return ContactTreatment.of(self.contact_treatment, self.contact_gap, self.contact_size)
+        return ContactTreatment.of(self.contact_treatment, self.contact_gap, self.contact_size, particle_kind)
 
 
 EXPORT_FORMATS = ["stl", "obj", "gltf", "glb", "blend"]
