@@ -7,8 +7,9 @@ BEDFLOW_AUTH               unset/empty: no sign-in (the server then binds to loc
                            ``basic``: Panel's login form, one shared password, any user name;
                            an OAuth provider Panel knows (``github``, ``google``, ``gitlab``,
                            ``azure``, ``okta``, ``auth0``, ``generic``, ...)
-BEDFLOW_AUTH_PASSWORD      with ``basic``: the password, or the path of a JSON file
-                           ``{"user": "password", ...}`` (one password per user)
+BEDFLOW_AUTH_PASSWORD      with ``basic``: the password (at least 12 characters), or the path of a
+                           JSON file ``{"user": "password", ...}`` (one password per user); a
+                           value that looks like a path (a ``/`` or ``.json``) must be such a file
 BEDFLOW_OAUTH_KEY          with OAuth: the client id the provider gave you
 BEDFLOW_OAUTH_SECRET       with OAuth: the client secret
 BEDFLOW_OAUTH_EXTRA_PARAMS with OAuth, optional: a JSON object of provider settings
@@ -44,6 +45,8 @@ from pipeline.errors import BedflowError
 
 #: The smallest cookie secret accepted (tornado signs cookies with it: a short one can be guessed).
 MIN_COOKIE_SECRET = 16
+#: The shortest password basic sign-in accepts.
+MIN_PASSWORD = 12
 #: OAuth providers that need no client id and secret (they check the user on this machine).
 _NO_CLIENT = {"pam"}
 
@@ -133,6 +136,8 @@ class AuthConfig:
                 if not self.password:
                     problems.append("BEDFLOW_AUTH=basic needs BEDFLOW_AUTH_PASSWORD (the password, or a JSON file "
                                     "of user passwords); there is no default password")
+                else:
+                    problems += _password_problems(self.password)
             else:
                 providers = oauth_providers()
                 if self.method not in providers:
@@ -186,6 +191,33 @@ class AuthConfig:
             key = self.oauth_encryption_key.encode("ascii")
             pn.config.oauth_encryption_key = key
             pn.state.encryption = Fernet(key)
+
+
+def _password_problems(value: str) -> list[str]:
+    """What is wrong with ``BEDFLOW_AUTH_PASSWORD``: a password of at least :data:`MIN_PASSWORD` characters, or a
+    readable JSON object of user passwords. Panel takes a value naming no file as the password itself, so an
+    unmounted users file would make its path the shared password: a value that looks like a path must be a file."""
+    path = Path(value)
+    if path.is_file() or "/" in value or os.sep in value or value.lower().endswith(".json"):
+        name = "BEDFLOW_AUTH_PASSWORD"
+        try:
+            users = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            return [f"{name} names the users file {value!r}, which cannot be read ({error.strerror or error}): "
+                    "mount it, or set a password (a password cannot contain '/' or end in .json)"]
+        except ValueError as error:
+            return [f"{name} names {value!r}, which is not valid JSON ({error})"]
+        if not (isinstance(users, dict) and users
+                and all(isinstance(u, str) and u and isinstance(p, str) for u, p in users.items())):
+            return [f"{name} names {value!r}, which must hold a JSON object {{\"user\": \"password\", ...}}"]
+        short = sorted(user for user, password in users.items() if len(password) < MIN_PASSWORD)
+        if short:
+            return [f"{name} names {value!r}, where the password of {', '.join(short)} is under {MIN_PASSWORD} "
+                    "characters"]
+        return []
+    if len(value) < MIN_PASSWORD:
+        return [f"BEDFLOW_AUTH_PASSWORD is too short ({len(value)} characters, at least {MIN_PASSWORD} needed)"]
+    return []
 
 
 def _has_cryptography() -> bool:

@@ -118,6 +118,27 @@ def test_auth_config_from_the_environment():
     assert set(options) <= accepted and set(basic.serve_options()) <= accepted
 
 
+def test_a_password_that_names_a_file_must_be_that_file(tmp_path):
+    """A users file that is not mounted must not turn its path into the shared password (Panel reads a value
+    naming no file as the password itself): the server refuses to start."""
+    base = {"BEDFLOW_AUTH": "basic", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}
+    missing = tmp_path / "secrets" / "users.json"
+    for value, expected in ((str(missing), "cannot be read"), (str(tmp_path), "cannot be read"),
+                            ("users.json", "cannot be read"), ("short", "too short")):
+        with pytest.raises(AuthError, match=expected):
+            AuthConfig.from_env({**base, "BEDFLOW_AUTH_PASSWORD": value}, dotenv=None)
+    for text, expected in (("{not json", "not valid JSON"), ('["ana"]', "JSON object"), ("{}", "JSON object"),
+                           ('{"ana": 12345678901234}', "JSON object"), ('{"ana": "tiny"}', "password of ana")):
+        missing.parent.mkdir(exist_ok=True)
+        missing.write_text(text)
+        with pytest.raises(AuthError, match=expected) as raised:
+            AuthConfig.from_env({**base, "BEDFLOW_AUTH_PASSWORD": str(missing)}, dotenv=None)
+        assert "tiny" not in str(raised.value)  # never echoes a password
+    missing.write_text('{"ana": "a long enough password", "rui": "another long password"}')
+    config = AuthConfig.from_env({**base, "BEDFLOW_AUTH_PASSWORD": str(missing)}, dotenv=None)
+    assert config.serve_options()["basic_auth"] == str(missing)
+
+
 @pytest.mark.parametrize(("env", "expected"), [
     ({"BEDFLOW_AUTH": "basic", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, "BEDFLOW_AUTH_PASSWORD"),
     ({"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD}, "needs BEDFLOW_COOKIE_SECRET"),
