@@ -17,6 +17,11 @@ BEDFLOW_OAUTH_EXTRA_PARAMS with OAuth, optional: a JSON object of provider setti
 BEDFLOW_OAUTH_REDIRECT_URI with OAuth, optional: the public callback URL (behind a proxy)
 BEDFLOW_OAUTH_ENCRYPTION   with OAuth, optional but advised: a Fernet key (``panel oauth-secret``)
                            that encrypts the tokens kept in cookies
+BEDFLOW_ALLOWED_USERS      the accounts that may sign in, comma-separated (user names as the
+                           provider gives them; case-insensitive); required with OAuth, where
+                           any account at the provider could otherwise sign in
+BEDFLOW_AUTH_OPEN_TO_ALL   ``1`` with OAuth and no allow-list: let every account at the provider
+                           in, deliberately
 BEDFLOW_COOKIE_SECRET      required with any sign-in: the secret that signs session cookies,
                            at least 16 characters (``python -c "import secrets;
                            print(secrets.token_urlsafe(32))"``)
@@ -74,6 +79,8 @@ class AuthConfig:
     oauth_redirect_uri: str | None = None
     oauth_encryption_key: str | None = field(default=None, repr=False)
     cookie_secret: str | None = field(default=None, repr=False)
+    allowed_users: frozenset[str] = frozenset()  # lower-case; empty: everyone who signs in
+    open_to_all: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> AuthConfig:
@@ -107,7 +114,10 @@ class AuthConfig:
         config = cls(method=method, password=values.get("BEDFLOW_AUTH_PASSWORD") or None,
                      oauth_key=get("BEDFLOW_OAUTH_KEY"), oauth_secret=get("BEDFLOW_OAUTH_SECRET"),
                      oauth_extra_params=extra, oauth_redirect_uri=get("BEDFLOW_OAUTH_REDIRECT_URI"),
-                     oauth_encryption_key=get("BEDFLOW_OAUTH_ENCRYPTION"), cookie_secret=get("BEDFLOW_COOKIE_SECRET"))
+                     oauth_encryption_key=get("BEDFLOW_OAUTH_ENCRYPTION"), cookie_secret=get("BEDFLOW_COOKIE_SECRET"),
+                     allowed_users=frozenset(name.strip().lower() for name in (get("BEDFLOW_ALLOWED_USERS") or "")
+                                             .split(",") if name.strip()),
+                     open_to_all=(get("BEDFLOW_AUTH_OPEN_TO_ALL") or "").lower() in ("1", "true", "yes"))
         config.check(problems)
         return config
 
@@ -125,7 +135,10 @@ class AuthConfig:
         """The sign-in method for display (no secrets)."""
         if not self.enabled:
             return "no sign-in"
-        return "password sign-in (basic)" if self.method == "basic" else f"OAuth sign-in ({self.method})"
+        method = "password sign-in (basic)" if self.method == "basic" else f"OAuth sign-in ({self.method})"
+        if self.allowed_users:
+            return f"{method}, {len(self.allowed_users)} allowed account(s)"
+        return method + (", open to every account" if self.is_oauth else "")
 
     # -- checks --------------------------------------------------------------------------------
     def check(self, problems: list[str] | None = None) -> None:
@@ -148,6 +161,10 @@ class AuthConfig:
                                  f"with {self.method})"
                                  for name, value in (("BEDFLOW_OAUTH_KEY", self.oauth_key),
                                                      ("BEDFLOW_OAUTH_SECRET", self.oauth_secret)) if not value]
+                if not self.allowed_users and not self.open_to_all:
+                    problems.append(f"BEDFLOW_AUTH={self.method} lets every account at {self.method} sign in: set "
+                                    "BEDFLOW_ALLOWED_USERS=name,name,... (the accounts that may), or "
+                                    "BEDFLOW_AUTH_OPEN_TO_ALL=1 to let anyone with an account in")
                 if self.oauth_encryption_key and not _is_fernet_key(self.oauth_encryption_key):
                     problems.append("BEDFLOW_OAUTH_ENCRYPTION must be 32 url-safe base64-encoded bytes "
                                     "(make one with `panel oauth-secret`)")
@@ -180,10 +197,21 @@ class AuthConfig:
             options["oauth_extra_params"] = dict(self.oauth_extra_params)
         return options
 
+    def authorize(self, user: str | None) -> bool:
+        """Whether the signed-in ``user`` may use the dashboard (the allow-list; no list: everyone signed in)."""
+        if not self.allowed_users:
+            return True
+        return bool(user) and str(user).strip().lower() in self.allowed_users
+
     def install(self) -> None:
-        """What ``pn.serve`` leaves to ``panel serve``: the Fernet encryption of OAuth tokens in cookies.
+        """What ``pn.serve`` leaves to ``panel serve``: the allow-list as Panel's authorization callback, and the
+        Fernet encryption of OAuth tokens in cookies.
 
         Call in the server process before serving."""
+        if self.enabled and self.allowed_users:
+            import panel as pn
+
+            pn.config.authorize_callback = lambda user_info: self.authorize(pn.state.user)
         if self.is_oauth and self.oauth_encryption_key:
             import panel as pn
             from cryptography.fernet import Fernet

@@ -149,7 +149,8 @@ SERVER_START_TIMEOUT = 90.0  # seconds; the first start in a fresh data dir prob
 SERVER_STOP_TIMEOUT = 45.0  # seconds; `bedflow serve --with-worker` gives its worker up to 30 s to stop
 #: Variables of the developer's shell a served app does not inherit (sign-in, websocket origins, Panel's own
 #: auth settings): a test that wants them passes them in ``env``.
-SERVER_ONLY_VARIABLES = ("BEDFLOW_AUTH", "BEDFLOW_OAUTH_", "BEDFLOW_COOKIE_SECRET", "BEDFLOW_WEBSOCKET_ORIGIN",
+SERVER_ONLY_VARIABLES = ("BEDFLOW_AUTH", "BEDFLOW_OAUTH_", "BEDFLOW_ALLOWED_USERS", "BEDFLOW_COOKIE_SECRET",
+                         "BEDFLOW_WEBSOCKET_ORIGIN",
                          "PANEL_OAUTH_", "PANEL_BASIC_AUTH", "PANEL_COOKIE_SECRET", "BOKEH_COOKIE_SECRET")
 
 

@@ -7,6 +7,7 @@ Chromium (``page``), workers real ``bedflow worker`` processes.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import signal
 import socket
@@ -107,11 +108,16 @@ def test_auth_config_from_the_environment():
     assert PASSWORD not in repr(basic) and COOKIE_SECRET not in repr(basic)
 
     github = AuthConfig.from_env({"BEDFLOW_AUTH": "GitHub", "BEDFLOW_OAUTH_KEY": "id", "BEDFLOW_OAUTH_SECRET": "s",
+                                  "BEDFLOW_ALLOWED_USERS": "Ana, rui ,",
                                   "BEDFLOW_OAUTH_EXTRA_PARAMS": '{"scope": "read:user"}',
                                   "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, dotenv=None)
     options = github.serve_options()
     assert options == {"oauth_provider": "github", "oauth_key": "id", "oauth_secret": "s",
                        "oauth_extra_params": {"scope": "read:user"}, "cookie_secret": COOKIE_SECRET}
+    assert github.allowed_users == {"ana", "rui"} and github.authorize("ANA") and not github.authorize("eve")
+    assert not github.authorize(None) and not github.authorize("")
+    assert basic.authorize("anyone")  # no list: everyone with the password
+    assert "2 allowed" in github.describe()
     from panel.io.server import get_server
 
     accepted = set(inspect.signature(get_server).parameters)  # what pn.serve passes on
@@ -144,6 +150,8 @@ def test_a_password_that_names_a_file_must_be_that_file(tmp_path):
     ({"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD}, "needs BEDFLOW_COOKIE_SECRET"),
     ({"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD, "BEDFLOW_COOKIE_SECRET": "short"}, "too short"),
     ({"BEDFLOW_AUTH": "github", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, "BEDFLOW_OAUTH_KEY"),
+    ({"BEDFLOW_AUTH": "github", "BEDFLOW_OAUTH_KEY": "k", "BEDFLOW_OAUTH_SECRET": "s",
+      "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, "BEDFLOW_ALLOWED_USERS"),
     ({"BEDFLOW_AUTH": "myspace", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, "github"),
     ({"BEDFLOW_AUTH": "generic", "BEDFLOW_OAUTH_KEY": "k", "BEDFLOW_OAUTH_SECRET": "s",
       "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET, "BEDFLOW_OAUTH_EXTRA_PARAMS": "{TOKEN_URL: x}"}, "not valid JSON"),
@@ -266,18 +274,50 @@ def test_sign_in_guards_the_dashboard_but_not_health(served_app, page):
     assert no_errors(page), page.console_errors
 
 
+def test_oauth_open_to_all_only_when_asked():
+    config = AuthConfig.from_env({"BEDFLOW_AUTH": "github", "BEDFLOW_OAUTH_KEY": "k", "BEDFLOW_OAUTH_SECRET": "s",
+                                  "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET, "BEDFLOW_AUTH_OPEN_TO_ALL": "1"}, dotenv=None)
+    assert config.open_to_all and config.authorize("anyone") and "open to every account" in config.describe()
+
+
+@pytest.mark.slow
+def test_only_allowed_accounts_get_past_sign_in(served_app, page, tmp_path):
+    """Two accounts with good passwords; only the one on BEDFLOW_ALLOWED_USERS reaches the dashboard."""
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps({"ana": PASSWORD, "rui": PASSWORD + " too"}))
+    served = served_app(env={"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": str(users),
+                             "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET, "BEDFLOW_ALLOWED_USERS": "Ana"})
+    for user, password, allowed in (("rui", PASSWORD + " too", False), ("ana", PASSWORD, True)):
+        page.goto(served.url + "/logout")
+        page.goto(served.url + "/")
+        page.wait_for_url("**/login**")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", password)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        if allowed:
+            nav_button(page).wait_for(state="visible", timeout=15_000)
+            assert "ana" in page.locator("#sidebar").get_by_text("Signed in as").inner_text()
+        else:
+            page.get_by_text("not authorized").first.wait_for(state="visible", timeout=15_000)
+            assert page.locator("#sidebar").count() == 0
+            response = page.request.get(served.url + "/")
+            assert response.status == 403
+
+
 @pytest.mark.slow
 def test_oauth_sign_in_sends_the_browser_to_the_provider(served_app):
     """No provider is contacted: the server only redirects to GitHub's authorize URL with our client id."""
     served = served_app(env={"BEDFLOW_AUTH": "github", "BEDFLOW_OAUTH_KEY": "bedflow-client-id",
-                             "BEDFLOW_OAUTH_SECRET": "bedflow-client-secret", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET})
+                             "BEDFLOW_OAUTH_SECRET": "bedflow-client-secret", "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET,
+                             "BEDFLOW_ALLOWED_USERS": "ana"})
     status, headers, _ = served.get("/")
     assert status == 302 and headers["Location"].split("?")[0].endswith("/login"), (status, headers)
     status, headers, _ = served.get("/login")
     assert status == 302 and headers["Location"].startswith("https://github.com/login/oauth/authorize?"), headers
     assert "client_id=bedflow-client-id" in headers["Location"] and "bedflow-client-secret" not in headers["Location"]
     assert served.health()[0] == 200
-    assert "OAuth sign-in (github)" in served.log()
+    assert "OAuth sign-in (github), 1 allowed account(s)" in served.log()
 
 
 @pytest.mark.slow
