@@ -71,6 +71,7 @@ class Settings:
     minio_secret_key: str | None = field(default=None, repr=False)
     minio_secure: bool = True
     minio_public_url: str | None = None
+    admins: frozenset[str] = frozenset()  # signed-in users (lower-case) who may cancel or re-run anyone's runs
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> "Settings":
@@ -94,6 +95,8 @@ class Settings:
             minio_secret_key=values.get("MINIO_SECRET_KEY") or None,
             minio_secure=_flag("MINIO_SECURE", values.get("MINIO_SECURE", "1")),
             minio_public_url=(values.get("MINIO_PUBLIC_URL") or "").strip().rstrip("/") or None,
+            admins=frozenset(name.strip().lower() for name in (values.get("BEDFLOW_ADMINS") or "").split(",")
+                             if name.strip()),
         )
         settings.check()
         return settings

@@ -10,6 +10,7 @@ completion as Panel runs them outside a server (or through ``asyncio.run`` when 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -74,9 +75,9 @@ def session(recorded):
     return AppSession(services=recorded.services, user="tester")
 
 
-def submit_queued(recorded: Recorded, count: int = 40) -> int:
-    """A fresh queued run (pack only) for a test that changes it."""
-    return jobs.submit(recorded.spec.updated({"particles.count": count}), until="pack", created_by="cara",
+def submit_queued(recorded: Recorded, count: int = 40, created_by: str = "tester") -> int:
+    """A fresh queued run (pack only) for a test that changes it (by default the session user's own)."""
+    return jobs.submit(recorded.spec.updated({"particles.count": count}), until="pack", created_by=created_by,
                        settings=recorded.settings)
 
 
@@ -173,18 +174,31 @@ def test_the_runs_page_opens_cancels_reruns_and_compares_the_selected_runs(recor
 
     page = RunsPage(session)
     page.panel()
-    waiting = submit_queued(recorded, 42)
+    errors: list[str] = []
+    session.error = lambda message: errors.append(str(message))  # what the notification would say
+    others = submit_queued(recorded, 42, created_by="cara")
+    waiting = submit_queued(recorded, 43)
     asyncio.run(page.refresh())
     assert page.cancel_button.disabled and "bf-cancel-run" in page.cancel_button.css_classes
 
-    select(page, waiting)
+    select(page, others)  # a signed-in user cannot cancel someone else's run
     assert not page.cancel_button.disabled
+    click(page.cancel_button)
+    assert status_of(recorded, others) is RunStatus.queued
+    assert errors and "belongs to cara" in errors[-1], errors
+    select(page, waiting)
     click(page.cancel_button)
     assert status_of(recorded, waiting) is RunStatus.cancelled
     assert page.table.value.at[waiting, "status"] == "cancelled"
 
-    select(page, recorded.solved)
     before = {run.id for run in list_runs(services=recorded.services)}
+    select(page, recorded.solved)  # ana's: not tester's to re-run
+    click(page.rerun_button)
+    assert {run.id for run in list_runs(services=recorded.services)} == before and "belongs to ana" in errors[-1]
+    admin = dataclasses.replace(recorded.settings, admins=frozenset({"tester"}))
+    with pytest.raises(jobs.RunPermissionError):
+        jobs.cancel(others, by="eve", settings=admin)
+    page.services = open_services(admin)  # BEDFLOW_ADMINS=tester: an admin may re-run anyone's runs
     click(page.rerun_button)
     new = {run.id for run in list_runs(services=recorded.services)} - before
     assert len(new) == 1
@@ -193,7 +207,8 @@ def test_the_runs_page_opens_cancels_reruns_and_compares_the_selected_runs(recor
     assert rerun.status is RunStatus.queued and rerun.created_by == "tester" and rerun.until == original.until
     assert BedSpec.from_dict(rerun.spec).digest() == BedSpec.from_dict(original.spec).digest()
     assert rerun.id in page.table.value.index
-    jobs.cancel(rerun.id, settings=recorded.settings)  # no worker will take it
+    for run_id in (rerun.id, others):
+        jobs.cancel(run_id, settings=recorded.settings)  # no worker will take them (the CLI: no owner check)
 
     select(page, recorded.second)
     click(page.open_button)

@@ -66,3 +66,9 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path):
     s = Settings.from_env({"DATABASE_URL": "sqlite:///from-env.db"}, dotenv=dotenv)
     assert s.queue_url == "redis://from-file:6379/0"
     assert s.database_url == "sqlite:///from-env.db"
+
+
+def test_admins_are_a_lower_case_set(tmp_path: Path):
+    settings = Settings.from_env({"BEDFLOW_DATA_DIR": str(tmp_path), "BEDFLOW_ADMINS": " Ana, rui,, "}, dotenv=None)
+    assert settings.admins == {"ana", "rui"}
+    assert Settings.from_env({"BEDFLOW_DATA_DIR": str(tmp_path)}, dotenv=None).admins == frozenset()

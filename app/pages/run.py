@@ -351,7 +351,7 @@ class RunPage:
             return None
         run_id = self.run.id
         try:
-            state = await asyncio.to_thread(jobs.cancel, run_id, settings=self.services.settings)
+            state = await asyncio.to_thread(jobs.cancel, run_id, by=self.session.user, settings=self.services.settings)
         except Exception as error:  # noqa: BLE001
             self.session.error(f"Could not cancel run {run_id}: {describe(error)}")
             return None

@@ -21,8 +21,6 @@ from app.session import AppSession
 from pipeline import jobs
 from pipeline.db import RunStatus
 from pipeline.jobs.heartbeats import describe_workers
-from pipeline.runs import get_run
-from pipeline.spec import BedSpec
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -233,7 +231,7 @@ class RunsPage:
         done = []
         for run_id in wanted:
             try:
-                done.append(await asyncio.to_thread(jobs.cancel, run_id, settings=settings))
+                done.append(await asyncio.to_thread(jobs.cancel, run_id, by=self.session.user, settings=settings))
             except Exception as error:  # noqa: BLE001
                 self.session.error(f"Could not cancel run {run_id}: {describe(error)}")
         if done:
@@ -250,7 +248,7 @@ class RunsPage:
         new_ids = []
         for run_id in self.selected_ids():
             try:
-                new_ids.append(await asyncio.to_thread(_resubmit, services, run_id, user))
+                new_ids.append(await asyncio.to_thread(jobs.resubmit, run_id, by=user, settings=services.settings))
             except Exception as error:  # noqa: BLE001
                 self.session.error(f"Could not re-run run {run_id}: {describe(error)}")
         if new_ids:
@@ -258,10 +256,6 @@ class RunsPage:
         await self.refresh()
         return new_ids
 
-
-def _resubmit(services: Any, run_id: int, user: str) -> int:
-    run = get_run(run_id, services=services)
-    return jobs.submit(BedSpec.from_dict(run.spec), until=run.until, created_by=user, settings=services.settings)
 
 
 __all__ = ["NO_SWEEP", "RunsPage"]

@@ -28,6 +28,22 @@ from .queue import MAX_ATTEMPTS, STALE_AFTER, QueueError, queue_for
 STATUS_KEYS = ("id", "status", "progress", "stage", "attempts", "error", "message")
 
 
+class RunPermissionError(RunError):
+    """A signed-in user asked to change a run that is not theirs."""
+
+
+def check_owner(run: Simulation, user: str, action: str, settings: Settings) -> None:
+    """Raise :class:`RunPermissionError` unless ``user`` may ``action`` ``run``: its owner (``created_by``) or an
+    admin (``BEDFLOW_ADMINS``). An empty ``user`` (no sign-in: one person at the server, or the CLI) may."""
+    if not user:
+        return
+    name = user.strip().lower()
+    if name == (run.created_by or "").strip().lower() or name in settings.admins:
+        return
+    raise RunPermissionError(f"run {run.id} belongs to {run.created_by or 'nobody'}: only its owner or an admin "
+                             f"(BEDFLOW_ADMINS) may {action} it")
+
+
 def _enqueue_first(settings: Settings, run_id: int) -> None:
     found = open_services(settings)
     with found.db.session() as session:
@@ -122,11 +138,13 @@ def status(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
                 "attempts": run.attempts, "error": run.error, "message": run.message}
 
 
-def cancel(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
-    """Cancel a run. Queued: its task is revoked. Running: its worker sees the status within a second and
-    stops the programs it started (on this machine they are also signalled from here at once)."""
+def cancel(run_id: int, *, by: str = "", settings: Settings | None = None) -> dict[str, Any]:
+    """Cancel a run, as the signed-in user ``by`` (:func:`check_owner`). Queued: its task is revoked. Running: its
+    worker sees the status within a second and stops the programs it started (on this machine they are also
+    signalled from here at once)."""
     settings = settings or Settings.from_env()
     found = open_services(settings)
+    _owned(found, run_id, by, "cancel", settings)
     before = cancel_run(run_id, services=found)
     with found.db.session() as session:
         run = session.get(Simulation, run_id)
@@ -136,6 +154,25 @@ def cancel(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
     elif before is RunStatus.running and group and worker.split(":")[0] == worker_id().split(":")[0]:
         children.kill_group(group, 15)  # same machine: no need to wait for the worker's next look
     return status(run_id, settings=settings)
+
+
+def resubmit(run_id: int, *, by: str = "", settings: Settings | None = None) -> int:
+    """Submit a run's spec again (same ``until``) as ``by``, who must own it or be an admin (:func:`check_owner`);
+    the new run's id."""
+    settings = settings or Settings.from_env()
+    found = open_services(settings)
+    run = _owned(found, run_id, by, "re-run", settings)
+    return submit(BedSpec.from_dict(run.spec), until=run.until, created_by=by, settings=settings)
+
+
+def _owned(found: Any, run_id: int, by: str, action: str, settings: Settings) -> Simulation:
+    with found.db.session() as session:
+        run = session.get(Simulation, run_id)
+        if run is None:
+            raise RunError(f"no run {run_id} in {found.db!r}")
+        check_owner(run, by, action, settings)
+        session.expunge(run)
+        return run
 
 
 def recover(*, stale_after: float = STALE_AFTER, max_attempts: int = MAX_ATTEMPTS,
