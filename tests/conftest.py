@@ -103,7 +103,9 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyte
     return values
 
 
-REDIS_TEST_DB = 15
+#: The Redis database the tests empty and use (``BEDFLOW_TEST_REDIS_DB``, default 15): test runs that share one
+#: server at the same time (two checkouts on one machine) each take their own, or they empty each other's queue.
+REDIS_TEST_DB = int(os.environ.get("BEDFLOW_TEST_REDIS_DB", "15"))
 
 
 @pytest.fixture
