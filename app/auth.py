@@ -25,12 +25,22 @@ BEDFLOW_AUTH_OPEN_TO_ALL   ``1`` with OAuth and no allow-list: let every account
 BEDFLOW_COOKIE_SECRET      required with any sign-in: the secret that signs session cookies,
                            at least 16 characters (``python -c "import secrets;
                            print(secrets.token_urlsafe(32))"``)
+BEDFLOW_LOGIN_ATTEMPTS     with ``basic``: failed sign-ins allowed per user name within the
+                           window (default 5), and ``BEDFLOW_LOGIN_ADDRESS_ATTEMPTS`` per client
+                           address (default 20); past them the login page answers 429
+BEDFLOW_LOGIN_WINDOW       seconds those failures are counted over (default 900)
+BEDFLOW_TRUST_PROXY        ``1`` behind a reverse proxy that sets ``X-Forwarded-For`` and
+                           ``X-Forwarded-Proto``: client addresses (for throttling) and https
+                           (for ``Secure`` cookies) are taken from those headers; never set it
+                           when clients reach the server directly, or they could forge both
 ========================== =================================================================
 
 Like the other settings (:mod:`pipeline.settings`), variables already in the environment win over a
 ``.env`` file in the working folder. There are no default passwords or secrets: anything missing stops
 the server with a message (:class:`AuthError`, a :class:`~pipeline.errors.BedflowError`). Once signed in,
-a session sees its user name in ``pn.state.user``. ``/login`` and ``/logout`` are Panel's pages.
+a session sees its user name in ``pn.state.user``. With ``basic``, ``/login`` is bedflow's own page
+(:mod:`app.login`: constant-time checks, throttling, a CSRF token, ``SameSite``/``Secure`` cookies);
+``/logout`` and the OAuth pages are Panel's.
 """
 
 from __future__ import annotations
@@ -54,6 +64,15 @@ MIN_COOKIE_SECRET = 16
 MIN_PASSWORD = 12
 #: OAuth providers that need no client id and secret (they check the user on this machine).
 _NO_CLIENT = {"pam"}
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """How many failed sign-ins are allowed within ``window`` seconds, per user name and per client address."""
+
+    per_user: int = 5
+    per_address: int = 20
+    window: float = 900.0
 
 
 class AuthError(BedflowError):
@@ -81,6 +100,8 @@ class AuthConfig:
     cookie_secret: str | None = field(default=None, repr=False)
     allowed_users: frozenset[str] = frozenset()  # lower-case; empty: everyone who signs in
     open_to_all: bool = False
+    throttle: ThrottlePolicy = ThrottlePolicy()
+    trust_proxy: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> AuthConfig:
@@ -111,13 +132,16 @@ class AuthConfig:
                 if not isinstance(extra, dict):
                     problems.append("BEDFLOW_OAUTH_EXTRA_PARAMS must be a JSON object {\"KEY\": \"value\", ...}")
                     extra = {}
+        throttle = _throttle_policy(get, problems)
         config = cls(method=method, password=values.get("BEDFLOW_AUTH_PASSWORD") or None,
                      oauth_key=get("BEDFLOW_OAUTH_KEY"), oauth_secret=get("BEDFLOW_OAUTH_SECRET"),
                      oauth_extra_params=extra, oauth_redirect_uri=get("BEDFLOW_OAUTH_REDIRECT_URI"),
                      oauth_encryption_key=get("BEDFLOW_OAUTH_ENCRYPTION"), cookie_secret=get("BEDFLOW_COOKIE_SECRET"),
                      allowed_users=frozenset(name.strip().lower() for name in (get("BEDFLOW_ALLOWED_USERS") or "")
                                              .split(",") if name.strip()),
-                     open_to_all=(get("BEDFLOW_AUTH_OPEN_TO_ALL") or "").lower() in ("1", "true", "yes"))
+                     open_to_all=(get("BEDFLOW_AUTH_OPEN_TO_ALL") or "").lower() in ("1", "true", "yes"),
+                     throttle=throttle,
+                     trust_proxy=(get("BEDFLOW_TRUST_PROXY") or "").lower() in ("1", "true", "yes"))
         config.check(problems)
         return config
 
@@ -187,15 +211,27 @@ class AuthConfig:
         """The keyword options of ``pn.serve`` for this sign-in method (empty without sign-in)."""
         if not self.enabled:
             return {}
+        proxy = {"use_xheaders": True} if self.trust_proxy else {}
         if self.method == "basic":
-            return {"basic_auth": self.password, "cookie_secret": self.cookie_secret}
-        options: dict[str, Any] = {"oauth_provider": self.method, "cookie_secret": self.cookie_secret}
+            from .login import PasswordSignIn
+
+            return {"auth_provider": PasswordSignIn(self.credentials(), self.throttle), "cookie_secret": self.cookie_secret,
+                    **proxy}
+        options: dict[str, Any] = {"oauth_provider": self.method, "cookie_secret": self.cookie_secret, **proxy}
         for name in ("oauth_key", "oauth_secret", "oauth_redirect_uri", "oauth_encryption_key"):
             if getattr(self, name):
                 options[name] = getattr(self, name)
         if self.oauth_extra_params:
             options["oauth_extra_params"] = dict(self.oauth_extra_params)
         return options
+
+    def credentials(self) -> str | dict[str, str]:
+        """With ``basic``: the shared password, or the users file's ``{user: password}`` (read now)."""
+        if self.method != "basic" or not self.password:
+            raise AuthError("credentials are for BEDFLOW_AUTH=basic with BEDFLOW_AUTH_PASSWORD")
+        if _names_a_file(self.password):
+            return json.loads(Path(self.password).read_text(encoding="utf-8"))
+        return self.password
 
     def authorize(self, user: str | None) -> bool:
         """Whether the signed-in ``user`` may use the dashboard (the allow-list; no list: everyone signed in)."""
@@ -226,7 +262,7 @@ def _password_problems(value: str) -> list[str]:
     readable JSON object of user passwords. Panel takes a value naming no file as the password itself, so an
     unmounted users file would make its path the shared password: a value that looks like a path must be a file."""
     path = Path(value)
-    if path.is_file() or "/" in value or os.sep in value or value.lower().endswith(".json"):
+    if _names_a_file(value):
         name = "BEDFLOW_AUTH_PASSWORD"
         try:
             users = json.loads(path.read_text(encoding="utf-8"))
@@ -246,6 +282,29 @@ def _password_problems(value: str) -> list[str]:
     if len(value) < MIN_PASSWORD:
         return [f"BEDFLOW_AUTH_PASSWORD is too short ({len(value)} characters, at least {MIN_PASSWORD} needed)"]
     return []
+
+
+def _names_a_file(value: str) -> bool:
+    """Whether ``BEDFLOW_AUTH_PASSWORD`` is the path of a users file (it looks like one, or one is there)."""
+    return Path(value).is_file() or "/" in value or os.sep in value or value.lower().endswith(".json")
+
+
+def _throttle_policy(get: Any, problems: list[str]) -> ThrottlePolicy:
+    """The sign-in throttle of ``BEDFLOW_LOGIN_ATTEMPTS``, ``BEDFLOW_LOGIN_ADDRESS_ATTEMPTS`` and
+    ``BEDFLOW_LOGIN_WINDOW`` (whole numbers; problems appended to ``problems``)."""
+    default = ThrottlePolicy()
+    values: dict[str, float] = {}
+    for name, field_name, low, high in (("BEDFLOW_LOGIN_ATTEMPTS", "per_user", 1, 1000),
+                                        ("BEDFLOW_LOGIN_ADDRESS_ATTEMPTS", "per_address", 1, 100_000),
+                                        ("BEDFLOW_LOGIN_WINDOW", "window", 1, 86_400)):
+        raw = get(name)
+        if raw is None:
+            continue
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            problems.append(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+            continue
+        values[field_name] = int(raw)
+    return ThrottlePolicy(**{**default.__dict__, **values})
 
 
 def _has_cryptography() -> bool:

@@ -104,7 +104,9 @@ def test_auth_config_from_the_environment():
 
     basic = AuthConfig.from_env({"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD,
                                  "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET}, dotenv=None)
-    assert basic.serve_options() == {"basic_auth": PASSWORD, "cookie_secret": COOKIE_SECRET}
+    options = basic.serve_options()
+    assert options.pop("cookie_secret") == COOKIE_SECRET and set(options) == {"auth_provider"}
+    assert options["auth_provider"].login_handler.credentials == PASSWORD
     assert PASSWORD not in repr(basic) and COOKIE_SECRET not in repr(basic)
 
     github = AuthConfig.from_env({"BEDFLOW_AUTH": "GitHub", "BEDFLOW_OAUTH_KEY": "id", "BEDFLOW_OAUTH_SECRET": "s",
@@ -120,8 +122,15 @@ def test_auth_config_from_the_environment():
     assert "2 allowed" in github.describe()
     from panel.io.server import get_server
 
-    accepted = set(inspect.signature(get_server).parameters)  # what pn.serve passes on
-    assert set(options) <= accepted and set(basic.serve_options()) <= accepted
+    from bokeh.server.server import _ServerOpts
+    from bokeh.server.tornado import BokehTornado
+
+    # what pn.serve takes, and what it passes on to Bokeh's server and its Tornado application
+    accepted = (set(inspect.signature(get_server).parameters) | set(_ServerOpts.properties())
+                | set(inspect.signature(BokehTornado.__init__).parameters))
+    proxied = AuthConfig.from_env({"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": PASSWORD,
+                                   "BEDFLOW_COOKIE_SECRET": COOKIE_SECRET, "BEDFLOW_TRUST_PROXY": "1"}, dotenv=None)
+    assert set(options) <= accepted and set(proxied.serve_options()) <= accepted
 
 
 def test_a_password_that_names_a_file_must_be_that_file(tmp_path):
@@ -260,7 +269,7 @@ def test_sign_in_guards_the_dashboard_but_not_health(served_app, page):
     page.fill("input[name=password]", "not the password")
     page.click("button[type=submit]")
     page.wait_for_url("**/login?*error=*")
-    assert page.get_by_text("Invalid username or password").is_visible()
+    assert page.get_by_text("Wrong user name or password").is_visible()
     assert page.locator("#sidebar").count() == 0
 
     page.fill("input[name=username]", "alice")
