@@ -2,11 +2,15 @@
 
 :func:`serve` runs ``pn.serve`` on :func:`app.main.create_app` at ``/`` with
 
-* ``GET /health``: the JSON of :func:`pipeline.health.check_health` (database, store, queue), HTTP 200
-  when everything is ok, else 503; never behind sign-in, so load balancers and ``curl`` can use it;
+* ``GET /health``: ``{"status": "ok"|"degraded", "database": "ok"|"degraded", "store": ..., "queue": ...}``
+  (:func:`pipeline.health.public_report`), HTTP 200 when everything is ok, else 503; never behind sign-in, so
+  load balancers and ``curl`` can use it, hence nothing more: the details of a failure go to the server's log
+  (and ``bedflow health``/``bedflow doctor`` show them where the deployment's settings are). Checks are shared
+  by concurrent probes and reused for a few seconds (:class:`pipeline.health.HealthMonitor`);
 * ``GET /metrics``: Prometheus metrics (:mod:`pipeline.metrics`: runs by status, stage durations, queue
-  depth, worker heartbeats); not behind sign-in either, but with ``BEDFLOW_METRICS_TOKEN`` set it
-  requires ``Authorization: Bearer <token>`` (Prometheus' ``authorization`` scrape option);
+  depth, worker heartbeats); with ``BEDFLOW_METRICS_TOKEN`` set it requires ``Authorization: Bearer
+  <token>`` (Prometheus' ``authorization`` scrape option); without a token it is served only when the
+  dashboard has no sign-in (this machine only), never by a deployment;
 * logs on stderr, one JSON object per line with ``BEDFLOW_LOG_JSON=1`` (:mod:`pipeline.logconfig`);
 * sign-in from the environment (:mod:`app.auth`: ``BEDFLOW_AUTH``, ...). Without sign-in the server
   only listens on a loopback address: anything else is refused with a :class:`ServeError`;
@@ -38,7 +42,7 @@ from typing import Any
 import tornado.web
 
 from pipeline.errors import BedflowError
-from pipeline.health import DEFAULT_TIMEOUT, check_health
+from pipeline.health import DEFAULT_TIMEOUT, HealthMonitor, check_health, public_report
 from pipeline.logconfig import configure_logging
 from pipeline.settings import Settings, SettingsError
 
@@ -74,16 +78,16 @@ def health_timeout(env: dict[str, str] | None = None) -> float:
 
 
 class HealthHandler(tornado.web.RequestHandler):
-    """``GET /health``: :func:`~pipeline.health.check_health` as JSON; 200 when ok, else 503.
+    """``GET /health``: :func:`~pipeline.health.public_report` as JSON; 200 when ok, else 503.
 
-    The checks run in a thread (``asyncio.to_thread``), never on the server's IO loop."""
+    The checks run in a thread (``asyncio.to_thread``), never on the server's IO loop, through the server's one
+    :class:`~pipeline.health.HealthMonitor`."""
 
-    def initialize(self, settings: Settings | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.bedflow_settings = settings
-        self.timeout = timeout
+    def initialize(self, monitor: HealthMonitor) -> None:
+        self.monitor = monitor
 
     async def _report(self) -> dict[str, Any]:
-        report = await asyncio.to_thread(check_health, settings=self.bedflow_settings, timeout=self.timeout)
+        report = public_report(await asyncio.to_thread(self.monitor.report))
         self.set_status(200 if report["status"] == "ok" else 503)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
@@ -100,12 +104,17 @@ class HealthHandler(tornado.web.RequestHandler):
 class MetricsHandler(tornado.web.RequestHandler):
     """``GET /metrics``: Prometheus' text format (:mod:`pipeline.metrics`), gathered in a thread."""
 
-    def initialize(self, registry: Any, token: str = "") -> None:
-        self.registry, self.token = registry, token
+    def initialize(self, registry: Any, token: str = "", open_without_token: bool = False) -> None:
+        self.registry, self.token, self.open_without_token = registry, token, open_without_token
 
     async def get(self) -> None:
         from pipeline.metrics import render_metrics
 
+        if not self.token and not self.open_without_token:
+            self.set_status(403)
+            self.finish("metrics of a server with sign-in need BEDFLOW_METRICS_TOKEN (a secret you make; Prometheus "
+                        "sends it as a bearer token)\n")
+            return
         if self.token:
             given = self.request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
@@ -252,6 +261,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
     extra = websocket_origin if websocket_origin is not None else os.environ.get(ORIGIN_VARIABLE, "").split(",")
     origins = websocket_origins(address, port, extra)
 
+    timeout = health_timeout()
+    monitor = HealthMonitor(lambda: check_health(settings=settings, timeout=timeout))
     health = check_health(settings=settings)  # warms up the imports; a degraded start is reported, not fatal
     for name in ("database", "store", "queue"):
         item = health[name]
@@ -262,11 +273,11 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
     try:
         server = pn.serve({"/": create_app}, port=port, address=address, websocket_origin=origins, show=show,
                           start=False, title="bedflow", verbose=False, warm=True,
-                          extra_patterns=[(r"/health", HealthHandler, {"settings": settings,
-                                                                       "timeout": health_timeout()}),
+                          extra_patterns=[(r"/health", HealthHandler, {"monitor": monitor}),
                                           (r"/metrics", MetricsHandler, {
                                               "registry": metrics_registry(lambda: open_services(settings)),
-                                              "token": os.environ.get(METRICS_TOKEN_VARIABLE, "").strip()})],
+                                              "token": os.environ.get(METRICS_TOKEN_VARIABLE, "").strip(),
+                                              "open_without_token": not auth.enabled})],
                           **auth.serve_options())
     except OSError as error:
         raise ServeError(f"cannot listen on {address}:{port}: {error.strerror or error}") from None

@@ -13,10 +13,17 @@ The checks run in parallel, each in its own daemon thread bounded by ``timeout``
 hung server costs at most ``timeout`` and never blocks the caller for longer. Nothing raises:
 every failure (unreachable server, bad settings, a timeout) becomes ``ok: false`` with the
 error message, which never contains a password (URLs are redacted by the layers below).
+
+That report names hosts, users and ports in its errors, so what anyone may ask (``GET /health``, open for
+load balancers) is :func:`public_report`, only ``ok``/``degraded`` per component, from a
+:class:`HealthMonitor`: one check at a time however many probes arrive, its report reused for a few
+seconds, and the details of a failure written to the log (and shown by ``bedflow health`` and
+``bedflow doctor``, which run the checks themselves with the deployment's settings).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -35,6 +42,12 @@ DEFAULT_TIMEOUT = 3.0
 CHECKS = ("database", "store", "queue")
 #: Prefix of the store keys the store check writes (and deletes again).
 PROBE_PREFIX = "health/probe"
+#: Seconds a :class:`HealthMonitor` reuses its last report.
+CACHE_SECONDS = 5.0
+#: Seconds between repeated log lines about a component that stays down.
+LOG_REPEAT_SECONDS = 60.0
+
+log = logging.getLogger("bedflow.health")
 
 
 def _describe(error: BaseException) -> str:
@@ -56,8 +69,9 @@ def _run(check: Callable[[], None], into: dict[str, Any], done: threading.Event)
 
 
 def probe_key() -> str:
-    """The store key of this process's probe object (one per host and process: replicas never collide)."""
-    return f"{PROBE_PREFIX}-{socket.gethostname()}-{os.getpid()}"
+    """A store key for one probe object: host, process and a random part, so that checks running at once (in this
+    process or in replicas) never write, read or delete each other's object."""
+    return f"{PROBE_PREFIX}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:16]}"
 
 
 def _check_database(services: Services | None, settings: Settings) -> Callable[[], None]:
@@ -149,3 +163,64 @@ def check_health(services: Services | None = None, *, settings: Settings | None 
         report[name] = {**result, "kind": kinds[name]}
     status = "ok" if all(report[name]["ok"] for name in CHECKS) else "degraded"
     return {"status": status, "seconds": round(time.perf_counter() - started, 4), **report}
+
+
+def public_report(report: dict[str, Any]) -> dict[str, str]:
+    """What ``GET /health`` tells anyone: the overall status and ``"ok"``/``"degraded"`` per component, nothing
+    about hosts, users, ports or errors."""
+    return {"status": report["status"], **{name: "ok" if report[name]["ok"] else "degraded" for name in CHECKS}}
+
+
+class HealthMonitor:
+    """:func:`check_health` for a server that many probes ask: at most one check runs at a time (callers that
+    arrive meanwhile wait for it), and its report is reused for ``cache_seconds``. Thread-safe.
+
+    Failures are logged with their details (on ``bedflow.health``): when a component goes down or its error
+    changes, again every :data:`LOG_REPEAT_SECONDS` while it stays down, and once when it is back."""
+
+    def __init__(self, check: Callable[[], dict[str, Any]], cache_seconds: float = CACHE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.check, self.cache_seconds, self.clock = check, cache_seconds, clock
+        self._lock = threading.Condition()
+        self._report: dict[str, Any] | None = None
+        self._at = -float("inf")
+        self._running = False
+        self._logged: dict[str, tuple[str, float]] = {}  # component → (error, when) last logged
+        self.checks = 0  # how many checks ran (for tests and metrics)
+
+    def report(self) -> dict[str, Any]:
+        """The latest report, fresh within ``cache_seconds`` (running a check if none is)."""
+        with self._lock:
+            while True:
+                if self._report is not None and self.clock() - self._at < self.cache_seconds:
+                    return self._report
+                if not self._running:
+                    self._running = True
+                    break
+                self._lock.wait()
+        try:
+            report = self.check()
+        except BaseException:
+            with self._lock:
+                self._running = False
+                self._lock.notify_all()
+            raise
+        self._log(report)
+        with self._lock:
+            self._report, self._at, self._running = report, self.clock(), False
+            self.checks += 1
+            self._lock.notify_all()
+        return report
+
+    def _log(self, report: dict[str, Any]) -> None:
+        now = self.clock()
+        for name in CHECKS:
+            item = report[name]
+            previous = self._logged.get(name)
+            if item["ok"]:
+                if previous is not None:
+                    log.info("health: %s is ok again", name)
+                    del self._logged[name]
+            elif previous is None or previous[0] != item["error"] or now - previous[1] >= LOG_REPEAT_SECONDS:
+                log.warning("health: %s (%s) is down: %s", name, item.get("kind", ""), item["error"])
+                self._logged[name] = (item["error"], now)

@@ -39,7 +39,7 @@ SETUP = ROOT / "scripts" / "setup.sh"
 BIN = Path(sys.executable).parent
 #: The secrets compose must take from .env, never with a default.
 SECRETS = ("POSTGRES_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "BEDFLOW_AUTH_PASSWORD",
-           "BEDFLOW_COOKIE_SECRET")
+           "BEDFLOW_COOKIE_SECRET", "BEDFLOW_METRICS_TOKEN")
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------

@@ -65,7 +65,9 @@ def test_two_workers_share_queue_database_and_store_and_the_web_process_sees_it_
     # the web process: another data dir, same services
     web = served_app(env={**shared, "BEDFLOW_DATA_DIR": str(tmp_path / "web")})
     code, report = web.health()
-    assert code == 200 and [report[n]["kind"] for n in ("database", "store", "queue")] == ["postgresql", "s3", "redis"]
+    assert code == 200 and report == {"status": "ok", "database": "ok", "store": "ok", "queue": "ok"}
+    assert all(f"{name} ({kind}) ok" in web.log() for name, kind in (("database", "postgresql"), ("store", "s3"),
+                                                                      ("queue", "redis")))
     code, _, body = web.get("/metrics")
     assert code == 200
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value

@@ -3,7 +3,9 @@
 Without ``--url`` it runs :func:`pipeline.health.check_health` in this process, with this process's
 settings (a worker, which serves no HTTP, checks itself so); with ``--url`` it asks a running
 ``bedflow serve`` (``GET /health``), as the image's ``HEALTHCHECK`` does. Either way it prints the
-JSON report and exits 0 when everything is ok, else 1: container runtimes read the exit code.
+JSON report and exits 0 when everything is ok, else 1: container runtimes read the exit code. A server
+tells anyone only ``ok``/``degraded`` per component; the reasons are in its log, and in this command's
+report where it runs with the deployment's settings.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def health_command(
     else:
         echo_json(report)
     if status != 200:
-        echo_error(f"bedflow health: {url} answered HTTP {status}")
+        echo_error(f"bedflow health: {url} answered HTTP {status} (why: the server's log, or `bedflow health` "
+                   "without --url where the deployment's settings are)")
         raise typer.Exit(1)
 
 
