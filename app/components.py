@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import html
-import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -231,7 +230,9 @@ def runs_table(services: Services, *, status: list[str] | None = None, bed: str 
         "cells": float("nan") if r.cells is None else float(r.cells),
         "dp_dz": float("nan") if r.dp_dz is None else r.dp_dz,
         "ratio_ergun": float("nan") if r.ratio_ergun is None else r.ratio_ergun,
-        "created": _created(r.created_at), "created_by": r.created_by or "", "sweep": _sweep_label(r.sweep_id, sweeps),
+        "created": _created(r.created_at), "created_by": r.created_by or "",
+        # escaped: Tabulator draws the group headers (the runs page groups by sweep) as HTML
+        "sweep": html.escape(_sweep_label(r.sweep_id, sweeps)),
     } for r in rows]
     frame = pd.DataFrame(records, columns=["id", *RUN_TABLE_COLUMNS]).set_index("id")
     for name in ("progress", "re_p", "aspect_ratio", "cells", "dp_dz", "ratio_ergun"):
@@ -249,8 +250,9 @@ def succeeded_runs(services: Services, limit: int = 1000) -> dict[str, int]:
     with services.db.session() as session:
         rows = session.execute(query.where(Simulation.results.is_not(None))).all()
         beds = dict(session.execute(select(Bed.id, Bed.name)).all())
-    return {f"#{r.id} {beds.get(r.bed_id, '')}: Reₚ {r.re_p:.3g}, D/d {r.aspect_ratio:.3g}, {r.resolution}/d": r.id
-            for r in rows}
+    # escaped: Bokeh's MultiChoice draws its labels with Choices.js as HTML (allowHTML)
+    return {html.escape(f"#{r.id} {beds.get(r.bed_id, '')}: Reₚ {r.re_p:.3g}, D/d {r.aspect_ratio:.3g}, "
+                        f"{r.resolution}/d"): r.id for r in rows}
 
 
 def sweep_choices(services: Services) -> dict[str, int]:
@@ -466,32 +468,16 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-def artifact_urls(services: Services, artifacts: Iterable[Artifact]) -> dict[int, str]:
-    """Presigned URLs of the artifacts when the store is S3 (blocking); none for a local store."""
-    if services.settings.store_kind != "s3":
-        return {}
-    return {a.id: services.store.url(a.key) for a in artifacts}
+def download_widget(artifact: Artifact) -> pn.viewable.Viewable:
+    """A download link of one artifact (CSS class ``bf-download-<kind>``, file name = artifact name): the server's
+    streaming route (:mod:`app.downloads`), which sends the file from the store in chunks, or redirects to a
+    presigned link of an S3 store."""
+    from app.downloads import artifact_path
 
-
-def download_widget(services: Services, artifact: Artifact, url: str | None = None) -> pn.viewable.Viewable:
-    """A download of one artifact (CSS class ``bf-download-<kind>``, file name = artifact name).
-
-    With a presigned URL (S3), a link the browser follows straight to the store; otherwise a
-    :class:`~panel.widgets.FileDownload` whose callback reads the bytes from the store in a thread.
-    """
     label = f"{artifact.name} ({human_size(artifact.size)})"
-    classes = [f"bf-download-{artifact.kind}", "bf-download"]
-    if url:
-        link = (f'<a href="{html.escape(url)}" download="{html.escape(artifact.name)}" target="_blank" '
-                f'rel="noopener">⬇ {html.escape(label)}</a>')
-        return pn.pane.HTML(link, css_classes=classes, width=280, margin=(4, 6))
-    key = artifact.key
-
-    async def read() -> io.BytesIO:
-        return io.BytesIO(await asyncio.to_thread(services.store.get_bytes, key))
-
-    return pn.widgets.FileDownload(callback=read, filename=artifact.name, label=label, css_classes=classes,
-                                   color="light", width=280, margin=(4, 6))
+    link = (f'<a href="{artifact_path(artifact.id)}" download="{html.escape(artifact.name)}" '
+            f'rel="noopener">⬇ {html.escape(label)}</a>')
+    return pn.pane.HTML(link, css_classes=[f"bf-download-{artifact.kind}", "bf-download"], width=280, margin=(4, 6))
 
 
 # -- small views ----------------------------------------------------------------------------------------------
@@ -565,8 +551,24 @@ def soon(callback: Callable[[], Any]) -> None:
     pn.state.onload(callback)
 
 
-def placeholder(text: str) -> pn.pane.Markdown:
-    return pn.pane.Markdown(text, styles={"color": "#666"})
+class Text(pn.pane.HTML):
+    """A pane that shows its object as plain text: every character escaped, line breaks kept.
+
+    Whatever can hold a user's string (bed, sweep and user names, messages, errors) is shown through this (or
+    escaped with :func:`html.escape` into HTML the page builds), never through a Markdown or HTML pane's markup:
+    a bed named ``<img src=x onerror=...>`` must show as those characters."""
+
+    def __init__(self, object: Any = "", **params: Any) -> None:  # noqa: A002 - Panel's name for a pane's content
+        params["styles"] = {"white-space": "pre-line", **params.get("styles", {})}
+        super().__init__(object, **params)
+
+    def _transform_object(self, obj: Any) -> dict[str, Any]:
+        return super()._transform_object(html.escape("" if obj is None else str(obj)))
+
+
+def placeholder(text: str = "", **params: Any) -> Text:
+    """A grey line of text (a note, or where something will be shown)."""
+    return Text(text, styles={"color": "#666", **params.pop("styles", {})}, **params)
 
 
 def timings_table(timings: dict[str, float]) -> "pd.DataFrame":
@@ -586,7 +588,7 @@ def quality_table(quality: dict[str, Any] | None) -> "pd.DataFrame":
 
 
 __all__ = ["CORRELATIONS", "MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_COLUMNS", "SCENE_KINDS", "SOLVER_LOG",
-           "ErrorOnce", "PlotSlot", "SceneData", "SceneTooLarge", "SceneView", "SharedCache", "artifact_urls",
+           "ErrorOnce", "PlotSlot", "SceneData", "SceneTooLarge", "SceneView", "SharedCache", "Text",
            "build_scene", "compare_table", "correlation_table", "download_widget", "finished_residuals",
            "mesh_quality", "packing_of", "porosity_plot", "residual_history", "result_of", "result_summary",
            "run_folder", "runs_table", "scene_data", "soon", "stage_done", "status_box", "status_html",

@@ -6,6 +6,7 @@ and the run shown are kept in the URL (``?page=run&run=12``), so links to a run 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import panel as pn
@@ -42,7 +43,7 @@ def create_app(services: Services | None = None) -> pn.template.FastListTemplate
         button_style="outline", name="", sizing_mode="stretch_width")
     if pn.state.location is not None:
         pn.state.location.sync(session, {"page": "page", "run_id": "run"})
-    who = pn.pane.Markdown(f"Signed in as **{session.user}**" if session.user else "", margin=(20, 10))
+    who = pn.pane.HTML(f"Signed in as <b>{html.escape(session.user)}</b>" if session.user else "", margin=(20, 10))
     fix = VTKRemovalFix(width=0, height=0, margin=0)  # every page with 3D (also direct links to a run)
     return pn.template.FastListTemplate(
         title="bedflow", sidebar=[nav, who, fix], main=[pn.panel(pn.bind(view, session.param.page))],

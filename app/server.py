@@ -11,6 +11,7 @@
   depth, worker heartbeats); with ``BEDFLOW_METRICS_TOKEN`` set it requires ``Authorization: Bearer
   <token>`` (Prometheus' ``authorization`` scrape option); without a token it is served only when the
   dashboard has no sign-in (this machine only), never by a deployment;
+* ``GET /artifacts/<id>``: a run's file streamed from the store to a signed-in browser (:mod:`app.downloads`);
 * logs on stderr, one JSON object per line with ``BEDFLOW_LOG_JSON=1`` (:mod:`pipeline.logconfig`);
 * sign-in from the environment (:mod:`app.auth`: ``BEDFLOW_AUTH``, ...). Without sign-in the server
   only listens on a loopback address: anything else is refused with a :class:`ServeError`;
@@ -47,6 +48,7 @@ from pipeline.logconfig import configure_logging
 from pipeline.settings import Settings, SettingsError
 
 from .auth import AuthConfig
+from .downloads import download_route
 
 #: Seconds a stopping worker gets to finish its running stages before it is killed.
 WORKER_STOP_TIMEOUT = 30.0
@@ -274,6 +276,7 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
         server = pn.serve({"/": create_app}, port=port, address=address, websocket_origin=origins, show=show,
                           start=False, title="bedflow", verbose=False, warm=True,
                           extra_patterns=[(r"/health", HealthHandler, {"monitor": monitor}),
+                                          download_route(lambda: open_services(settings), auth),
                                           (r"/metrics", MetricsHandler, {
                                               "registry": metrics_registry(lambda: open_services(settings)),
                                               "token": os.environ.get(METRICS_TOKEN_VARIABLE, "").strip(),

@@ -6,6 +6,7 @@ Pages get an :class:`AppSession`; they call :mod:`pipeline` (through ``session.s
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import panel as pn
@@ -40,15 +41,16 @@ class AppSession(param.Parameterized):
 
     # -- telling the user ------------------------------------------------------------------------
     def error(self, message: str | BaseException) -> None:
-        """Show an error as a notification (never a dead page)."""
+        """Show an error as a notification (never a dead page); its text is escaped (notifications are HTML)."""
         text = str(message) if isinstance(message, BedflowError) or isinstance(message, str) else \
             f"{type(message).__name__}: {message}"
         if pn.state.notifications is not None:
-            pn.state.notifications.error(text, duration=10_000)
+            pn.state.notifications.error(html.escape(text), duration=10_000)
 
     def info(self, message: str) -> None:
+        """Show a passing notification; its text is escaped."""
         if pn.state.notifications is not None:
-            pn.state.notifications.success(message, duration=4_000)
+            pn.state.notifications.success(html.escape(message), duration=4_000)
 
     def guard(self, action: Any, *args: Any, **kwargs: Any) -> Any:
         """Run ``action``; a failure becomes a notification and ``None``."""

@@ -6,13 +6,19 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -474,3 +480,55 @@ def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+# -- HTTP as a browser does it, without one -------------------------------------------------------------------------
+class Browser:
+    """A cookie-keeping HTTP client that does not follow redirects: ``get``/``post`` → (status, headers, text)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+        class BehindTheProxy(http.cookiejar.DefaultCookiePolicy):
+            """Send ``Secure`` cookies over http too: the client plays a TLS-terminating proxy's browser."""
+
+            def return_ok_secure(self, cookie, request):  # noqa: ANN001, ANN202
+                return True
+
+        self.jar = http.cookiejar.CookieJar(BehindTheProxy())
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+                return None
+
+        self.opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(self.jar),
+                                                  urllib.request.ProxyHandler({}))
+
+    def request(self, path: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+                binary: bool = False) -> tuple[int, list[tuple[str, str]], Any]:
+        """``(status, headers, body)``: the body as text, or bytes with ``binary``."""
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base + path, data=body, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                body = response.read()
+                return response.status, response.headers.items(), body if binary else body.decode()
+        except urllib.error.HTTPError as error:
+            body = error.read()
+            return error.code, error.headers.items(), body if binary else body.decode()
+
+    def login_form(self, headers: dict[str, str] | None = None) -> tuple[str, list[tuple[str, str]]]:
+        status, got, page = self.request("/login", headers=headers)
+        assert status == 200, page
+        token = re.search(r'name="_xsrf" value="([^"]+)"', page)
+        assert token, page
+        return token.group(1), got
+
+    def sign_in(self, user: str, password: str, headers: dict[str, str] | None = None) -> tuple[int, list, str]:
+        token, _ = self.login_form(headers)
+        return self.request("/login", {"_xsrf": token, "username": user, "password": password}, headers)
+
+
+def cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """``Set-Cookie`` headers by cookie name (the whole header, with its attributes)."""
+    return {value.split("=", 1)[0]: value for name, value in headers if name.lower() == "set-cookie"}

@@ -230,7 +230,8 @@ def test_a_password_that_names_a_file_must_be_that_file(tmp_path):
         assert "tiny" not in str(raised.value)  # never echoes a password
     missing.write_text('{"ana": "a long enough password", "rui": "another long password"}')
     config = AuthConfig.from_env({**base, "BEDFLOW_AUTH_PASSWORD": str(missing)}, dotenv=None)
-    assert config.serve_options()["basic_auth"] == str(missing)
+    assert config.credentials() == {"ana": "a long enough password", "rui": "another long password"}
+    assert config.serve_options()["auth_provider"].login_handler.credentials == config.credentials()
 
 
 @pytest.mark.parametrize(("env", "expected"), [

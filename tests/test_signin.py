@@ -6,13 +6,8 @@ The served tests talk HTTP to a real ``bedflow serve`` (no browser: what is chec
 
 from __future__ import annotations
 
-import http.cookiejar
-import re
-import urllib.error
-import urllib.parse
-import urllib.request
-
 import pytest
+from conftest import Browser, cookies
 
 from app.auth import AuthConfig, AuthError, ThrottlePolicy
 from app.login import LoginThrottle, password_matches
@@ -79,54 +74,6 @@ def test_throttle_settings_are_read_and_checked():
 
 
 # -- against a served app ---------------------------------------------------------------------------------------
-class Browser:
-    """A cookie-keeping HTTP client that does not follow redirects: ``get``/``post`` → (status, headers, text)."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-
-        class BehindTheProxy(http.cookiejar.DefaultCookiePolicy):
-            """Send ``Secure`` cookies over http too: the client plays a TLS-terminating proxy's browser."""
-
-            def return_ok_secure(self, cookie, request):  # noqa: ANN001, ANN202
-                return True
-
-        self.jar = http.cookiejar.CookieJar(BehindTheProxy())
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-                return None
-
-        self.opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(self.jar),
-                                                  urllib.request.ProxyHandler({}))
-
-    def request(self, path: str, data: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, list[tuple[str, str]], str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(self.base + path, data=body, headers=headers or {})
-        try:
-            with self.opener.open(request, timeout=20) as response:
-                return response.status, response.headers.items(), response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers.items(), error.read().decode()
-
-    def login_form(self, headers: dict[str, str] | None = None) -> tuple[str, list[tuple[str, str]]]:
-        status, got, page = self.request("/login", headers=headers)
-        assert status == 200, page
-        token = re.search(r'name="_xsrf" value="([^"]+)"', page)
-        assert token, page
-        return token.group(1), got
-
-    def sign_in(self, user: str, password: str, headers: dict[str, str] | None = None) -> tuple[int, list, str]:
-        token, _ = self.login_form(headers)
-        return self.request("/login", {"_xsrf": token, "username": user, "password": password}, headers)
-
-
-def cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
-    """``Set-Cookie`` headers by cookie name (the whole header, with its attributes)."""
-    return {value.split("=", 1)[0]: value for name, value in headers if name.lower() == "set-cookie"}
-
-
 @pytest.mark.slow
 def test_the_login_form_needs_its_csrf_token_and_sets_strict_cookies(served_app):
     served = served_app(env=BASIC)

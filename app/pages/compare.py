@@ -16,8 +16,8 @@ from typing import Any
 
 import panel as pn
 
-from app.components import (PlotSlot, compare_table, describe, placeholder, porosity_plot, result_of, succeeded_runs,
-                            soon, sweep_choices)
+from app.components import (PlotSlot, Text, compare_table, describe, placeholder, porosity_plot, result_of,
+                            succeeded_runs, soon, sweep_choices)
 from app.session import AppSession
 from pipeline.db import Simulation
 from pipeline.runs import get_run, list_runs, runs_frame
@@ -241,7 +241,7 @@ class ComparePage:
                 panes.append(placeholder(f"Run {first.id}: the packing could not be read: {describe(error)}"))
                 continue
             label = "Run " + ", ".join(str(r.id) for r in members) + (f" ({first.bed.name})" if first.bed else "")
-            panes.append(pn.Column(pn.pane.Markdown(f"**{label}**", margin=(0, 10)),
+            panes.append(pn.Column(Text(label, margin=(0, 10), styles={"font-weight": "bold"}),
                                    pn.pane.HoloViews(plot, linked_axes=False, sizing_mode=None,
                                                      css_classes=["bf-porosity-profile"]),
                                    sizing_mode=None))

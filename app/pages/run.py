@@ -22,7 +22,7 @@ from typing import Any
 
 import panel as pn
 
-from app.components import (POLL_MS, SCENE_KINDS, SOLVER_LOG, ErrorOnce, PlotSlot, SceneView, artifact_urls, soon,
+from app.components import (POLL_MS, SCENE_KINDS, SOLVER_LOG, ErrorOnce, PlotSlot, SceneView, soon,
                             correlation_table, describe, download_widget, finished_residuals, mesh_quality,
                             placeholder, quality_table, residual_history, result_of, result_summary, scene_data,
                             stage_done, status_box, status_html, timings_table)
@@ -45,7 +45,6 @@ class RunView:
     spec_text: str
     quality: dict[str, Any] | None
     artifacts: list[Artifact]
-    urls: dict[int, str]
     result: RunResult | None
     chart: Any = None
     profile: Any = None
@@ -62,8 +61,7 @@ def read_run(services: Any, run_id: int) -> RunView:
     except Exception as error:  # noqa: BLE001 - an old spec still shows as data
         spec_text = f"# this spec does not load in this bedflow: {describe(error)}\n{run.spec}"
     artifacts = run_artifacts(run_id, services=services)
-    view = RunView(run, spec_text, mesh_quality(services, run), artifacts, artifact_urls(services, artifacts),
-                   result_of(run))
+    view = RunView(run, spec_text, mesh_quality(services, run), artifacts, result_of(run))
     if view.result is not None:
         try:
             view.chart = friction_chart([view.result])
@@ -245,10 +243,10 @@ class RunPage:
             self.chart.show(None)
             self.profile.show(None)
             return
-        notes = [f"⚠ {html.escape(warning)}" for warning in result.warnings()]
+        notes = [f"⚠ {warning}" for warning in result.warnings()]
         if view.chart_error:
-            notes.append(f"The validation chart could not be drawn: {html.escape(view.chart_error)}")
-        self.results_note.object = "\n\n".join(notes)
+            notes.append(f"The validation chart could not be drawn: {view.chart_error}")
+        self.results_note.object = "\n".join(notes)  # a Text pane: escaped there
         self.summary.object = result_summary(result)
         self.correlations.object = correlation_table(view.run.results)
         self.chart.show(view.chart)
@@ -263,7 +261,7 @@ class RunPage:
         self.quality.object = quality_table(view.quality) if view.quality else None
 
     def _show_downloads(self, view: RunView) -> None:
-        self.download_widgets = [download_widget(self.services, a, view.urls.get(a.id)) for a in view.artifacts]
+        self.download_widgets = [download_widget(a) for a in view.artifacts]
         self.downloads.objects = self.download_widgets or [placeholder("No files yet.")]
 
     async def _show_residuals(self, run: Simulation, token: int) -> None:

@@ -16,7 +16,8 @@ import pandas as pd
 import panel as pn
 from bokeh.models.widgets.tables import NumberFormatter
 
-from app.components import NO_SWEEP, POLL_MS, RUN_TABLE_COLUMNS, ErrorOnce, describe, runs_table, soon
+from app.components import (NO_SWEEP, POLL_MS, RUN_TABLE_COLUMNS, ErrorOnce, describe, placeholder, runs_table,
+                            soon)
 from app.session import AppSession
 from pipeline import jobs
 from pipeline.db import RunStatus
@@ -96,9 +97,8 @@ class RunsPage:
         self.cancel_button.on_click(self._cancel_clicked)
         self.rerun_button.on_click(self._rerun_clicked)
         self.compare_button.on_click(self._compare_clicked)
-        self.note = pn.pane.Markdown("", css_classes=["bf-runs-note"], styles={"color": "#666"}, margin=(14, 10))
-        self.workers_note = pn.pane.Markdown("", css_classes=["bf-workers-note"], styles={"color": "#666"},
-                                             margin=(14, 10))
+        self.note = placeholder(css_classes=["bf-runs-note"], margin=(14, 10))
+        self.workers_note = placeholder(css_classes=["bf-workers-note"], margin=(14, 10))
         session.param.watch(self._page_changed, "page")
         self._layout: pn.Column | None = None
 

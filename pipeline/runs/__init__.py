@@ -6,14 +6,14 @@
 them back for the CLI, the dashboard and notebooks.
 """
 
-from .catalog import (fetch_artifacts, get_run, list_runs, local_run_folder, missing_artifacts, run_artifacts,
-                      runs_frame)
+from .catalog import (fetch_artifacts, get_artifact, get_run, list_runs, local_run_folder, missing_artifacts,
+                      run_artifacts, runs_frame)
 from .execute import (RunCancelled, RunError, RunGuard, cancel, claim, create_run, execute, finish, outcome,
                       pending_stages, release, run, run_stage, worker_id)
 from .services import Services, open_services
 from .stages import STAGES, TARGETS, StageError
 
 __all__ = ["STAGES", "RunCancelled", "RunError", "RunGuard", "Services", "StageError", "TARGETS", "cancel", "claim",
-           "create_run", "execute", "fetch_artifacts", "finish", "get_run", "list_runs", "local_run_folder", "missing_artifacts",
+           "create_run", "execute", "fetch_artifacts", "finish", "get_artifact", "get_run", "list_runs", "local_run_folder", "missing_artifacts",
            "open_services", "outcome", "pending_stages", "release", "run", "run_artifacts", "run_stage", "runs_frame",
            "worker_id"]

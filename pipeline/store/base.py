@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import BedflowError
 
@@ -91,6 +92,33 @@ class Store(ABC):
     @abstractmethod
     def url(self, key: str, expires_seconds: int = 3600) -> str:
         """Where a browser can download the object: a presigned URL (S3) or a file URL (local)."""
+
+    @abstractmethod
+    def _open(self, key: str) -> BinaryIO:
+        """The object's bytes as a file opened for reading (:meth:`stream` closes it); :class:`StoreError` if the
+        object is missing or the store cannot be reached."""
+
+    def stream(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        """The object's bytes in chunks of at most ``chunk_size``, never whole in memory (for serving downloads).
+        Its checksum is computed on the way: a mismatch raises :class:`StoreError` after the last chunk, so a
+        caller that forwards the chunks can still fail the transfer (and must, before declaring it complete)."""
+        info = self.stat(key)
+        if info is None:
+            raise StoreError(f"no object {key!r} in the store")
+        digest, size = hashlib.sha256(), 0
+        handle = self._open(key)
+        try:
+            while chunk := handle.read(chunk_size):
+                digest.update(chunk)
+                size += len(chunk)
+                yield chunk
+        except (OSError, ValueError) as error:
+            raise StoreError(f"reading {key} failed after {size} bytes: {error}") from None
+        finally:
+            handle.close()
+        if size != info.size or digest.hexdigest() != info.sha256:
+            raise StoreError(f"checksum mismatch for {key}: stored {info.sha256[:12]}… ({info.size} bytes), read "
+                             f"{digest.hexdigest()[:12]}… ({size} bytes)")
 
     # -- shared on top of the primitives ---------------------------------------------------------
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> ObjectInfo:

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .base import ObjectInfo, Store, StoreError, safe_key, sha256_file
 
@@ -74,6 +75,13 @@ class LocalStore(Store):
         target, meta = self._paths(key)
         target.unlink(missing_ok=True)
         meta.unlink(missing_ok=True)
+
+    def _open(self, key: str) -> BinaryIO:
+        target, _ = self._paths(key)
+        try:
+            return open(target, "rb")
+        except FileNotFoundError:
+            raise StoreError(f"no object {key!r} in {self.root}") from None
 
     def url(self, key: str, expires_seconds: int = 3600) -> str:
         target, _ = self._paths(key)

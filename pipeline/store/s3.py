@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import urllib3
 from minio import Minio
@@ -118,7 +119,28 @@ class S3Store(Store):
     def delete(self, key: str) -> None:
         self._call(lambda: self.client.remove_object(self.bucket, safe_key(key)), f"delete {key}")
 
+    def _open(self, key: str) -> BinaryIO:
+        response = self._call(lambda: self.client.get_object(self.bucket, safe_key(key)), f"download {key}")
+        return _Body(response)  # type: ignore[return-value] - read/close is all stream() needs
+
     def url(self, key: str, expires_seconds: int = 3600) -> str:
         return self._call(lambda: self._signer().presigned_get_object(self.bucket, safe_key(key),
                                                                    expires=timedelta(seconds=expires_seconds)),
                           f"presign {key}")
+
+
+class _Body:
+    """An S3 object's HTTP response as a readable file: ``close`` also returns its connection to the pool."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self.response = response
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.response.read(None if size < 0 else size)
+        except urllib3.exceptions.HTTPError as exc:
+            raise OSError(_reason(exc)) from None
+
+    def close(self) -> None:
+        self.response.close()
+        self.response.release_conn()
