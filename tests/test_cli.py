@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import BedSpec, parse_bed
+from pipeline import BedSpec, parse_bed, read_bed
 from pipeline.presets import load_preset
 
 
@@ -27,9 +27,9 @@ def test_validate_examples(bedflow_cmd, examples):
 def test_validate_json_is_the_canonical_form(bedflow_cmd, examples):
     result = run(bedflow_cmd, "validate", str(examples[0]), "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == parse_bed(examples[0]).to_dict()
+    assert json.loads(result.stdout) == read_bed(examples[0]).to_dict()
     many = run(bedflow_cmd, "validate", *map(str, examples), "--json")
-    assert [d["name"] for d in json.loads(many.stdout)] == [parse_bed(p).name for p in examples]
+    assert [d["name"] for d in json.loads(many.stdout)] == [read_bed(p).name for p in examples]
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_new_writes_a_documented_valid_template(bedflow_cmd, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("//") > 40
     (tmp_path / "my.bed").write_text(result.stdout)
-    spec = parse_bed(tmp_path / "my.bed")
+    spec = read_bed(tmp_path / "my.bed")
     assert spec == BedSpec(name="my-bed")
 
 

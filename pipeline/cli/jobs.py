@@ -19,10 +19,10 @@ def submit_command(
     json_output: JsonOption = False,
 ) -> None:
     """Queue a run of a bed for the workers (`bedflow worker`); print its id."""
-    from ..dsl import parse_bed
+    from ..dsl import read_bed
     from ..jobs import submit
 
-    run_id = submit(parse_bed(file), until=until)
+    run_id = submit(read_bed(file), until=until)
     if json_output:
         echo_json({"id": run_id})
     else:

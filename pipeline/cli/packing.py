@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..dsl import parse_bed
+from ..dsl import read_bed
 from ..packing import ENGINES, pack_to_folder, packing_digest, with_engine
 from ..settings import Settings
 from ..spec import BedSpec
@@ -57,7 +57,7 @@ def pack_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
 ) -> None:
     """Pack the particles of a bed; write packing.npz and the export formats of the spec."""
-    pack_and_show(with_engine(parse_bed(file), engine), out, json_output)
+    pack_and_show(with_engine(read_bed(file), engine), out, json_output)
 
 
 def register(app: typer.Typer) -> None:
