@@ -9,23 +9,22 @@ written as UTF-8).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-#: Bidirectional formatting characters: embeddings, overrides, isolates and the invisible direction marks.
-BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Bidirectional formatting characters (a regular expression's class): embeddings, overrides, isolates, marks.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 #: The longest file name (one path segment) common Linux file systems take, in bytes (``NAME_MAX``).
 NAME_MAX_BYTES = 255
-_SEPARATORS = frozenset("\u2028\u2029")
-
-
-def is_unsafe(char: str) -> bool:
-    """Whether ``char`` is a control, bidi formatting, line/paragraph separator or surrogate character."""
-    return char in BIDI_CONTROLS or char in _SEPARATORS or unicodedata.category(char) in ("Cc", "Cs")
+# Control characters (Unicode category Cc: C0, DEL, C1), bidi controls, line and paragraph separators,
+# surrogates (category Cs); the second pattern leaves out newline and tab.
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+_UNSAFE_IN_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
 
 
 def _code(char: str) -> str:
     point = ord(char)
-    return f"\\x{point:02x}" if point < 0x100 else f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
+    return f"\\x{point:02x}" if point < 0x100 else f"\\u{point:04x}"
 
 
 def check_text(value: str, *, max_length: int, multiline: bool = False) -> str:
@@ -34,23 +33,27 @@ def check_text(value: str, *, max_length: int, multiline: bool = False) -> str:
     the caller adds it)."""
     if len(value) > max_length:
         raise ValueError(f"must be at most {max_length:,} characters, got {len(value):,}")
-    allowed = "\n\t" if multiline else ""
-    for index, char in enumerate(value):
-        if is_unsafe(char) and char not in allowed:
-            name = unicodedata.name(char, "control character")
-            raise ValueError(f"must not contain {_code(char)} ({name.lower()}) at character {index + 1}"
-                             + ("" if multiline else "; a name is one line of printable text"))
+    found = (_UNSAFE_IN_LINES if multiline else _UNSAFE).search(value)
+    if found:
+        char = found.group()
+        name = unicodedata.name(char, "control character").lower()
+        raise ValueError(f"must not contain {_code(char)} ({name}) at character {found.start() + 1}"
+                         + ("" if multiline else "; a name is one line of printable text"))
     return value
 
 
 def printable(text: str, *, multiline: bool = False) -> str:
     """``text`` for a terminal: every unsafe character written as its escape (``\\x1b``, ``\\u202e``), so no
-    escape sequence reaches the terminal and no bidi character reorders the line; newlines (and tabs) are
+    escape sequence reaches the terminal and no bidi character reorders the line; newlines and tabs are
     kept when ``multiline``."""
-    kept = "\n\t" if multiline else ""
-    if text.isprintable() and not any(char in BIDI_CONTROLS for char in text):
-        return text  # the common case, without a loop in Python
-    return "".join(_code(char) if is_unsafe(char) and char not in kept else char for char in text)
+    return (_UNSAFE_IN_LINES if multiline else _UNSAFE).sub(lambda found: _code(found.group()), text)
+
+
+def json_printable(text: str) -> str:
+    """JSON text with every unsafe character in its strings (``json.dumps(..., ensure_ascii=False)`` escapes
+    C0 but keeps DEL, C1, bidi controls and surrogates) written as its ``\\uXXXX`` escape: the same JSON
+    value, safe to print."""
+    return _UNSAFE_IN_LINES.sub(lambda found: f"\\u{ord(found.group()):04x}", text)  # JSON's own lines kept
 
 
 def fit_bytes(text: str, limit: int) -> str:

@@ -10,7 +10,7 @@ import typer
 from ..dsl import read_bed
 from ..packing import ENGINES, with_engine
 from ..results.extract import RunResult
-from .output import echo_fields, echo_json, progress_bar
+from .output import echo, echo_fields, echo_json, progress_bar
 
 EngineOption = Annotated[
     Optional[str], typer.Option("--engine", "-e", help=f"Packing engine ({', '.join(ENGINES)}); default: the spec's.")
@@ -34,7 +34,7 @@ def show_result(result: RunResult, json_output: bool) -> None:
         "seconds": ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
     })
     for warning in result.warnings():
-        typer.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
 
 
 def run_command(

@@ -46,7 +46,7 @@ def new(
 ) -> None:
     """Print a documented .bed template (redirect it to a file: bedflow new > my.bed)."""
     spec = load_preset(preset) if preset else BedSpec(name="my-bed")
-    typer.echo(spec.to_bed(comments=True), nl=False)
+    typer.echo(spec.to_bed(comments=True), nl=False)  # to a file: exact
 
 
 def register(app: typer.Typer) -> None:
