@@ -277,3 +277,11 @@ def test_read_bed_names_unreadable_paths(tmp_path: Path):
     (tmp_path / "a.bed").write_text("bed { }")
     with pytest.raises(BedSyntaxError, match=r"a\.bed/b\.bed: error: cannot be read \(Not a directory\)"):
         read_bed(tmp_path / "a.bed" / "b.bed")
+
+
+def test_presets_are_names_never_paths():
+    from pipeline import BedflowError
+
+    for name in ("../examples/small_spheres", "/etc/passwd", "small_spheres.bed", ""):
+        with pytest.raises(BedflowError, match="unknown preset"):
+            load_preset(name)

@@ -58,7 +58,9 @@ class Token(NamedTuple):
     def describe(self) -> str:
         if self.kind is Kind.EOF:
             return "end of file"
-        return f"{self.kind.value} {self.short()!r}" if self.kind in (Kind.WORD, Kind.NUMBER, Kind.STRING) else self.kind.value
+        if self.kind in (Kind.WORD, Kind.NUMBER, Kind.STRING):
+            return f"{self.kind.value} {self.short()!r}"
+        return self.kind.value
 
 
 _PUNCTUATION = {
