@@ -2,8 +2,8 @@
 
 The victims are real ``sleep`` programs in their own sessions (as :func:`pipeline.children.popen` starts
 them), signalled for real. ``os.killpg`` is wrapped by a spy (:func:`killpg_calls`) that records every call
-and refuses to pass on a signal to group 0, group 1 or this process's own group: sending one cannot run
-here (it would stop the test run, or init), so the spy stands in for the kernel for those three only.
+and refuses to pass on a signal to a group below 2 or this process's own group: sending one cannot run
+here (it would stop the test run, or init), so the spy stands in for the kernel for those only.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ def victim() -> Iterator[subprocess.Popen[bytes]]:
 
 @pytest.fixture
 def killpg_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    """Every ``os.killpg(pgid, sig)`` made; the real call except for groups 0, 1 and our own (see above)."""
+    """Every ``os.killpg(pgid, sig)`` made; the real call except for groups below 2 and our own (see above)."""
     calls: list[tuple[int, int]] = []
     real = os.killpg
 
     def spy(pgid: int, sig: int) -> None:
         calls.append((pgid, sig))
-        if pgid in (0, 1, os.getpgrp()):
+        if pgid < 2 or pgid == os.getpgrp():
             return  # never reaches the kernel; the test fails on the recorded call
         real(pgid, sig)
 
