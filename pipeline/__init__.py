@@ -7,7 +7,7 @@ functions re-exported here; none holds science of its own.
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .dsl import format_bed, parse_bed
+from .dsl import format_bed, parse_bed, read_bed
 from .errors import BedflowError, BedSyntaxError, BedValidationError, Problem
 from .packing import Packing, PackingError, pack
 from .progress import ProgressCallback
@@ -86,6 +86,7 @@ __all__ = [
     "pack",
     "run",
     "parse_bed",
+    "read_bed",
     "report",
     "submit",
     "submit_sweep",

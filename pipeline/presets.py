@@ -19,15 +19,16 @@ def preset_names() -> list[str]:
 
 
 def preset_path(name: str) -> Path:
-    """The `.bed` file of a preset; :class:`BedflowError` names the choices if unknown."""
-    path = _folder() / f"{name}.bed"
-    if not path.is_file():
-        raise BedflowError(f"unknown preset {name!r}; choose one of: {', '.join(preset_names())}")
-    return path
+    """The `.bed` file of a preset; :class:`BedflowError` names the choices if unknown (only a shipped name:
+    never a path)."""
+    names = preset_names()
+    if name not in names:
+        raise BedflowError(f"unknown preset {name!r}; choose one of: {', '.join(names)}")
+    return _folder() / f"{name}.bed"
 
 
 def load_preset(name: str) -> BedSpec:
     """The validated :class:`BedSpec` of a preset."""
-    from .dsl import parse_bed
+    from .dsl import read_bed
 
-    return parse_bed(preset_path(name))
+    return read_bed(preset_path(name))

@@ -28,6 +28,7 @@ from .results.radial import RING_WIDTH, radial_profile
 from .results.richardson import Extrapolation, richardson
 from .settings import Settings
 from .spec import BedSpec
+from .text import file_name
 
 MESH_RECORD = "mesh.json"
 
@@ -51,8 +52,7 @@ def mesh_digest(spec: BedSpec) -> str:
 
 def default_run_dir(spec: BedSpec, settings: Settings | None = None) -> Path:
     settings = settings or Settings.from_env()
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in spec.name) or "bed"
-    return settings.data_dir / "runs" / f"{safe}-{spec.digest()[:12]}"
+    return settings.data_dir / "runs" / file_name(spec.name, f"-{spec.digest()[:12]}")
 
 
 def mesh(spec: BedSpec, folder: str | Path | None = None, engine: str | None = None,

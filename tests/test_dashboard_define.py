@@ -193,6 +193,59 @@ def test_invalid_text_shows_line_and_column_and_leaves_the_widgets(page: DefineP
     assert page.widgets["particles.count"].value == 60 and page.widgets["bed.height"].value == pytest.approx(0.04)
 
 
+
+def test_edited_text_is_parsed_off_the_event_loop_and_a_stale_parse_never_wins(page: DefinePage,
+                                                                                monkeypatch) -> None:
+    """Two edits: the first one's parse is held in its thread until the second's is shown. ``parse_bed`` is
+    wrapped (the real parse, held back by an event) to order them: a truly slow parse needs a slow machine."""
+    threads: list[threading.Thread] = []
+    finished: list[str] = []
+    release = threading.Event()
+    real_parse = pipeline.parse_bed
+
+    def parse(text: str, filename: str | None = None) -> BedSpec:
+        threads.append(threading.current_thread())
+        if "count = 11;" in text:
+            release.wait(10)  # the older edit's parse: it ends last
+        try:
+            return real_parse(text, filename=filename)
+        finally:
+            finished.append(text)
+
+    monkeypatch.setattr(pipeline, "parse_bed", parse)
+    original = page.text
+
+    async def until(condition, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert time.monotonic() < deadline, what
+            await asyncio.sleep(0.02)
+
+    async def main() -> None:
+        page.editor.value = original.replace("count = 90;", "count = 11;")
+        page.editor.value = original.replace("count = 90;", "count = 12;")
+        await until(lambda: page.spec.particles.count == 12, "the newer edit to be shown")
+        release.set()
+        await until(lambda: len(finished) == 2, "the older parse to end")
+        for _ in range(10):
+            await asyncio.sleep(0.02)  # its continuation runs on the loop: it must drop the result
+
+    asyncio.run(main())
+    assert threads and all(thread is not threading.main_thread() for thread in threads)
+    assert page.spec.particles.count == 12 and page.widgets["particles.count"].value == 12 and page.valid
+    assert "count = 12;" in page.text
+
+
+def test_a_huge_text_is_refused_at_once_with_the_limit(page: DefinePage) -> None:
+    page.editor.value = 'name = "' + "a" * 5_000_000 + '";\n'  # a paste from the browser
+    assert not page.valid and page.error_pane.visible
+    assert page.problems == ["editor.bed: too long: a .bed text may take at most 1,000,000 bytes (UTF-8), this one "
+                             "takes 5,000,011"]
+    assert page.spec == BedSpec() and all(b.disabled for b in page.buttons)
+    page.editor.value = 'name = "' + "b" * 201 + '";'
+    assert page.problems == ["editor.bed:1:8: name: must be at most 200 characters, got 201"]
+
+
 def test_cross_field_violations_from_widgets_are_listed_and_disable_the_buttons(
         page: DefinePage, session: RecordingSession) -> None:
     page.widgets["particles.diameter"].value = 0.03  # ≥ the column diameter (0.025 m): two rules break

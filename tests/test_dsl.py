@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import BedSpec, BedSyntaxError, BedValidationError, parse_bed
+from pipeline import BedSpec, BedSyntaxError, BedValidationError, parse_bed, read_bed
 from pipeline.presets import load_preset, preset_names
 
 
@@ -16,7 +16,7 @@ def syntax_error(text: str) -> BedSyntaxError:
 def test_examples_parse_and_round_trip(examples):
     assert {p.stem for p in examples} == set(preset_names())
     for path in examples:
-        spec = parse_bed(path)
+        spec = read_bed(path)
         assert parse_bed(spec.to_bed()) == spec
         assert parse_bed(spec.to_bed(comments=True)) == spec
 
@@ -146,16 +146,16 @@ def test_integer_fields_read_exact_integers():
         parse_bed("particles { count = 10.5; }")
 
 
-def test_parse_reads_path_objects_and_names_missing_files(tmp_path: Path):
+def test_read_bed_reads_paths_and_names_missing_files(tmp_path: Path):
     path = tmp_path / "x.bed"
     path.write_text("bed { diameter = 30 mm; }")
-    assert parse_bed(path).bed.diameter == pytest.approx(0.03)
-    assert parse_bed(str(path)).bed.diameter == pytest.approx(0.03)
+    assert read_bed(path).bed.diameter == pytest.approx(0.03)
+    assert read_bed(str(path)).bed.diameter == pytest.approx(0.03)
     with pytest.raises(BedSyntaxError, match="file not found"):
-        parse_bed(tmp_path / "missing.bed")
+        read_bed(tmp_path / "missing.bed")
     (tmp_path / "bin.bed").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(BedSyntaxError, match="not UTF-8"):
-        parse_bed(tmp_path / "bin.bed")
+        read_bed(tmp_path / "bin.bed")
 
 
 def test_writer_output_is_si_and_exact():
@@ -177,3 +177,111 @@ def test_documented_template_mentions_every_field():
             assert f"    {field} = " in text, field
             assert f"// {doc[:40]}" in text, field
     assert "// Inner diameter D of the column. [0.001 to 10 m]" in text
+
+
+def test_name_problems_point_into_the_text():
+    text = 'bed { diameter = 25 mm; }\nname = "ok \\u001b[31m red";\ndescription = "' + "d" * 2001 + '";\n'
+    with pytest.raises(BedValidationError) as info:
+        parse_bed(text, filename="n.bed")
+    lines = str(info.value).splitlines()
+    assert "n.bed:2:8: name: must not contain \\x1b (control character) at character 4" in lines[1]
+    assert "n.bed:3:15: description: must be at most 2,000 characters, got 2,001" in lines[2]
+    assert info.value.paths == ["name", "description"]
+    assert len(str(info.value)) < 500  # the message quotes neither value
+
+
+# -- size limits: lexing is linear, texts are capped ----------------------------------------------------------
+def peak_megabytes(action) -> tuple[float, BaseException | None]:
+    """Peak memory (MB, tracemalloc) an action allocates, and what it raised."""
+    import tracemalloc
+
+    raised = None
+    tracemalloc.start()
+    try:
+        action()
+    except BaseException as error:  # noqa: BLE001 - returned to the test
+        raised = error
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    return peak, raised
+
+
+def test_a_5_mb_name_is_refused_with_bounded_memory():
+    text = 'name = "' + "a" * 5_000_000 + '";\n'  # the old lexer took 1.4 GB for it
+    peak, raised = peak_megabytes(lambda: parse_bed(text, filename="big.bed"))
+    assert isinstance(raised, BedSyntaxError), raised
+    assert str(raised).startswith("big.bed: error: too long: a .bed text may take at most 1,000,000 bytes")
+    assert peak < 50, f"{peak:.0f} MB"
+
+
+def test_a_string_filling_the_limit_lexes_in_bounded_memory():
+    from pipeline.dsl.lexer import MAX_BED_BYTES
+
+    for body in ("a" * (MAX_BED_BYTES - 20), "\\n" * ((MAX_BED_BYTES - 20) // 2)):
+        text = f'description = "{body}";'
+        peak, raised = peak_megabytes(lambda: parse_bed(text, filename="d.bed"))  # the old lexer: ~300 MB
+        assert isinstance(raised, BedValidationError) and raised.paths == ["description"], raised
+        assert "d.bed:1:15: description: must be at most 2,000 characters" in str(raised)
+        assert peak < 50, f"{peak:.0f} MB"
+
+
+def test_texts_and_files_over_the_limit_are_refused_with_the_limit(tmp_path: Path):
+    from pipeline.dsl import MAX_BED_BYTES
+
+    line = "// " + "x" * 96 + "\n"
+    fits = (line * (MAX_BED_BYTES // len(line) + 1))[:MAX_BED_BYTES]  # comments only: the default bed
+    assert len(fits.encode()) == MAX_BED_BYTES and parse_bed(fits) == BedSpec()
+    for over in (fits + "\n", fits[:-1] + "é"):  # one byte over: a character or a byte of UTF-8 too many
+        with pytest.raises(BedSyntaxError, match=f"at most 1,000,000 bytes .UTF-8., this one takes 1,000,001"):
+            parse_bed(over, filename="editor.bed")
+    path = tmp_path / "huge.bed"
+    path.write_text(fits + "\n" * 5_000)
+    with pytest.raises(BedSyntaxError) as info:
+        read_bed(path)
+    assert str(info.value) == f"{path}: error: too long: a .bed text may take at most 1,000,000 bytes (UTF-8), " \
+                              "this one takes more"
+    peak, raised = peak_megabytes(lambda: read_bed("/dev/zero"))  # endless: never read whole
+    assert isinstance(raised, BedSyntaxError) and "too long" in str(raised) and peak < 50
+
+
+def test_long_tokens_are_cut_in_messages_and_huge_integers_are_out_of_range():
+    error = syntax_error("bed " + '"' + "q" * 10_000 + '"')
+    assert "found string '\"qqqq" in error.message and len(error.message) < 200
+    error = syntax_error("particles { count = " + "9" * 5_000 + "; }")  # int() itself refuses > 4300 digits
+    assert error.message.startswith("number 9999") and error.message.endswith("… is out of range")
+    assert (error.line, error.column) == (1, 21)
+
+
+# -- text and files: two entry points, no guessing ---------------------------------------------------------------
+def test_parse_bed_reads_text_only_never_a_file(tmp_path: Path, monkeypatch):
+    bait = tmp_path / "x.bed"
+    bait.write_text("bed { diameter = 30 mm; }")  # what the old guess read for a one-line text "x.bed"
+    monkeypatch.chdir(tmp_path)
+    for text in ("x.bed", str(bait), "/etc/passwd.bed", "../../x.bed"):
+        with pytest.raises(BedSyntaxError) as info:
+            parse_bed(text, filename="editor.bed")
+        assert info.value.location.filename == "editor.bed" and info.value.line == 1, text  # a syntax error in text
+        assert "file not found" not in str(info.value)
+    with pytest.raises(TypeError, match=r"not the path '.*x\.bed': use read_bed\(path\)"):
+        parse_bed(bait)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="read_bed"):
+        parse_bed(b"bed { }")  # type: ignore[arg-type]
+    import pipeline
+
+    assert pipeline.read_bed is read_bed and pipeline.read_bed(bait).bed.diameter == pytest.approx(0.03)
+
+
+def test_read_bed_names_unreadable_paths(tmp_path: Path):
+    with pytest.raises(BedSyntaxError, match=r": error: is a folder, not a \.bed file"):
+        read_bed(tmp_path)
+    (tmp_path / "a.bed").write_text("bed { }")
+    with pytest.raises(BedSyntaxError, match=r"a\.bed/b\.bed: error: cannot be read \(Not a directory\)"):
+        read_bed(tmp_path / "a.bed" / "b.bed")
+
+
+def test_presets_are_names_never_paths():
+    from pipeline import BedflowError
+
+    for name in ("../examples/small_spheres", "/etc/passwd", "small_spheres.bed", ""):
+        with pytest.raises(BedflowError, match="unknown preset"):
+            load_preset(name)

@@ -149,6 +149,7 @@ def test_cancel_stops_a_running_solve_and_keeps_its_logs(sqlite_env, workers, be
     cancelled = subprocess.run([*bedflow_cmd, "cancel", str(run_id), "--json"], env={**os.environ, **sqlite_env},
                                capture_output=True, text=True, timeout=60)
     assert cancelled.returncode == 0 and json.loads(cancelled.stdout)["status"] == "cancelled"
+    assert json.loads(cancelled.stdout)["message"] == "cancelled by request"  # signalled from here: one of ours
     wait_for(lambda: not group_alive(solver), timeout=15, what="simpleFoam to stop")
     wait_for(lambda: get_run(run_id).finished_at is not None, timeout=15, what="the worker to let go")
     run = get_run(run_id)

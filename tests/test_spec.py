@@ -259,3 +259,41 @@ def test_json_errors_are_validation_errors():
         BedSpec.from_dict([1, 2])  # type: ignore[arg-type]
     with pytest.raises(BedValidationError, match="unsupported format"):
         BedSpec.from_dict({"format": "bedflow.bed/99"})
+
+
+# -- names and descriptions: one line of printable text, bounded ---------------------------------------
+@pytest.mark.parametrize("name, fragment", [
+    ("x" * 201, "at most 200 characters, got 201"),
+    ("bad\x1b[31mred", "\\x1b (control character) at character 4"),
+    ("two\nlines", "\\x0a"),
+    ("tab\there", "\\x09"),
+    ("del\x7f", "\\x7f"),
+    ("csi\x9b31m", "\\x9b"),
+    ("evil\u202egnp.exe", "\\u202e (right-to-left override) at character 5"),
+    ("isolate\u2066x\u2069", "\\u2066 (left-to-right isolate)"),
+    ("mark\u200f", "\\u200f (right-to-left mark)"),
+    ("line\u2028sep", "\\u2028 (line separator)"),
+    ("half\ud800", "\\ud800"),
+])
+def test_names_are_one_short_line_of_printable_text(name, fragment):
+    with pytest.raises(BedValidationError) as info:
+        BedSpec.from_dict({"name": name})
+    assert info.value.paths == ["name"] and fragment in str(info.value)
+    assert [p.path for p in BedSpec(name=name).problems()] == ["name"]  # built directly: validate() says so too
+    with pytest.raises(BedValidationError):
+        BedSpec().updated({"name": name})
+
+
+def test_names_of_any_script_and_long_descriptions_are_fine():
+    for name in ("x" * 200, "🧪" * 200, "Schüttung – 球床 – طبقة", "a b_c-d.e (f) [g] 'h' \"i\""):
+        assert BedSpec.from_dict({"name": name}).name == name
+    text = "First line.\n\tIndented second line with a tab.\n" + "y" * 1_900
+    assert BedSpec.from_dict({"description": text}).description == text
+    with pytest.raises(BedValidationError, match=r"description: must be at most 2,000 characters, got 2,001"):
+        BedSpec.from_dict({"description": "y" * 2_001})
+    with pytest.raises(BedValidationError, match=r"description: must not contain \\x1b"):
+        BedSpec.from_dict({"description": "ok\n\x1b]0;title\x07"})
+    with pytest.raises(BedValidationError, match=r"description: must not contain \\u202e"):
+        BedSpec.from_dict({"description": "a\u202eb"})
+    with pytest.raises(BedValidationError, match=r"bed.material: must not contain \\x1b"):
+        BedSpec.from_dict({"bed": {"material": "glass\x1b[2J"}})

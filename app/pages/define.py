@@ -2,7 +2,8 @@
 
 * The form is generated from the :class:`~pipeline.BedSpec` param declarations (:mod:`app.spec_form`).
 * The `.bed` editor and the form mirror each other: an edited widget rewrites the text
-  (:func:`pipeline.format_bed`), edited text is parsed (:func:`pipeline.parse_bed`) and fills the
+  (:func:`pipeline.format_bed`), edited text is parsed (:func:`pipeline.parse_bed`, in a worker thread
+  where an event loop runs: a text may take up to ``MAX_BED_BYTES``; the newest edit wins) and fills the
   widgets. Errors (syntax, field and cross-field rules) are listed with their ``editor.bed:LINE:COL``
   and annotated in the editor; the widgets keep the last valid spec and the submit buttons are
   disabled until the spec is valid again.
@@ -204,6 +205,14 @@ def _annotation(location: SourceLocation | None, message: str) -> list[dict[str,
     return [{"row": location.line - 1, "column": max(0, location.column - 1), "text": message, "type": "error"}]
 
 
+def _parse_editor_text(text: str) -> BedSpec | BedSyntaxError | BedValidationError:
+    """The spec of the editor's text, or why it is not one (blocking: a long text takes a second)."""
+    try:
+        return pipeline.parse_bed(text, filename=EDITOR_FILENAME)
+    except (BedSyntaxError, BedValidationError) as error:
+        return error
+
+
 def _error_message(error: BaseException) -> str:
     if isinstance(error, BedValidationError):
         return "; ".join(str(p) for p in error.problems)
@@ -230,6 +239,7 @@ class DefinePage:
         self.debounce_seconds = DEBOUNCE_SECONDS
         self._draft: dict[str, Any] = spec_values(self.spec)  # the form's values, SI (may break rules)
         self._text_quiet = False
+        self._text_version = 0  # bumped on every edit of the text or the form: older parses are dropped
         self._busy = False
         self._spec_version = 0  # bumped on every new valid spec: previews of older ones are dropped
         self._debounce_token = 0
@@ -452,6 +462,7 @@ class DefinePage:
 
     # -- form → text ----------------------------------------------------------------------------------
     def _on_field(self, path: str, value: Any) -> None:
+        self._text_version += 1  # the form's state wins over a text parse still in its thread
         try:
             self._draft[path] = value
             for section, first, second in EXCLUSIVE_PAIRS:  # setting one of a pair clears the other
@@ -501,19 +512,37 @@ class DefinePage:
             self.session.error(error)
 
     def _accept_text(self, text: str, from_form: bool) -> None:
-        try:
-            spec = pipeline.parse_bed(text, filename=EDITOR_FILENAME)
-        except BedSyntaxError as error:
-            where = error.location
-            line = f"{where.prefix()}: {error.message}"
+        """Parse ``text`` and show the outcome. Where an event loop runs, an edited text is parsed in a
+        worker thread and an outcome is shown only if no newer edit came meanwhile; text written from the
+        form (a few kB of checked values) and text in scripts and tests are parsed at once."""
+        self._text_version += 1
+        version = self._text_version
+        if from_form or not _event_loop_available():
+            self._show_parsed(_parse_editor_text(text), from_form)
+            return
+
+        async def parse() -> None:
+            try:
+                outcome = await asyncio.to_thread(_parse_editor_text, text)
+                if version == self._text_version:  # else stale: a newer edit is parsed or shown
+                    self._show_parsed(outcome, from_form)
+            except Exception as error:  # noqa: BLE001 - a failed parse must not kill the page
+                self.session.error(error)
+
+        soon(parse)
+
+    def _show_parsed(self, outcome: BedSpec | BedSyntaxError | BedValidationError, from_form: bool) -> None:
+        if isinstance(outcome, BedSyntaxError):
+            where = outcome.location
+            line = f"{where.prefix()}: {outcome.message}"
             if where.line >= 1:
                 line += f" (line {where.line}, column {where.column})"
-            self._show_invalid([line], _annotation(where, error.message), detail=where.caret() if where.line else "")
-        except BedValidationError as error:
-            annotations = [a for p in error.problems for a in _annotation(p.location, f"{p.path}: {p.message}")]
-            self._show_invalid([str(p) for p in error.problems], annotations)
+            self._show_invalid([line], _annotation(where, outcome.message), detail=where.caret() if where.line else "")
+        elif isinstance(outcome, BedValidationError):
+            annotations = [a for p in outcome.problems for a in _annotation(p.location, f"{p.path}: {p.message}")]
+            self._show_invalid([str(p) for p in outcome.problems], annotations)
         else:
-            self._show_valid(spec, update_widgets=not from_form)
+            self._show_valid(outcome, update_widgets=not from_form)
 
     # -- showing the state ------------------------------------------------------------------------------
     def _show_valid(self, spec: BedSpec, update_widgets: bool) -> None:

@@ -7,10 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..dsl import parse_bed
+from ..dsl import read_bed
 from ..packing import ENGINES, with_engine
 from ..results.extract import RunResult
-from .output import echo_fields, echo_json, progress_bar
+from .output import echo, echo_fields, echo_json, progress_bar
 
 EngineOption = Annotated[
     Optional[str], typer.Option("--engine", "-e", help=f"Packing engine ({', '.join(ENGINES)}); default: the spec's.")
@@ -34,7 +34,7 @@ def show_result(result: RunResult, json_output: bool) -> None:
         "seconds": ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
     })
     for warning in result.warnings():
-        typer.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
 
 
 def run_command(
@@ -51,7 +51,7 @@ def run_command(
     from ..runs import run
     from ..workflow import mesh_study
 
-    spec = parse_bed(file)
+    spec = read_bed(file)
     if processes is not None:
         spec = spec.updated({"cfd.processes": processes})
     with progress_bar(f"running {spec.name}", enabled=not json_output) as progress:
@@ -76,7 +76,7 @@ def mesh_command(
     """Pack (or reuse) and mesh a bed with blockMesh + snappyHexMesh; print the mesh quality."""
     from ..workflow import default_run_dir, mesh
 
-    spec = with_engine(parse_bed(file), engine)
+    spec = with_engine(read_bed(file), engine)
     folder = out or default_run_dir(spec)
     with progress_bar(f"meshing {spec.name}", enabled=not json_output) as progress:
         quality = mesh(spec, folder, progress=progress)

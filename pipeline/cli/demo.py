@@ -15,7 +15,7 @@ import typer
 from ..presets import load_preset, preset_names
 from ..settings import Settings
 from .cfd import show_result
-from .output import echo_fields, progress_bar
+from .output import echo, echo_fields, progress_bar
 from .packing import pack_and_show
 
 STAGES = ("pack", "run")
@@ -32,7 +32,7 @@ def demo(
     echo_fields("settings", settings.describe())
     spec = load_preset(preset)
     echo_fields(f"bed {spec.name}: {spec.description}", spec.summary())
-    typer.echo("")
+    echo("")
     from ..runs import run
     from ..workflow import default_run_dir
 
@@ -41,13 +41,13 @@ def demo(
     if until == "pack":
         return
 
-    typer.echo("")
+    echo("")
     with progress_bar(f"meshing and solving {spec.name}") as progress:
         result = run(spec, folder=folder, progress=progress)
     show_result(result, json_output=False)
     from viz.figures import render_run
 
-    typer.echo("")
+    echo("")
     with progress_bar("drawing the packing, mesh, fields and plots") as progress:
         progress(0.0, "rendering")
         figures = render_run(result.run_id)  # type: ignore[arg-type]
@@ -59,9 +59,9 @@ def demo(
         progress(0.0, "report")
         page = report(result.run_id)  # type: ignore[arg-type]
         progress(1.0, page.name)
-    typer.echo(f"report: {page}")
-    typer.echo(f"\nrecorded as run {result.run_id}: `bedflow show {result.run_id}`, `bedflow artifacts "
-               f"{result.run_id}`, `bedflow runs`")
+    echo(f"report: {page}")
+    echo(f"\nrecorded as run {result.run_id}: `bedflow show {result.run_id}`, `bedflow artifacts "
+         f"{result.run_id}`, `bedflow runs`")
 
 
 def register(app: typer.Typer) -> None:

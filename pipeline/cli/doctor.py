@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..doctor import DEFAULT_TIMEOUT, REGISTRY, Check, diagnose, failed, select
+from ..text import printable
 from .output import echo_json
 
 #: Seconds before a spinner shows which checks are still running.
@@ -71,7 +72,8 @@ def doctor_command(
             table.add_column(column, overflow="fold")
         for check in checks:
             colour = COLOURS[check.status]
-            table.add_row(check.name, Text(check.status, style=colour), Text(check.detail), Text(check.fix))
+            detail, fix = (Text(printable(text, multiline=True)) for text in (check.detail, check.fix))
+            table.add_row(Text(check.name), Text(check.status, style=colour), detail, fix)
         console = Console()
         console.print(table)
         counts = {status: sum(check.status == status for check in checks) for status in COLOURS}

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from .output import echo_error, echo_json
+from .output import echo, echo_error, echo_json
 
 #: Seconds a whole ``bedflow health`` may take by default (each in-process check, or the HTTP request).
 DEFAULT_TIMEOUT = 5.0
@@ -85,7 +85,7 @@ def health_command(
         echo_error(f"bedflow health: cannot reach {url}: {_reason(error)}")
         raise typer.Exit(1) from None
     if isinstance(report, str):
-        typer.echo(report)
+        echo(report)
     else:
         echo_json(report)
     if status != 200:

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from .output import echo_fields, echo_json, progress_bar
+from ..text import printable
+from .arguments import RunArgument
+from .output import echo, echo_fields, echo_json, progress_bar
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-RunArgument = Annotated[int, typer.Argument(help="The run id.", show_default=False)]
 
 
 def submit_command(
@@ -19,14 +20,14 @@ def submit_command(
     json_output: JsonOption = False,
 ) -> None:
     """Queue a run of a bed for the workers (`bedflow worker`); print its id."""
-    from ..dsl import parse_bed
+    from ..dsl import read_bed
     from ..jobs import submit
 
-    run_id = submit(parse_bed(file), until=until)
+    run_id = submit(read_bed(file), until=until)
     if json_output:
         echo_json({"id": run_id})
     else:
-        typer.echo(f"queued run {run_id}: `bedflow watch {run_id}` to follow it")
+        echo(f"queued run {run_id}: `bedflow watch {run_id}` to follow it")
 
 
 def status_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
@@ -49,7 +50,7 @@ def watch_command(run_id: RunArgument) -> None:
         for final in watch(run_id):
             progress(final["progress"], f"{final['status']} {final['stage']}: {final['message']}"[:120])
     if final.get("status") != "succeeded":
-        typer.echo(f"run {run_id} {final.get('status')}: {final.get('error') or final.get('message')}", err=True)
+        echo(f"run {run_id} {final.get('status')}: {final.get('error') or final.get('message')}", err=True)
         raise typer.Exit(1)
 
 
@@ -61,7 +62,7 @@ def cancel_command(run_id: RunArgument, json_output: JsonOption = False) -> None
     if json_output:
         echo_json(info)
     else:
-        typer.echo(f"run {run_id}: {info['status']}")
+        echo(f"run {run_id}: {info['status']}")
 
 
 def recover_command(
@@ -77,10 +78,10 @@ def recover_command(
         echo_json(done)
         return
     for item in done:
-        typer.echo(f"run {item['id']}: {item['action']}" + (f" at {item['stage']}" if "stage" in item else "")
-                   + (f" ({item['reason']})" if "reason" in item else ""))
+        echo(f"run {item['id']}: {item['action']}" + (f" at {item['stage']}" if "stage" in item else "")
+             + (f" ({item['reason']})" if "reason" in item else ""))
     if not done:
-        typer.echo("nothing to recover")
+        echo("nothing to recover")
 
 
 def worker_command(
@@ -109,10 +110,10 @@ def workers_command(
         echo_json([worker.to_dict() for worker in found])
         return
     if not found:
-        typer.echo("no workers: start one with `bedflow worker`")
+        echo("no workers: start one with `bedflow worker`")
     for worker in found:
-        typer.echo(f"{worker.name:<32} {worker.state:<8} {worker.processes} process(es), {worker.queue} queue, "
-                   f"last heartbeat {worker.age:.0f} s ago")
+        echo(f"{printable(worker.name):<32} {worker.state:<8} {worker.processes} process(es), {worker.queue} queue, "
+             f"last heartbeat {worker.age:.0f} s ago")
 
 
 def register(app: typer.Typer) -> None:

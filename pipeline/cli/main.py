@@ -12,6 +12,7 @@ import typer
 
 from ..errors import BedflowError, BedSyntaxError
 from . import cfd, demo, doctor, health, jobs, packing, records, render, report, serve, spec, verify
+from .output import echo_error
 
 app = typer.Typer(
     name="bedflow",
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BedflowError as exc:
         # A syntax error already reads "file:line:col: error: ..."; others get the prefix here.
-        typer.echo(str(exc) if isinstance(exc, BedSyntaxError) else f"error: {exc}", err=True)
+        echo_error(str(exc) if isinstance(exc, BedSyntaxError) else f"error: {exc}")
         return 2
     return 0
 

@@ -1,4 +1,9 @@
-"""Small printing helpers shared by the CLI commands."""
+"""Small printing helpers shared by the CLI commands.
+
+Everything the CLI prints goes through them: names, descriptions and messages come from files, the database
+and servers, so control and bidi characters in them are shown escaped (:func:`pipeline.text.printable`),
+never sent to the terminal, and rich never reads markup in them. JSON stays exact JSON (the same values).
+"""
 
 from __future__ import annotations
 
@@ -12,23 +17,29 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..progress import ProgressCallback, no_progress
+from ..text import json_printable, printable
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    """Print ``text`` (lines kept; every other control and bidi character shown escaped)."""
+    typer.echo(printable(text, multiline=True), err=err)
 
 
 def echo_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on standard output."""
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """Print ``data`` as indented JSON on standard output (C1 and bidi characters as ``\\u`` escapes)."""
+    typer.echo(json_printable(json.dumps(data, indent=2, ensure_ascii=False)))
 
 
 def echo_error(message: str) -> None:
-    typer.echo(message, err=True)
+    echo(message, err=True)
 
 
 def echo_fields(title: str, fields: dict[str, str]) -> None:
-    """Print a title and aligned ``label  value`` lines."""
-    typer.echo(title)
+    """Print a one-line title and aligned ``label  value`` lines."""
+    echo(printable(title))
     width = max((len(k) for k in fields), default=0)
     for label, value in fields.items():
-        typer.echo(f"    {label:<{width}}  {value}")
+        echo(f"    {label:<{width}}  {value}")
 
 
 @contextmanager
@@ -38,16 +49,16 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[ProgressCallback]
         yield no_progress
         return
     columns = (
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),  # markup=False: "[x]" in a name is text
         BarColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[message]}"),
+        TextColumn("{task.fields[message]}", markup=False),
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(label, total=1.0, message="")
+        task = bar.add_task(printable(label), total=1.0, message="")
 
         def update(fraction: float, message: str) -> None:
-            bar.update(task, completed=fraction, message=message)
+            bar.update(task, completed=fraction, message=printable(message))
 
         yield update

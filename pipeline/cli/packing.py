@@ -8,17 +8,17 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..dsl import parse_bed
+from ..dsl import read_bed
 from ..packing import ENGINES, pack_to_folder, packing_digest, with_engine
 from ..settings import Settings
 from ..spec import BedSpec
+from ..text import file_name
 from .output import echo_fields, echo_json, progress_bar
 
 
 def default_packing_dir(settings: Settings, name: str, digest: str) -> Path:
     """Where a packing of a bed lives by default: ``<data>/packings/<name>-<digest12>``."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name) or "bed"
-    return settings.data_dir / "packings" / f"{safe}-{digest[:12]}"
+    return settings.data_dir / "packings" / file_name(name, f"-{digest[:12]}")
 
 
 def pack_and_show(spec: BedSpec, out: Path | None, json_output: bool = False) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def pack_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
 ) -> None:
     """Pack the particles of a bed; write packing.npz and the export formats of the spec."""
-    pack_and_show(with_engine(parse_bed(file), engine), out, json_output)
+    pack_and_show(with_engine(read_bed(file), engine), out, json_output)
 
 
 def register(app: typer.Typer) -> None:

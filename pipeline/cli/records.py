@@ -9,10 +9,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .output import echo_fields, echo_json
+from ..text import printable
+from .arguments import RunArgument, SweepOption
+from .output import echo, echo_fields, echo_json
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-RunArgument = Annotated[int, typer.Argument(help="The run id (from `bedflow run` or `bedflow runs`).", show_default=False)]
 
 
 def _plain(value: Any) -> Any:
@@ -27,7 +28,7 @@ def runs_command(
     status: Annotated[Optional[list[str]], typer.Option("--status", "-s", help="Only runs with this status "
                                                         "(repeatable): queued, running, succeeded, failed, cancelled.")] = None,
     bed: Annotated[Optional[str], typer.Option("--bed", "-b", help="Only runs of the bed with this name.")] = None,
-    sweep: Annotated[Optional[int], typer.Option("--sweep", help="Only runs of this sweep.")] = None,
+    sweep: SweepOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (newest first).")] = 50,
     json_output: JsonOption = False,
 ) -> None:
@@ -44,16 +45,16 @@ def runs_command(
         echo_json([{k: _plain(v) for k, v in run_row(r).items()} for r in runs])
         return
     if not runs:
-        typer.echo("no runs recorded")
+        echo("no runs recorded")
         return
-    typer.echo(f"{'id':>5}  {'bed':<20} {'status':<10} {'stage':<12} {'Re_p':>7} {'dp/dz Pa/m':>11} "
-               f"{'x Ergun':>7}  created")
+    echo(f"{'id':>5}  {'bed':<20} {'status':<10} {'stage':<12} {'Re_p':>7} {'dp/dz Pa/m':>11} "
+         f"{'x Ergun':>7}  created")
     for r in runs:
         dp_dz = f"{r.dp_dz:11.4g}" if r.dp_dz is not None else f"{'-':>11}"
         ergun = f"{r.ratio_ergun:7.2f}" if r.ratio_ergun is not None else f"{'-':>7}"
         stage = r.stage if r.status.value == "running" else (r.completed_stage or "-")
-        typer.echo(f"{r.id:>5}  {r.bed.name[:20]:<20} {r.status.value:<10} {stage:<12} {r.re_p:7.3g} {dp_dz} {ergun}  "
-                   f"{_when(r.created_at)}")
+        bed = printable(r.bed.name)[:20]
+        echo(f"{r.id:>5}  {bed:<20} {r.status.value:<10} {stage:<12} {r.re_p:7.3g} {dp_dz} {ergun}  {_when(r.created_at)}")
 
 
 def show_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
@@ -87,7 +88,7 @@ def artifacts_command(run_id: RunArgument, json_output: JsonOption = False) -> N
                     "sha256": a.sha256, "content_type": a.content_type} for a in artifacts])
         return
     for a in artifacts:
-        typer.echo(f"{a.kind:<8} {a.name:<28} {a.size:>12,d} B  {a.owner[0]:<10} {a.sha256[:12]}")
+        echo(f"{printable(a.kind):<8} {printable(a.name):<28} {a.size:>12,d} B  {a.owner[0]:<10} {a.sha256[:12]}")
 
 
 def fetch_command(
@@ -100,7 +101,7 @@ def fetch_command(
     from ..runs import fetch_artifacts
 
     for path in fetch_artifacts(run_id, kind, out):
-        typer.echo(str(path))
+        echo(str(path))
 
 
 db_app = typer.Typer(help="The run database: migrations.", no_args_is_help=True)
@@ -113,7 +114,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
     database = open_database()
     database.upgrade(revision)
-    typer.echo(f"{redact(database.url)} at revision {database.current_revision()}")
+    echo(f"{redact(database.url)} at revision {database.current_revision()}")
 
 
 @db_app.command("current")
@@ -123,7 +124,7 @@ def db_current(json_output: JsonOption = False) -> None:
 
     database = open_database()
     info = {"database": redact(database.url), "revision": database.current_revision(), "head": database.head_revision()}
-    typer.echo(json.dumps(info) if json_output else f"{info['database']}: revision {info['revision']} (head {info['head']})")
+    echo(json.dumps(info) if json_output else f"{info['database']}: revision {info['revision']} (head {info['head']})")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .output import echo_json
+from .arguments import id_of
+from .output import echo, echo_json
 
 
 def render_command(
@@ -31,15 +32,15 @@ def render_command(
         raise typer.BadParameter(f"{', '.join(bad)}: choose from {', '.join(WHATS)}", param_hint="--what")
     if path.is_file():
         files = render_packing_file(path, out, (size, size), html)
-    elif target.isdigit():
-        files = render_run(int(target), chosen, out, (size, size), html)
+    elif (run_id := id_of(target)) is not None:
+        files = render_run(run_id, chosen, out, (size, size), html)
     else:
         raise RunError(f"{target!r} is neither a run id nor a packing file")
     if json_output:
         echo_json({name: str(file) for name, file in files.items()})
     else:
         for name, file in files.items():
-            typer.echo(f"{name:<20} {file}")
+            echo(f"{name:<20} {file}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .output import echo_json
+from .arguments import checked_id
+from .output import echo, echo_json
 
 
 def report_command(
@@ -26,11 +27,12 @@ def report_command(
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r}: choose from {', '.join(FORMATS)}", param_hint="--format")
+    checked_id(target, "sweep" if sweep else "run")
     path = report(target, sweep=sweep, fmt=fmt, out=out, interactive=interactive)
     if json_output:
         echo_json({"path": str(path), "format": fmt, "sweep" if sweep else "run": target})
     else:
-        typer.echo(str(path))
+        echo(str(path))
 
 
 def register(app: typer.Typer) -> None:

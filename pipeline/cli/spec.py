@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..dsl import parse_bed
+from ..dsl import read_bed
 from ..errors import BedSyntaxError, BedValidationError
 from ..presets import load_preset, preset_names
 from ..spec import BedSpec
@@ -23,7 +23,7 @@ def validate(
     documents = []
     for path in files:
         try:
-            spec = parse_bed(path)
+            spec = read_bed(path)
         except (BedSyntaxError, BedValidationError) as exc:
             failed += 1
             echo_error(str(exc))
@@ -46,7 +46,7 @@ def new(
 ) -> None:
     """Print a documented .bed template (redirect it to a file: bedflow new > my.bed)."""
     spec = load_preset(preset) if preset else BedSpec(name="my-bed")
-    typer.echo(spec.to_bed(comments=True), nl=False)
+    typer.echo(spec.to_bed(comments=True), nl=False)  # to a file: exact
 
 
 def register(app: typer.Typer) -> None:

@@ -40,6 +40,9 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+#: The largest id a row can have: ids are ``integer`` primary keys (4 bytes on PostgreSQL).
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

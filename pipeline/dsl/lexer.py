@@ -4,6 +4,9 @@ Whitespace and comments (``// …`` to the end of the line, ``/* … */``) separ
 tokens. A *word* is a name, a bare value (``sphere``, ``true``) or a unit
 (``mm``, ``kg/m3``, ``Pa.s``); strings are JSON string literals; numbers take a
 sign, decimals and an exponent.
+
+Lexing takes time and memory linear in the text (no pattern backtracks per character), and a text is at most
+:data:`MAX_BED_BYTES` long: the dashboard parses what a browser sends on every edit.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from enum import Enum
 from typing import NamedTuple
 
 from ..errors import BedSyntaxError, SourceLocation
+
+#: The longest `.bed` text (UTF-8 bytes) read from a file or an editor; a bed takes a few kB.
+MAX_BED_BYTES = 1_000_000
+#: Characters of a token quoted in an error message; a longer token is cut (``…``).
+_QUOTED = 40
 
 
 class Kind(Enum):
@@ -43,10 +51,16 @@ class Token(NamedTuple):
         """The decoded text of a string token; the text itself otherwise."""
         return json.loads(self.text) if self.kind is Kind.STRING else self.text
 
+    def short(self) -> str:
+        """The text, cut to :data:`_QUOTED` characters for a message (a string may take a megabyte)."""
+        return self.text if len(self.text) <= _QUOTED else self.text[:_QUOTED - 1] + "…"
+
     def describe(self) -> str:
         if self.kind is Kind.EOF:
             return "end of file"
-        return f"{self.kind.value} {self.text!r}" if self.kind in (Kind.WORD, Kind.NUMBER, Kind.STRING) else self.kind.value
+        if self.kind in (Kind.WORD, Kind.NUMBER, Kind.STRING):
+            return f"{self.kind.value} {self.short()!r}"
+        return self.kind.value
 
 
 _PUNCTUATION = {
@@ -65,7 +79,7 @@ _TOKEN = re.compile(
     |(?P<line_comment>//[^\n]*)
     |(?P<block_comment>/\*.*?\*/)
     |(?P<punct>[{}\[\],;=])
-    |(?P<string>"(?:[^"\\\n]|\\.)*")
+    |(?P<string>"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+")  # possessive: no backtracking state kept per character
     |(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
     |(?P<word>[A-Za-z_µ][A-Za-z0-9_µ·./^*()\-]*)
     """,
@@ -74,10 +88,28 @@ _TOKEN = re.compile(
 _SIMPLE = {"number": Kind.NUMBER, "word": Kind.WORD}
 
 
+def too_long(filename: str, size: int | None = None) -> BedSyntaxError:
+    """The error of a text over :data:`MAX_BED_BYTES` (``size``: its bytes, ``None`` when not all were read)."""
+    taken = f"this one takes {size:,}" if size is not None else "this one takes more"
+    return BedSyntaxError(f"too long: a .bed text may take at most {MAX_BED_BYTES:,} bytes (UTF-8), {taken}",
+                          SourceLocation(0, 0, "", filename))
+
+
+def check_size(text: str, filename: str = "<bed>") -> None:
+    """Raise :func:`too_long`'s error if ``text`` takes more than :data:`MAX_BED_BYTES` in UTF-8."""
+    if len(text) * 4 <= MAX_BED_BYTES:
+        return  # short enough whatever its characters (none takes more than 4 bytes)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BED_BYTES:
+        raise too_long(filename, size)
+
+
 class Source:
-    """A `.bed` text with its name, for locating errors."""
+    """A `.bed` text with its name, for locating errors; :class:`BedSyntaxError` for a text over
+    :data:`MAX_BED_BYTES`."""
 
     def __init__(self, text: str, filename: str = "<bed>") -> None:
+        check_size(text, filename)
         self.text = text
         self.filename = filename
         self.lines = text.split("\n")

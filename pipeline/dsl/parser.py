@@ -18,8 +18,9 @@ rules between fields are checked by :meth:`BedSpec.from_dict`, whose
 from __future__ import annotations
 
 import math
+import os
 import re
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 import param
@@ -28,11 +29,13 @@ from ..errors import BedSyntaxError, SourceLocation
 from ..spec import METADATA, SECTION_CLASSES, BedSpec, unit_of
 from ..spec.bedspec import suggest
 from ..units import DIMENSION_NAMES, dimension_of, lookup, spellings_for
-from .lexer import Kind, Source, Token, tokenize
+from .lexer import MAX_BED_BYTES, Kind, Source, Token, tokenize, too_long
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _INTEGER = re.compile(r"[+-]?\d+\Z")
 _KEYWORDS = {"true": True, "false": False}
+#: Digits of the longest whole number read (the largest field bound has 10).
+_MAX_DIGITS = 100
 
 
 class _Parser:
@@ -165,11 +168,13 @@ class _Parser:
             raise self.error(f"{path} expects a number, found {token.describe()}", token)
         self.advance()
         if isinstance(parameter, param.Integer) and _INTEGER.match(token.text):
+            if len(token.text) > _MAX_DIGITS:  # int() refuses (ValueError) beyond sys.get_int_max_str_digits()
+                raise self.error(f"number {token.short()} is out of range", token)
             number: float | int = int(token.text)
         else:
             number = float(token.text)
             if not math.isfinite(number):
-                raise self.error(f"number {token.text} is out of range", token)
+                raise self.error(f"number {token.short()} is out of range", token)
         expected = unit_of(parameter)
         unit_token = self.current if self.current.kind is Kind.WORD else None
         if expected is None:
@@ -209,27 +214,49 @@ class _Parser:
         return items
 
 
-def _read(text_or_path: str | Path, filename: str | None) -> Source:
-    if isinstance(text_or_path, Path) or (
-        isinstance(text_or_path, str) and "\n" not in text_or_path and text_or_path.endswith(".bed")
-    ):
-        path = Path(text_or_path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise BedSyntaxError("file not found", SourceLocation(0, 0, "", str(path))) from None
-        except UnicodeDecodeError as exc:
-            raise BedSyntaxError(f"file is not UTF-8 text ({exc.reason})", SourceLocation(0, 0, "", str(path))) from None
-        return Source(text, filename or str(path))
-    return Source(text_or_path, filename or "<bed>")
-
-
-def parse_bed(text_or_path: str | Path, filename: str | None = None) -> BedSpec:
-    """Parse a `.bed` text (or the file at a path ending in ``.bed``) into a validated :class:`BedSpec`.
-
-    Raises :class:`~pipeline.errors.BedSyntaxError` for text that cannot be read
-    and :class:`~pipeline.errors.BedValidationError` for values that break a rule.
-    """
-    source = _read(text_or_path, filename)
+def _parse(source: Source) -> BedSpec:
     data, locations = _Parser(source).parse()
     return BedSpec.from_dict(data, locations=locations)
+
+
+def parse_bed(text: str, filename: str | None = None) -> BedSpec:
+    """Parse a `.bed` text into a validated :class:`BedSpec`; ``filename`` names it in error messages.
+
+    The text is always text, never a path (:func:`read_bed` reads a file). Raises
+    :class:`~pipeline.errors.BedSyntaxError` for text that cannot be read (or is longer than
+    :data:`~pipeline.dsl.lexer.MAX_BED_BYTES`) and :class:`~pipeline.errors.BedValidationError` for values
+    that break a rule.
+    """
+    if isinstance(text, PurePath):
+        raise TypeError(f"parse_bed takes the text of a .bed file, not the path {str(text)!r}: use read_bed(path)")
+    if not isinstance(text, str):
+        raise TypeError(f"parse_bed takes the text of a .bed file as a str, not {type(text).__name__} "
+                        "(read_bed reads a file)")
+    return _parse(Source(text, filename or "<bed>"))
+
+
+def read_bed(path: str | os.PathLike[str]) -> BedSpec:
+    """Read and parse the `.bed` file at ``path`` (errors name the file): as :func:`parse_bed`, and a
+    :class:`~pipeline.errors.BedSyntaxError` for a file that is missing, unreadable, not UTF-8 text or longer
+    than :data:`~pipeline.dsl.lexer.MAX_BED_BYTES`."""
+    name = os.fspath(path)
+
+    def failed(message: str) -> BedSyntaxError:
+        return BedSyntaxError(message, SourceLocation(0, 0, "", name))
+
+    try:
+        with open(name, "rb") as handle:
+            data = handle.read(MAX_BED_BYTES + 1)  # never more: a huge file (or /dev/zero) is not read whole
+    except FileNotFoundError:
+        raise failed("file not found") from None
+    except IsADirectoryError:
+        raise failed("is a folder, not a .bed file") from None
+    except OSError as error:
+        raise failed(f"cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_BED_BYTES:
+        raise too_long(name)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise failed(f"file is not UTF-8 text ({exc.reason})") from None
+    return _parse(Source(text, name))

@@ -6,6 +6,9 @@ queue only carries the next stage to do.
 
 from __future__ import annotations
 
+import logging
+import re
+import signal
 import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -26,6 +29,7 @@ from ..spec.bedspec import suggest
 from .queue import MAX_ATTEMPTS, STALE_AFTER, QueueError, queue_for
 
 STATUS_KEYS = ("id", "status", "progress", "stage", "attempts", "error", "message")
+log = logging.getLogger("bedflow.jobs")
 
 
 class RunPermissionError(RunError):
@@ -151,9 +155,22 @@ def cancel(run_id: int, *, by: str = "", settings: Settings | None = None) -> di
         task_id, worker, group = run.task_id, run.worker, run.process_group  # type: ignore[union-attr]
     if before is RunStatus.queued:
         queue_for(settings).revoke(task_id)
-    elif before is RunStatus.running and group and worker.split(":")[0] == worker_id().split(":")[0]:
-        children.kill_group(group, 15)  # same machine: no need to wait for the worker's next look
+    elif before is RunStatus.running and group is not None and worker.split(":")[0] == worker_id().split(":")[0]:
+        _stop_programs(found, run_id, group, worker)  # same machine: no need to wait for the worker's next look
     return status(run_id, settings=settings)
+
+
+def _stop_programs(found: Any, run_id: int, group: int, worker: str) -> None:
+    """SIGTERM a running run's programs from here, if the group its row names is one its worker process (the
+    pid ending ``worker``) started; a row naming another group (tampered, stale) signals nothing and says so
+    in the run's message (its worker still stops its own programs)."""
+    pid = re.search(r"[0-9]+\Z", worker)
+    try:
+        children.kill_group(group, signal.SIGTERM, parent=int(pid.group()) if pid else 0)
+    except children.SignalRefused as refused:
+        log.warning("cancel of run %s: not signalling from here: %s", run_id, refused)
+        update_run(found, run_id, message=f"cancelled by request; its worker stops its programs (not signalled "
+                                          f"from here: {refused})")
 
 
 def resubmit(run_id: int, *, by: str = "", settings: Settings | None = None) -> int:

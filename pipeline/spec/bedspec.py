@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import param
 
 from ..errors import BedValidationError, Problem, SourceLocation
-from .fields import coerce
+from .fields import LINE_LENGTH, Text, coerce
 from .rules import check_rules
 from .sections import (
     EXCLUSIVE_PAIRS,
@@ -33,6 +33,9 @@ FORMAT = "bedflow.bed/1"
 
 SECTIONS: tuple[str, ...] = tuple(SECTION_CLASSES)
 METADATA: tuple[str, ...] = ("name", "description")
+#: The longest name (characters) and description a spec may have (the database's ``bed.name`` is 200 long).
+MAX_NAME_LENGTH = LINE_LENGTH
+MAX_DESCRIPTION_LENGTH = 2_000
 
 
 def suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
@@ -50,8 +53,10 @@ class BedSpec(param.Parameterized):
     :class:`~pipeline.errors.BedValidationError` listing all problems.
     """
 
-    name = param.String("unnamed", constant=False, doc="Short name of the bed; runs are grouped by it.")
-    description = param.String("", doc="Free-text description of the bed.")
+    name = param.String("unnamed", constant=False, doc=f"Short name of the bed, one line of at most "
+                        f"{MAX_NAME_LENGTH} characters; runs are grouped by it.")
+    description = Text("", max_length=MAX_DESCRIPTION_LENGTH, multiline=True,
+                       doc=f"Free-text description of the bed (at most {MAX_DESCRIPTION_LENGTH:,} characters).")
     bed = param.ClassSelector(class_=BedSection, doc="The column.")
     lids = param.ClassSelector(class_=LidsSection, doc="Top and bottom closures.")
     particles = param.ClassSelector(class_=ParticlesSection, doc="The particles.")
@@ -206,6 +211,11 @@ class BedSpec(param.Parameterized):
         """Every problem of the current values (field checks, then cross-field rules)."""
         problems: list[Problem] = []
         bad: set[str] = set()
+        for key in METADATA:
+            try:
+                coerce(type(self).param[key], getattr(self, key))
+            except ValueError as exc:
+                problems.append(Problem(key, str(exc)))
         for key, section in self.sections().items():
             for field, value in section.values().items():
                 try:
@@ -313,6 +323,8 @@ def _plain(value: Any) -> Any:
 __all__ = [
     "BedSpec",
     "FORMAT",
+    "MAX_DESCRIPTION_LENGTH",
+    "MAX_NAME_LENGTH",
     "SECTIONS",
     "METADATA",
     "BedSection",

@@ -14,6 +14,7 @@ from typing import Any
 
 import param
 
+from ..text import check_text
 from ..units import DIMENSIONLESS, Dimension, dimension_of
 
 
@@ -30,6 +31,28 @@ class Quantity(param.Number):
     def __init__(self, default: Any = param.Undefined, *, unit: Any = param.Undefined, **params: Any) -> None:
         super().__init__(default=default, **params)
         self.unit = unit
+
+
+#: The longest value of a one-line text field (characters): the spec's name, a wall material, ...
+LINE_LENGTH = 200
+
+
+class Text(param.String):
+    """Free text of more than one line (a description): at most ``max_length`` characters, none of them
+    unsafe (:func:`pipeline.text.check_text`); newlines and tabs only where ``multiline``.
+
+    A plain ``param.String`` field is one line of at most :data:`LINE_LENGTH` characters (``param`` keeps
+    a Parameterized's ``name`` a plain String, so that is the default rule of every text field)."""
+
+    __slots__ = ["max_length", "multiline"]
+
+    _slot_defaults = dict(param.String._slot_defaults, max_length=LINE_LENGTH, multiline=False)
+
+    def __init__(self, default: Any = param.Undefined, *, max_length: Any = param.Undefined,
+                 multiline: Any = param.Undefined, **params: Any) -> None:
+        super().__init__(default=default, **params)
+        self.max_length = max_length
+        self.multiline = multiline
 
 
 def unit_of(parameter: param.Parameter) -> str | None:
@@ -134,7 +157,9 @@ def coerce(parameter: param.Parameter, value: Any) -> Any:
     if isinstance(parameter, param.String):
         if not isinstance(value, str):
             raise ValueError(f"must be a string, got {value!r}")
-        return value
+        if isinstance(parameter, Text):
+            return check_text(value, max_length=parameter.max_length, multiline=parameter.multiline)
+        return check_text(value, max_length=LINE_LENGTH)
     raise TypeError(f"unsupported field type {type(parameter).__name__}")  # programming error
 
 

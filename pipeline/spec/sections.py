@@ -55,7 +55,7 @@ class BedSection(Section):
     clearance = Quantity(
         0.0, unit="m", bounds=(0, 1), doc="Gap kept between particles and the wall while packing (0: they may touch)."
     )
-    material = param.String("glass", doc="Wall material, for the record (free text).")
+    material = param.String("glass", doc="Wall material, for the record (free text, one line).")
     roughness = Quantity(0.0, unit="m", bounds=(0, 0.1), doc="Wall roughness height (0: hydraulically smooth).")
 
     def volume(self) -> float:
