@@ -134,8 +134,24 @@ def treated_particle_mesh(packing: Packing, subdivisions: int = 3
     treatment = packing.treatment()
     if treatment.kind == "gap":
         return particle_mesh(packing, treatment.shrink, subdivisions)
+    solid, ratio = treated_solid(packing, subdivisions)
+    return to_trimesh(solid), None, ratio
+
+
+def treated_solid(packing: Packing, subdivisions: int = 3) -> tuple[Manifold, float]:
+    """The particles after their bridges or caps as one evaluated solid, and the tessellation volume ratio.
+
+    The union is the costly part of a treated packing (100 s for 5 000 spheres with 15 000 bridges): it is
+    made once per packing object and setting, and reused by its porosity and its geometry."""
+    key = (packing.treatment(), subdivisions, packing.centres.tobytes())
+    cached = getattr(packing, "_treated_solid", None)
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
     template, ratio = _template(packing, 0.0, subdivisions)
-    return to_trimesh(treated_particles(packing, treatment, template)), None, ratio
+    solid = treated_particles(packing, packing.treatment(), template)
+    solid.to_mesh()  # evaluate now (manifold is lazy), once
+    packing._treated_solid = (key, solid, ratio)  # type: ignore[attr-defined]
+    return solid, ratio
 
 
 def porosity_as_meshed(packing: Packing, z_range: tuple[float, float]) -> float:
@@ -144,8 +160,7 @@ def porosity_as_meshed(packing: Packing, z_range: tuple[float, float]) -> float:
     treatment = packing.treatment()
     if treatment.kind == "gap":
         return packing.porosity(z_range, shrink=treatment.shrink)
-    template, _ = _template(packing, 0.0, 3)
-    return window_porosity(treated_particles(packing, treatment, template), packing.container.radius, *z_range)
+    return window_porosity(treated_solid(packing)[0], packing.container.radius, *z_range)
 
 
 def _disc(radius: float, z0: float, z1: float, segments: int) -> Manifold:
