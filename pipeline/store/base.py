@@ -37,10 +37,8 @@ class NoSpaceError(StoreError):
 
 def disk_error(error: OSError, what: str) -> StoreError:
     """The :class:`StoreError` that says why ``what`` (e.g. ``"download x to /y"``) failed with ``error``."""
-    reason = error.strerror or str(error)
-    if is_disk_full(error):
-        return NoSpaceError(f"cannot {what}: no space left on device ({reason})")
-    return StoreError(f"cannot {what}: {reason}")
+    reason = (error.strerror or str(error)).lower()
+    return (NoSpaceError if is_disk_full(error) else StoreError)(f"cannot {what}: {reason}")
 
 
 @dataclass(frozen=True)
