@@ -6,14 +6,18 @@ Prints ratios measured in this run (absolute times on shared 2-core machines are
   * case archives: gzip levels 1, 6 and 9 and a plain tar, time and size against copying the folder;
   * uploads: LocalStore and S3Store (moto's S3 server, the minio SDK) against a plain file copy, and a
     second upload of the same content (content addressing: a stat, no transfer);
+  * verification on reuse: checking a 100 MB local case archive against its recorded SHA-256 before a stage
+    reuses it, against copying it (and against fetching it again from a LocalStore: copy + checksum);
   * the run catalog: recording 500 runs, then a filtered query through the ORM against the same SQL by
     hand, on SQLite and (when reachable) PostgreSQL.
-Run: .venv/bin/python benchmarks/store.py
+Run: .venv/bin/python benchmarks/store.py [verify]   (``verify``: only the verification case, seconds)
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tarfile
 import tempfile
 import time
@@ -28,7 +32,7 @@ from pipeline.db.queries import find_runs
 from pipeline.db.records import new_simulation
 from pipeline.runs import create_run, execute, get_run, open_services
 from pipeline.settings import Settings
-from pipeline.store import LocalStore
+from pipeline.store import LocalStore, is_intact, sha256_file
 from pipeline.store.archive import archive_folder
 from pipeline.store.s3 import S3Store
 from pipeline.store.s3_server import local_s3_server
@@ -98,6 +102,26 @@ def uploads(archive: Path, root: Path) -> None:
                   f"get (verified) {back / copy:6.1f}x")
 
 
+def verification(root: Path, megabytes: int = 100) -> None:
+    """What checking a local copy before reuse costs: SHA-256 of the file against a plain copy of it."""
+    archive = root / "case.tar.gz"
+    with open(archive, "wb") as handle:  # incompressible, like a gzip archive
+        for _ in range(megabytes):
+            handle.write(os.urandom(1 << 20))
+    store = LocalStore(root / "verify-store")
+    key = store.put_content(archive).key
+    expected = sha256_file(archive)
+    best = {name: min(timed(action) for _ in range(3)) for name, action in {
+        "copy": lambda: shutil.copyfile(archive, root / "copy.bin"),
+        "verify": lambda: is_intact(archive, expected),
+        "refetch": lambda: store.get_file(key, root / "fetched.bin"),
+    }.items()}
+    copy = best["copy"]
+    print(f"verification on reuse, {megabytes} MB archive (files in the page cache): copy {copy * 1e3:.0f} ms = 1.0; "
+          f"checksum of the local copy {best['verify'] / copy:.2f}x ({megabytes / best['verify']:.0f} MB/s); "
+          f"fetching it again from a LocalStore (copy + checksum) {best['refetch'] / copy:.2f}x")
+
+
 def catalog(url: str, label: str) -> None:
     database = Database(url)
     database.ensure_schema()
@@ -144,6 +168,9 @@ def postgres(root: Path) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        verification(root)
+        if sys.argv[1:] == ["verify"]:
+            return
         case = reuse(root)
         archive = archives(case, root)
         uploads(archive, root)

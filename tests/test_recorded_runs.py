@@ -146,3 +146,58 @@ def test_cli_says_when_the_database_cannot_be_reached(monkeypatch, capsys):
     assert main(["runs"]) == 2
     err = capsys.readouterr().err
     assert "cannot reach the database" in err and "127.0.0.1:1" in err and "s3cret" not in err
+
+
+def test_a_local_copy_cut_short_is_fetched_again_not_used(services):
+    """A packing file in a run folder that does not match its artifact row's checksum (a download cut half-way,
+    a changed file) is fetched again from the store, by a later stage and by ``local_run_folder``."""
+    from pipeline.runs import local_run_folder
+    from pipeline.store import sha256_file
+
+    first = create_run(small_spec(), until="pack", services=services)
+    execute(first, services=services)
+    stored = next(a for a in run_artifacts(first, "packing", services=services) if a.name == "packing.npz")
+    local = services.work_dir(first) / "packing" / "packing.npz"
+    whole = local.read_bytes()
+    local.write_bytes(whole[: len(whole) // 2])
+    assert sha256_file(local_run_folder(first, services=services) / "packing" / "packing.npz") == stored.sha256
+
+    second = create_run(small_spec(**{"cfd.particle_reynolds": 20}), until="pack", services=services)
+    cut = services.work_dir(second) / "packing" / "packing.npz"
+    cut.parent.mkdir(parents=True)
+    cut.write_bytes(whole[:1000])  # what an interrupted download used to leave under the final name
+    messages: list[str] = []
+    execute(second, progress=lambda f, m: messages.append(m), services=services)
+    assert any("fetched packing" in m for m in messages), messages
+    assert sha256_file(cut) == stored.sha256 and get_run(second, services=services).packing_id == stored.packing_id
+
+
+@pytest.mark.parametrize("tampering", ["parent", "absolute", "symlink"])
+def test_bedflow_fetch_writes_nothing_outside_its_folder_whatever_the_database_says(services, bedflow_cmd, tmp_path,
+                                                                                    tampering):
+    """`bedflow fetch` (the real command) after the artifact's row was tampered with: a name with ``..``, an absolute
+    name, or a link in the target folder with the artifact's name pointing outside. Nothing is written outside
+    the folder, the error says why, and the exit code is not 0."""
+    import os
+    import subprocess
+
+    from sqlalchemy import update
+
+    run_id = create_run(small_spec(), until="pack", services=services)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out" / "deep"
+    out.mkdir(parents=True)
+    name = {"parent": "../../escaped.bed", "absolute": str(outside / "absolute.bed"), "symlink": "spec.bed"}[tampering]
+    if tampering == "symlink":
+        (out / "spec.bed").symlink_to(outside / "victim.bed")
+    with services.db.session() as session:
+        session.execute(update(Artifact).where(Artifact.simulation_id == run_id, Artifact.kind == "bed")
+                        .values(name=name))
+    done = subprocess.run([*bedflow_cmd, "fetch", str(run_id), "bed", "--out", str(out)], capture_output=True,
+                          text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode != 0, done.stdout
+    assert "refusing the file name" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert list(outside.iterdir()) == [] and not (tmp_path / "escaped.bed").exists()
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == (["deep", "spec.bed"] if tampering == "symlink"
+                                                                    else ["deep"])

@@ -6,6 +6,7 @@ The S3 path is the production code: the ``minio`` SDK talking HTTP to an S3-prot
 
 from __future__ import annotations
 
+import os
 import urllib.request
 
 import pytest
@@ -154,3 +155,128 @@ def test_archives_are_reproducible_and_extract_safely(tmp_path):
     with pytest.raises(StoreError, match="cannot unpack"):
         extract_archive(evil, tmp_path / "victim")
     assert not (tmp_path / "escaped").exists()
+
+
+def _hammer(root: str, source: str, role: str, seconds: float, start, results) -> None:  # noqa: ANN001
+    """One process of the test below: write (``put_file`` under the content key) or read (``stat``, then
+    ``get_file`` and ``get_bytes``) the same content-addressed key for ``seconds``; report what it saw."""
+    import time
+    from pathlib import Path
+
+    from pipeline.store import LocalStore, StoreError, content_key, sha256_file
+
+    store = LocalStore(root)
+    path = Path(source)
+    expected = path.read_bytes()
+    key = content_key(sha256_file(path))
+    seen = {"absent": 0, "verified": 0, "written": 0}
+    errors: list[str] = []
+    start.wait()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(errors) < 5:
+        try:
+            if role == "writer":
+                store.put_file(key, path)
+                seen["written"] += 1
+            elif store.stat(key) is None:
+                seen["absent"] += 1
+            else:
+                copy = store.get_file(key, Path(root).parent / f"copy-{os.getpid()}")
+                data = store.get_bytes(key)
+                if copy.read_bytes() == expected and data == expected:
+                    seen["verified"] += 1
+                else:
+                    errors.append("a reader got other bytes than were stored")
+        except StoreError as error:
+            if "no object" in str(error):
+                seen["absent"] += 1
+            else:
+                errors.append(f"{role}: StoreError: {error}")
+        except Exception as error:  # noqa: BLE001 - what the test is looking for
+            errors.append(f"{role}: {type(error).__name__}: {error}")
+    results.put((role, seen, errors))
+
+
+def test_processes_writing_and_reading_one_key_at_once_see_no_object_or_a_verified_one(tmp_path):
+    """Three processes store the same content under its content key over and over while three others read it:
+    no reader ever sees a half-written object or its metadata (no JSONDecodeError, no checksum mismatch)."""
+    import multiprocessing
+
+    source = tmp_path / "packing.npz"
+    source.write_bytes(os.urandom(64 * 1024))
+    context = multiprocessing.get_context("fork")
+    start, results = context.Event(), context.Queue()
+    roles = ["writer", "reader"] * 3
+    processes = [context.Process(target=_hammer, args=(str(tmp_path / "store"), str(source), role, 2.0, start, results))
+                 for role in roles]
+    for process in processes:
+        process.start()
+    start.set()
+    reports = [results.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    errors = [error for _, _, found in reports for error in found]
+    assert errors == [], errors
+    assert sum(seen["written"] for role, seen, _ in reports if role == "writer") > 10
+    assert sum(seen["verified"] for role, seen, _ in reports if role == "reader") > 10
+    assert [p.exitcode for p in processes] == [0] * len(processes)
+    leftovers = [p.name for p in (tmp_path / "store").rglob("*") if p.name.endswith(".partial")]
+    assert leftovers == []
+
+
+def test_a_failed_download_leaves_the_destination_as_it_was(store, tmp_path):
+    """The object changed behind the store's back: the download fails its checksum, and the copy already at the
+    destination is neither removed nor replaced by the bad bytes (downloads are renamed into place once verified)."""
+    store.put_bytes("a/blob", b"original")
+    destination = tmp_path / "got" / "blob"
+    store.get_file("a/blob", destination)
+    if isinstance(store, LocalStore):
+        (store.root / "a" / "blob").write_bytes(b"tampered")
+    else:
+        import io
+
+        store.client.put_object(store.bucket, "a/blob", io.BytesIO(b"tampered"), 8,
+                                metadata={"sha256": store.stat("a/blob").sha256})
+    with pytest.raises(StoreError, match="checksum mismatch"):
+        store.get_file("a/blob", destination)
+    assert destination.read_bytes() == b"original"
+    assert sorted(p.name for p in destination.parent.iterdir()) == ["blob"]  # no partial file left
+
+
+def test_an_interrupted_extraction_leaves_the_folder_as_it_was(tmp_path):
+    """An archive cut short (a half download) fails to unpack: the folder keeps its old contents, with nothing of the
+    new archive mixed in and no half-unpacked folder beside it; a complete archive then replaces it whole."""
+    from pipeline.store.archive import archive_folder, extract_archive
+
+    case = tmp_path / "case"
+    (case / "constant").mkdir(parents=True)
+    for index in range(40):
+        (case / "constant" / f"part{index:02d}").write_bytes(os.urandom(20_000))
+    archive = archive_folder(case, tmp_path / "case.tar.gz")
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    target = tmp_path / "run" / "case"
+    target.mkdir(parents=True)
+    (target / "old").write_text("previous case")
+    with pytest.raises(StoreError, match="cannot unpack"):
+        extract_archive(cut, target)
+    assert [p.name for p in target.iterdir()] == ["old"]
+    assert [p.name for p in target.parent.iterdir()] == ["case"]
+    extract_archive(archive, target)
+    assert not (target / "old").exists() and len(list((target / "constant").iterdir())) == 40
+    assert [p.name for p in target.parent.iterdir()] == ["case"]
+
+
+@pytest.mark.parametrize("name", ["../x", "a/../../x", "/etc/passwd", "", ".", "a\\b", "link", "link/x"])
+def test_safe_join_refuses_names_leading_outside_the_folder(tmp_path, name):
+    from pipeline.store import UnsafePathError, safe_join
+
+    folder = tmp_path / "target"
+    folder.mkdir()
+    (tmp_path / "outside").mkdir()
+    (folder / "link").symlink_to(tmp_path / "outside")
+    with pytest.raises(UnsafePathError, match="refusing the file name"):
+        safe_join(folder, name)
+    assert safe_join(folder, "sub/results.json") == folder.resolve() / "sub" / "results.json"
+    (folder / "inner").symlink_to(folder / "sub", target_is_directory=True)
+    assert safe_join(folder, "inner/x") == folder.resolve() / "inner" / "x"  # a link that stays inside is fine

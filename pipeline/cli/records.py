@@ -97,7 +97,8 @@ def fetch_command(
                                         show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to download into.")] = Path("."),
 ) -> None:
-    """Download (and verify) a run's artifacts of one kind."""
+    """Download (and verify) a run's artifacts of one kind, named as recorded; a recorded name that would lead
+    outside the folder (.., an absolute path, a link there pointing elsewhere) is refused."""
     from ..runs import fetch_artifacts
 
     for path in fetch_artifacts(run_id, kind, out):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..db import Artifact, Simulation
 from ..db import queries
+from ..store import safe_join
 from .execute import RunError
 from .services import Services, open_services
 
@@ -60,7 +61,12 @@ def get_artifact(artifact_id: int, *, services: Services | None = None) -> Artif
 
 def fetch_artifacts(run_id: int, kind: str, destination: str | Path, *,
                     services: Services | None = None) -> list[Path]:
-    """Download (and verify) a run's artifacts of ``kind`` into ``destination``; return the files."""
+    """Download (and verify) a run's artifacts of ``kind`` into ``destination``; return the files.
+
+    Each is named as its artifact row says, joined with :func:`~pipeline.store.safe_join`: a name that would
+    lead outside ``destination`` (``..``, an absolute path, a link there leading elsewhere) raises
+    :class:`~pipeline.store.UnsafePathError` before anything is written. Each file is written under a temporary
+    name and renamed into place once verified."""
     found = services or open_services()
     artifacts = run_artifacts(run_id, kind, services=found)
     if not artifacts:
@@ -68,7 +74,8 @@ def fetch_artifacts(run_id: int, kind: str, destination: str | Path, *,
         raise RunError(f"run {run_id} has no {kind!r} artifact; it has: {', '.join(kinds) or 'none'}")
     folder = Path(destination)
     folder.mkdir(parents=True, exist_ok=True)
-    return [found.store.get_file(a.key, folder / a.name) for a in artifacts]
+    targets = [safe_join(folder, a.name) for a in artifacts]  # all checked before the first download
+    return [found.store.get_file(a.key, target) for a, target in zip(artifacts, targets)]
 
 
 def local_run_folder(run_id: int, *, services: Services | None = None) -> Path:

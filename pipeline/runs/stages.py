@@ -5,10 +5,18 @@ is there, fetching it from the store when it is not (a run can continue on
 another machine). Packings and meshes are found by digest and reused instead
 of recomputed. What a stage makes is uploaded and verified first; its rows are
 recorded after, in one transaction.
+
+Nothing half-made is taken for complete: downloads and unpacked archives are
+renamed into place only once complete, a local file is reused only if its
+checksum is the one its artifact row records (else it is fetched again), and
+artifact names from the database are joined to folders only through
+:func:`~pipeline.store.safe_join`. A full disk is a
+:class:`~pipeline.store.NoSpaceError`, retried like the store problem it is.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 from collections.abc import Callable
@@ -31,8 +39,10 @@ from ..packing.model import packing_digest
 from ..progress import ProgressCallback
 from ..results.extract import RESULTS_FILE, RunResult
 from ..spec import BedSpec
-from ..store import Store, StoreError
+from ..store import Store, StoreError, is_intact, safe_join
 from ..store.archive import archive_folder, extract_archive
+from ..store.base import disk_error
+from ..store.files import is_disk_full
 from .services import Services
 
 STAGES = ("pack", "mesh", "solve", "postprocess")
@@ -93,8 +103,16 @@ class StageContext:
 
 def fetch(store: Store, artifact: Artifact, destination: Path) -> Path:
     """An artifact's object downloaded (and verified) to ``destination``."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
     return store.get_file(artifact.key, destination)
+
+
+def refresh(store: Store, artifact: Artifact, local: Path) -> bool:
+    """Make ``local`` a verified copy of ``artifact``: kept if its checksum is the artifact's, fetched otherwise
+    (missing, a half download, changed). Whether it was fetched."""
+    if is_intact(local, artifact.sha256):
+        return False
+    fetch(store, artifact, local)
+    return True
 
 
 def _owned(ctx: StageContext, owner: str, owner_id: int | None, kind: str) -> Artifact | None:
@@ -107,8 +125,9 @@ def _owned(ctx: StageContext, owner: str, owner_id: int | None, kind: str) -> Ar
 
 
 def _fetch_archive(ctx: StageContext, artifact: Artifact, folder: Path) -> None:
+    """``folder`` replaced by the unpacked archive ``artifact`` (never half of it: see :func:`extract_archive`)."""
     with tempfile.TemporaryDirectory(dir=ctx.folder) as scratch:
-        archive = fetch(ctx.services.store, artifact, Path(scratch) / artifact.name)
+        archive = fetch(ctx.services.store, artifact, safe_join(scratch, artifact.name))
         extract_archive(archive, folder)
 
 
@@ -141,8 +160,7 @@ def stage_pack(ctx: StageContext) -> None:
         known = session.scalars(select(PackingRow).where(PackingRow.digest == digest)).first()
     local = ctx.packing_folder / PACKING_FILE
     stored = _owned(ctx, "packing", known.id if known else None, "packing")
-    if stored is not None and not local.is_file():
-        fetch(ctx.services.store, stored, local)
+    if stored is not None and refresh(ctx.services.store, stored, local):
         ctx.progress(0.1, f"fetched packing {digest[:12]} from the store")
     report = pack_to_folder(ctx.spec, ctx.packing_folder, progress=ctx.progress)
     geometry = [ctx.upload(GEOMETRY_KINDS[key.split(":")[0]], Path(path)) for key, path in report["files"].items()]
@@ -162,19 +180,26 @@ def stage_pack(ctx: StageContext) -> None:
 
 
 def _ensure_packing(ctx: StageContext) -> None:
-    local = ctx.packing_folder / PACKING_FILE
-    if local.is_file():
-        return
     stored = _owned(ctx, "packing", ctx.simulation().packing_id, "packing")
     if stored is None:
-        raise StageError(f"run {ctx.run_id}: no packing in {ctx.packing_folder} nor in the store; run the pack stage")
-    fetch(ctx.services.store, stored, local)
+        raise StageError(f"run {ctx.run_id}: no packing recorded for it; run the pack stage")
+    refresh(ctx.services.store, stored, ctx.packing_folder / PACKING_FILE)
 
 
 # -- mesh --------------------------------------------------------------------------------------------
+def _record(case: Path, name: str) -> dict[str, Any] | None:
+    """A record a step writes into the case once it is complete (``mesh.json``, ``solve.json``); ``None`` if it is
+    missing or cut short."""
+    try:
+        record = json.loads((case / name).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def _has_mesh(case: Path, digest: str) -> bool:
-    record = case / workflow.MESH_RECORD
-    return record.is_file() and json.loads(record.read_text()).get("digest") == digest
+    """Whether ``case`` holds the mesh with this digest."""
+    return (_record(case, workflow.MESH_RECORD) or {}).get("digest") == digest
 
 
 def stage_mesh(ctx: StageContext) -> None:
@@ -219,7 +244,7 @@ def stage_solve(ctx: StageContext) -> None:
 
 def _ensure_solved(ctx: StageContext) -> None:
     _ensure_packing(ctx)
-    if (ctx.case / workflow.SOLVE_RECORD).is_file() and (ctx.case / SPEC_FILE).is_file():
+    if _record(ctx.case, workflow.SOLVE_RECORD) is not None and (ctx.case / SPEC_FILE).is_file():
         return
     stored = _owned(ctx, "simulation", ctx.run_id, "case")
     if stored is None:
@@ -243,7 +268,7 @@ def materialize(ctx: StageContext) -> Path:
     ``results.json`` and the VTK fields — fetched from the store when this machine lacks them."""
     done = ctx.simulation().completed_stage
     _ensure_packing(ctx)
-    if done == "mesh" and not (ctx.case / workflow.MESH_RECORD).is_file():
+    if done == "mesh" and not _has_mesh(ctx.case, workflow.mesh_digest(ctx.spec)):
         stored = _owned(ctx, "mesh", ctx.simulation().mesh_id, "mesh")
         if stored is not None:
             _fetch_archive(ctx, stored, ctx.case)
@@ -251,16 +276,31 @@ def materialize(ctx: StageContext) -> Path:
         _ensure_solved(ctx)
     if done == "postprocess":
         results = _owned(ctx, "simulation", ctx.run_id, "results")
-        if results is not None and not (ctx.case / RESULTS_FILE).is_file():
-            fetch(ctx.services.store, results, ctx.case / RESULTS_FILE)
+        if results is not None:
+            refresh(ctx.services.store, results, ctx.case / RESULTS_FILE)
         vtk = _owned(ctx, "simulation", ctx.run_id, "vtk")
         if vtk is not None and not (ctx.case / "VTK").is_dir():
             _fetch_archive(ctx, vtk, ctx.case / "VTK")
     return ctx.folder
 
 
+def _disk_full_is_a_store_error(name: str, stage: Callable[[StageContext], None]) -> Callable[[StageContext], None]:
+    """``stage``, with a full disk under the run folder raised as a :class:`~pipeline.store.NoSpaceError` that says
+    so (retried, then failed with that reason) instead of an ``OSError`` traceback."""
+    @functools.wraps(stage)
+    def checked(ctx: StageContext) -> None:
+        try:
+            stage(ctx)
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            raise disk_error(error, f"{name} run {ctx.run_id} in {ctx.folder}") from error
+    return checked
+
+
 STAGE_FUNCTIONS: dict[str, Callable[[StageContext], None]] = {
-    "pack": stage_pack, "mesh": stage_mesh, "solve": stage_solve, "postprocess": stage_postprocess,
+    name: _disk_full_is_a_store_error(name, stage) for name, stage in
+    {"pack": stage_pack, "mesh": stage_mesh, "solve": stage_solve, "postprocess": stage_postprocess}.items()
 }
 
 

@@ -1,11 +1,14 @@
 """Artifact stores: `LocalStore` (a folder, the embedded default) and `S3Store` (MinIO/S3), one interface.
 
 ``open_store(settings)`` picks the backend from ``BEDFLOW_STORE``: a folder path
-(or ``file://``) or ``s3://bucket`` with the ``MINIO_*`` settings.
+(or ``file://``) or ``s3://bucket`` with the ``MINIO_*`` settings. Local files named
+by database values are joined with :func:`safe_join`; downloads are renamed into place
+once verified, and :func:`is_intact` checks a local copy before it is reused.
 """
 
 from ..settings import Settings
-from .base import ObjectInfo, Store, StoreError, content_key, safe_key, safe_name, sha256_file
+from .base import NoSpaceError, ObjectInfo, Store, StoreError, content_key, safe_key, safe_name
+from .files import UnsafePathError, is_intact, safe_join, sha256_file
 from .local import LocalStore
 
 
@@ -21,5 +24,5 @@ def open_store(settings: Settings | None = None) -> Store:
     return LocalStore(settings.store_path)  # type: ignore[arg-type]
 
 
-__all__ = ["LocalStore", "ObjectInfo", "Store", "StoreError", "content_key", "open_store", "safe_key", "safe_name",
-           "sha256_file"]
+__all__ = ["LocalStore", "NoSpaceError", "ObjectInfo", "Store", "StoreError", "UnsafePathError", "content_key",
+           "is_intact", "open_store", "safe_join", "safe_key", "safe_name", "sha256_file"]

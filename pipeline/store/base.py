@@ -3,7 +3,9 @@
 Keys are ``/``-separated relative paths; user-supplied parts are sanitised (no
 ``..``, no absolute paths, no empty segments). Every object carries its SHA-256,
 checked again on download. Content-addressed keys (``sha256/ab/cdef…``) store
-identical artifacts once.
+identical artifacts once. A download is written under a temporary name and renamed
+to its destination only once its checksum is verified, so a destination that exists
+is a complete, verified copy.
 """
 
 from __future__ import annotations
@@ -17,13 +19,26 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import BedflowError
+from .files import is_disk_full, sha256_file, written_atomically
 
-CHUNK = 1 << 20
 _SEGMENT = re.compile(r"[A-Za-z0-9._+=@,-]+\Z")
 
 
 class StoreError(BedflowError):
-    """The store cannot be reached, an object is missing, or its contents do not match their checksum."""
+    """The store cannot be reached, an object is missing, or its contents do not match their checksum.
+
+    Job workers retry a stage that raised it (see :mod:`pipeline.jobs.tasks`): it may pass.
+    """
+
+
+class NoSpaceError(StoreError):
+    """A disk is full: the store's, or the one an object is downloaded to (a retry succeeds once space is freed)."""
+
+
+def disk_error(error: OSError, what: str) -> StoreError:
+    """The :class:`StoreError` that says why ``what`` (e.g. ``"download x to /y"``) failed with ``error``."""
+    reason = (error.strerror or str(error)).lower()
+    return (NoSpaceError if is_disk_full(error) else StoreError)(f"cannot {what}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -53,29 +68,42 @@ def safe_name(name: str) -> str:
     return cleaned[:200]
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def content_key(sha256: str) -> str:
     """The content-addressed key of an object with this checksum."""
     return f"sha256/{sha256[:2]}/{sha256[2:]}"
 
 
+class HashingWriter:
+    """A binary file object that passes writes on and keeps the SHA-256 and size of what went through; its
+    write errors are :class:`StoreError` saying ``what`` was written (so that they are not taken for the
+    store's own)."""
+
+    def __init__(self, handle: BinaryIO, what: str = "write") -> None:
+        self.handle, self.what, self.digest, self.size = handle, what, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        try:
+            return self.handle.write(data)
+        except OSError as error:
+            raise disk_error(error, self.what) from error
+
+
 class Store(ABC):
-    """Where artifacts live. Backends implement the ``_``-less abstract methods; checks are shared."""
+    """Where artifacts live. Backends implement the abstract methods; downloads and their checks are shared."""
+
+    #: Where the objects are, for messages (a folder, a bucket).
+    location: str = "the store"
 
     @abstractmethod
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> ObjectInfo:
         """Upload a file; return its info once it is stored and verified."""
 
     @abstractmethod
-    def get_file(self, key: str, destination: Path) -> Path:
-        """Download an object to ``destination``, verifying its checksum."""
+    def _download(self, key: str, sink: BinaryIO) -> None:
+        """Write the object's bytes to ``sink`` (unchecked: :meth:`get_file` and :meth:`get_bytes` check them);
+        :class:`StoreError` if it cannot be read, or is gone."""
 
     @abstractmethod
     def stat(self, key: str) -> ObjectInfo | None:
@@ -121,6 +149,35 @@ class Store(ABC):
                              f"{digest.hexdigest()[:12]}… ({size} bytes)")
 
     # -- shared on top of the primitives ---------------------------------------------------------
+    def _info(self, key: str) -> ObjectInfo:
+        info = self.stat(key)
+        if info is None:
+            raise StoreError(f"no object {key!r} in {self.location}")
+        return info
+
+    def _download_checked(self, key: str, sink: BinaryIO, what: str) -> None:
+        info = self._info(key)
+        checked = HashingWriter(sink, what)
+        self._download(key, checked)
+        actual = checked.digest.hexdigest()
+        if actual != info.sha256:
+            raise StoreError(f"checksum mismatch for {key}: stored {info.sha256[:12]}…, downloaded {actual[:12]}… "
+                             f"({checked.size} of {info.size} bytes)")
+
+    def get_file(self, key: str, destination: Path) -> Path:
+        """Download an object to ``destination``, verifying its checksum. It is written under a temporary name
+        next to ``destination`` and renamed into place once verified: an interrupted or failed download leaves
+        ``destination`` as it was. A full disk is a :class:`NoSpaceError`, other local write errors a
+        :class:`StoreError`."""
+        destination = Path(destination)
+        what = f"download {key} to {destination}"
+        try:
+            with written_atomically(destination) as temporary, open(temporary, "wb") as handle:
+                self._download_checked(key, handle, what)
+        except OSError as error:
+            raise disk_error(error, what) from error
+        return destination
+
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> ObjectInfo:
         import tempfile
 
@@ -130,10 +187,12 @@ class Store(ABC):
             return self.put_file(key, path, content_type)
 
     def get_bytes(self, key: str) -> bytes:
-        import tempfile
+        """An object's bytes, verified."""
+        import io
 
-        with tempfile.TemporaryDirectory() as folder:
-            return self.get_file(key, Path(folder) / "object").read_bytes()
+        buffer = io.BytesIO()
+        self._download_checked(key, buffer, f"read {key}")
+        return buffer.getvalue()
 
     def exists(self, key: str) -> bool:
         return self.stat(key) is not None
@@ -143,10 +202,3 @@ class Store(ABC):
         key = content_key(sha256_file(path))
         existing = self.stat(key)
         return existing if existing is not None else self.put_file(key, path, content_type)
-
-    @staticmethod
-    def verify(key: str, path: Path, expected: str) -> None:
-        actual = sha256_file(path)
-        if actual != expected:
-            path.unlink(missing_ok=True)
-            raise StoreError(f"checksum mismatch for {key}: stored {expected[:12]}…, downloaded {actual[:12]}…")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .base import ObjectInfo, Store, StoreError, safe_key, sha256_file
+from .base import HashingWriter, ObjectInfo, Store, StoreError, disk_error, safe_key
+from .files import CHUNK, sha256_file, written_atomically
 
 META = ".meta"
 
@@ -18,13 +17,16 @@ META = ".meta"
 class LocalStore(Store):
     """Objects are files under ``root``; their checksum and type sit in ``root/.meta/<key>.json``.
 
-    Writes go to a temporary file first and are renamed into place, so a crash
-    never leaves half an object behind.
+    Both are written to temporary names and renamed into place, the object first and its metadata
+    last: an object exists once its metadata does, and neither is ever seen half-written, by any
+    number of processes writing and reading the same key at once. A crash leaves at most a hidden
+    ``*.partial`` file, which is never listed or read.
     """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.location = str(self.root)
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         key = safe_key(key)
@@ -33,36 +35,42 @@ class LocalStore(Store):
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> ObjectInfo:
         target, meta = self._paths(key)
         checksum = sha256_file(path)
-        for folder in (target.parent, meta.parent):
-            folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-        os.close(handle)
+        what = f"store {key} in {self.root}"
         try:
-            shutil.copyfile(path, temporary)
-            self.verify(key, Path(temporary), checksum)
-            info = ObjectInfo(key, Path(temporary).stat().st_size, checksum, content_type)
-            meta.write_text(json.dumps(info.__dict__))
-            os.replace(temporary, target)
-        finally:
-            Path(temporary).unlink(missing_ok=True)
+            with written_atomically(target) as temporary:
+                with open(path, "rb") as source, open(temporary, "wb") as handle:
+                    copied = HashingWriter(handle, what)
+                    shutil.copyfileobj(source, copied, CHUNK)
+                if copied.digest.hexdigest() != checksum:
+                    raise StoreError(f"{path} changed while it was stored as {key}: not stored")
+                info = ObjectInfo(key, copied.size, checksum, content_type)
+            with written_atomically(meta) as temporary:
+                temporary.write_text(json.dumps(info.__dict__))
+        except OSError as error:
+            raise disk_error(error, what) from error
         return info
 
-    def get_file(self, key: str, destination: Path) -> Path:
-        info = self.stat(key)
-        if info is None:
-            raise StoreError(f"no object {key!r} in {self.root}")
+    def _download(self, key: str, sink: BinaryIO) -> None:
         source, _ = self._paths(key)
-        destination = Path(destination)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, destination)
-        self.verify(key, destination, info.sha256)
-        return destination
+        try:
+            with open(source, "rb") as handle:
+                shutil.copyfileobj(handle, sink, CHUNK)
+        except FileNotFoundError:
+            raise StoreError(f"no object {key!r} in {self.root} (removed while it was read)") from None
+        except OSError as error:
+            raise disk_error(error, f"read {key} in {self.root}") from error
 
     def stat(self, key: str) -> ObjectInfo | None:
         target, meta = self._paths(key)
-        if not (target.is_file() and meta.is_file()):
+        if not target.is_file():
             return None
-        return ObjectInfo(**json.loads(meta.read_text()))
+        try:
+            fields = json.loads(meta.read_text())
+            return ObjectInfo(**fields)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as error:  # unreadable, not JSON, or not an object's fields
+            raise StoreError(f"unreadable metadata of {key!r} in {self.root} ({meta}): {error}") from error
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         meta_root = self.root / META
@@ -73,8 +81,8 @@ class LocalStore(Store):
 
     def delete(self, key: str) -> None:
         target, meta = self._paths(key)
-        target.unlink(missing_ok=True)
         meta.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
 
     def _open(self, key: str) -> BinaryIO:
         target, _ = self._paths(key)

@@ -11,7 +11,8 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from .base import ObjectInfo, Store, StoreError, safe_key, sha256_file
+from .base import ObjectInfo, Store, StoreError, safe_key
+from .files import CHUNK, sha256_file
 
 #: Multipart part size for large uploads (the SDK switches to multipart above it).
 PART_SIZE = 16 * 1024 * 1024
@@ -33,6 +34,7 @@ class S3Store(Store):
         self.bucket = bucket
         self.endpoint = endpoint  # host:port, for messages
         self.public_url = public_url  # where browsers reach the server, for download links
+        self.location = f"bucket {bucket!r}"
         self._public_client: Minio | None = None
         self._call(lambda: self.client.bucket_exists(bucket) or self.client.make_bucket(bucket), "open bucket")
 
@@ -84,15 +86,17 @@ class S3Store(Store):
             raise StoreError(f"upload of {key} did not verify (stored {info})")
         return info
 
-    def get_file(self, key: str, destination: Path) -> Path:
-        info = self.stat(key)
-        if info is None:
-            raise StoreError(f"no object {key!r} in bucket {self.bucket!r}")
-        destination = Path(destination)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        self._call(lambda: self.client.fget_object(self.bucket, safe_key(key), str(destination)), f"download {key}")
-        self.verify(key, destination, info.sha256)
-        return destination
+    def _download(self, key: str, sink: BinaryIO) -> None:
+        def copy() -> None:
+            response = self.client.get_object(self.bucket, safe_key(key))
+            try:
+                for chunk in response.stream(CHUNK):
+                    sink.write(chunk)
+            finally:
+                response.close()
+                response.release_conn()
+
+        self._call(copy, f"download {key}")
 
     def stat(self, key: str) -> ObjectInfo | None:
         key = safe_key(key)
