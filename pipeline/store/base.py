@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import BedflowError
-from .files import is_disk_full, sha256_file, written_atomically
+from .files import CHUNK, is_disk_full, sha256_file, written_atomically
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._+=@,-]+\Z")
 
@@ -101,11 +101,6 @@ class Store(ABC):
         """Upload a file; return its info once it is stored and verified."""
 
     @abstractmethod
-    def _download(self, key: str, sink: BinaryIO) -> None:
-        """Write the object's bytes to ``sink`` (unchecked: :meth:`get_file` and :meth:`get_bytes` check them);
-        :class:`StoreError` if it cannot be read, or is gone."""
-
-    @abstractmethod
     def stat(self, key: str) -> ObjectInfo | None:
         """Info of an object, or ``None`` if there is none at ``key``."""
 
@@ -123,16 +118,15 @@ class Store(ABC):
 
     @abstractmethod
     def _open(self, key: str) -> BinaryIO:
-        """The object's bytes as a file opened for reading (:meth:`stream` closes it); :class:`StoreError` if the
-        object is missing or the store cannot be reached."""
+        """The object's bytes as a file opened for reading, unchecked (:meth:`stream` checks them and closes it);
+        :class:`StoreError` if the object is missing or the store cannot be reached, and from its ``read``."""
 
+    # -- shared on top of the primitives ---------------------------------------------------------
     def stream(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
-        """The object's bytes in chunks of at most ``chunk_size``, never whole in memory (for serving downloads).
+        """The object's bytes in chunks of at most ``chunk_size``, never whole in memory (downloads, served files).
         Its checksum is computed on the way: a mismatch raises :class:`StoreError` after the last chunk, so a
         caller that forwards the chunks can still fail the transfer (and must, before declaring it complete)."""
-        info = self.stat(key)
-        if info is None:
-            raise StoreError(f"no object {key!r} in the store")
+        info = self._info(key)
         digest, size = hashlib.sha256(), 0
         handle = self._open(key)
         try:
@@ -140,8 +134,6 @@ class Store(ABC):
                 digest.update(chunk)
                 size += len(chunk)
                 yield chunk
-        except (OSError, ValueError) as error:
-            raise StoreError(f"reading {key} failed after {size} bytes: {error}") from None
         finally:
             handle.close()
         if size != info.size or digest.hexdigest() != info.sha256:
@@ -156,13 +148,9 @@ class Store(ABC):
         return info
 
     def _download_checked(self, key: str, sink: BinaryIO, what: str) -> None:
-        info = self._info(key)
-        checked = HashingWriter(sink, what)
-        self._download(key, checked)
-        actual = checked.digest.hexdigest()
-        if actual != info.sha256:
-            raise StoreError(f"checksum mismatch for {key}: stored {info.sha256[:12]}…, downloaded {actual[:12]}… "
-                             f"({checked.size} of {info.size} bytes)")
+        writer = HashingWriter(sink, what)  # a failed write names the destination, not the store
+        for chunk in self.stream(key):
+            writer.write(chunk)
 
     def get_file(self, key: str, destination: Path) -> Path:
         """Download an object to ``destination``, verifying its checksum. It is written under a temporary name

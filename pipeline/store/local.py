@@ -50,16 +50,6 @@ class LocalStore(Store):
             raise disk_error(error, what) from error
         return info
 
-    def _download(self, key: str, sink: BinaryIO) -> None:
-        source, _ = self._paths(key)
-        try:
-            with open(source, "rb") as handle:
-                shutil.copyfileobj(handle, sink, CHUNK)
-        except FileNotFoundError:
-            raise StoreError(f"no object {key!r} in {self.root} (removed while it was read)") from None
-        except OSError as error:
-            raise disk_error(error, f"read {key} in {self.root}") from error
-
     def stat(self, key: str) -> ObjectInfo | None:
         target, meta = self._paths(key)
         if not target.is_file():
@@ -85,14 +75,32 @@ class LocalStore(Store):
         target.unlink(missing_ok=True)
 
     def _open(self, key: str) -> BinaryIO:
-        target, _ = self._paths(key)
+        source, _ = self._paths(key)
         try:
-            return open(target, "rb")
+            return _LocalRead(open(source, "rb"), key, self.root)
         except FileNotFoundError:
-            raise StoreError(f"no object {key!r} in {self.root}") from None
+            raise StoreError(f"no object {key!r} in {self.root} (removed while it was read)") from None
+        except OSError as error:
+            raise disk_error(error, f"read {key} in {self.root}") from error
 
     def url(self, key: str, expires_seconds: int = 3600) -> str:
         target, _ = self._paths(key)
         if not target.is_file():
             raise StoreError(f"no object {key!r} in {self.root}")
         return target.as_uri()
+
+
+class _LocalRead:
+    """An object's file, whose read errors are :class:`StoreError`."""
+
+    def __init__(self, handle: BinaryIO, key: str, root: Path) -> None:
+        self.handle, self.key, self.root = handle, key, root
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.handle.read(size)
+        except OSError as error:
+            raise disk_error(error, f"read {self.key} in {self.root}") from error
+
+    def close(self) -> None:
+        self.handle.close()

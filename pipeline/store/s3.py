@@ -12,7 +12,7 @@ from minio import Minio
 from minio.error import S3Error
 
 from .base import ObjectInfo, Store, StoreError, safe_key
-from .files import CHUNK, sha256_file
+from .files import sha256_file
 
 #: Multipart part size for large uploads (the SDK switches to multipart above it).
 PART_SIZE = 16 * 1024 * 1024
@@ -86,18 +86,6 @@ class S3Store(Store):
             raise StoreError(f"upload of {key} did not verify (stored {info})")
         return info
 
-    def _download(self, key: str, sink: BinaryIO) -> None:
-        def copy() -> None:
-            response = self.client.get_object(self.bucket, safe_key(key))
-            try:
-                for chunk in response.stream(CHUNK):
-                    sink.write(chunk)
-            finally:
-                response.close()
-                response.release_conn()
-
-        self._call(copy, f"download {key}")
-
     def stat(self, key: str) -> ObjectInfo | None:
         key = safe_key(key)
         try:
@@ -142,8 +130,8 @@ class _Body:
     def read(self, size: int = -1) -> bytes:
         try:
             return self.response.read(None if size < 0 else size)
-        except urllib3.exceptions.HTTPError as exc:
-            raise OSError(_reason(exc)) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StoreError(f"S3 store unreachable while reading an object: {_reason(exc)}") from None
 
     def close(self) -> None:
         self.response.close()
