@@ -13,15 +13,18 @@ import tempfile
 import threading
 import time
 import traceback
+import zlib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, false, func, select, text, update
+from sqlalchemy.orm import Session
 
 from .. import children
 from ..db import RunStatus, Simulation, utcnow
 from ..db.records import add_artifacts, new_simulation, upload
 from ..errors import BedflowError
+from ..limits import Limits, StageTimeLimit, check_run, check_user_runs
 from ..packing import with_engine
 from ..progress import ProgressCallback, no_progress
 from ..provenance import provenance
@@ -59,20 +62,55 @@ def worker_id() -> str:
 
 def create_run(spec: BedSpec, *, until: str = "solve", created_by: str = "", sweep_id: int | None = None,
                services: Services | None = None) -> int:
-    """Record a queued simulation of ``spec`` (and its ``.bed`` text as an artifact); return its id."""
+    """Record a queued simulation of ``spec`` (and its ``.bed`` text as an artifact); return its id.
+
+    Refused (:class:`~pipeline.limits.LimitExceeded`, nothing recorded) when the run exceeds the deployment's
+    limits (``Settings.limits``): its particles, MPI ranks and estimated cells, or the runs ``created_by``
+    already has queued or running.
+    """
     if until not in TARGETS:
         raise RunError(f"until must be one of {', '.join(TARGETS)}, got {until!r}")
     spec = spec.validate()
     found = services or open_services()
+    limits = found.settings.limits
+    check_run(spec, until, limits)
+    with found.db.session() as session:
+        check_user_runs(created_by, active_runs(session, created_by), 1, limits)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "spec.bed"
         path.write_text(spec.to_bed())
         bed_file = upload(found.store, "bed", path, name="spec.bed")
     with found.db.session() as session:
+        _lock_user(session, created_by)
         simulation = new_simulation(session, spec, created_by=created_by, sweep_id=sweep_id, until=until,
                                     provenance=provenance(spec.particles.seed))
+        _check_still_within(session, created_by, limits)
         add_artifacts(session, "simulation", simulation.id, [bed_file])
         return int(simulation.id)
+
+
+def active_runs(session: Session, user: str) -> int:
+    """How many runs ``user`` (``created_by``, any case) has queued or running."""
+    return int(session.scalar(select(func.count(Simulation.id)).where(
+        func.lower(Simulation.created_by) == user.strip().lower(),
+        Simulation.status.in_([RunStatus.queued, RunStatus.running]))) or 0)
+
+
+def _lock_user(session: Session, user: str) -> None:
+    """Serialise the submissions of one user until this transaction ends, so two at once can neither both pass
+    ``BEDFLOW_MAX_RUNS_PER_USER`` nor both create the same new bed. PostgreSQL: an advisory lock per user;
+    SQLite: the database's write lock, taken now by an update of no row (its writers are serialised anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"bedflow-user-runs:{user.strip().lower()}".encode())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        session.execute(update(Simulation).where(false()).values(created_by=Simulation.created_by))
+
+
+def _check_still_within(session: Session, user: str, limits: Limits) -> None:
+    """Count again with the new run written (and the user's submissions serialised): a submission that raced
+    another past the first count is refused here, its transaction rolled back."""
+    check_user_runs(user, active_runs(session, user) - 1, 1, limits)
 
 
 def pending_stages(simulation: Simulation) -> list[str]:
