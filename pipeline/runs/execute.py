@@ -157,18 +157,23 @@ class RunCancelled(BedflowError):
 
 class RunGuard:
     """While a stage runs here: a heartbeat on the run's row every ``beat`` seconds, and every ``poll`` seconds a
-    look at its status; once it reads ``cancelled``, the programs this process started are stopped (SIGTERM,
-    then SIGKILL after ``grace`` seconds) and :attr:`cancelled` is set."""
+    look at its status and its clock; once it reads ``cancelled``, or the stage has run ``limit`` seconds
+    (``BEDFLOW_MAX_STAGE_SECONDS``), the programs this process started are stopped (SIGTERM, then SIGKILL after
+    ``grace`` seconds) and :attr:`cancelled` or :attr:`expired` is set."""
 
     def __init__(self, found: Services, run_id: int, beat: float = HEARTBEAT_SECONDS, poll: float = CANCEL_POLL_SECONDS,
-                 grace: float = 5.0) -> None:
+                 grace: float = 5.0, *, stage: str = "stage", limit: float | None = None) -> None:
         self.found, self.run_id, self.beat, self.poll, self.grace = found, run_id, beat, poll, grace
+        self.stage, self.limit = stage, limit
         self.cancelled = threading.Event()
+        self.expired = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"run-guard-{run_id}", daemon=True)
+        self._started = 0.0  # when the stage began (time.monotonic), set on entering
 
     def __enter__(self) -> "RunGuard":
         update_run(self.found, self.run_id, heartbeat_at=utcnow())
+        self._started = time.monotonic()
         self._thread.start()
         return self
 
@@ -177,9 +182,15 @@ class RunGuard:
         self._thread.join()
 
     def check(self) -> None:
-        """Raise :class:`RunCancelled` if the run was cancelled (called from progress callbacks)."""
+        """Raise :class:`RunCancelled` if the run was cancelled, :class:`~pipeline.limits.StageTimeLimit` if the
+        stage is over its time (called from progress callbacks)."""
         if self.cancelled.is_set():
             raise RunCancelled(f"run {self.run_id} was cancelled")
+        if self.expired.is_set():
+            raise StageTimeLimit(self.stage, self.limit or 0.0)
+
+    def _stopping(self) -> bool:
+        return self.cancelled.is_set() or self.expired.is_set()
 
     def _watch(self) -> None:
         last_beat = time.monotonic()
@@ -188,7 +199,11 @@ class RunGuard:
         while not self._stop.wait(self.poll):
             try:
                 now = time.monotonic()
-                if not self.cancelled.is_set() and _status(self.found, self.run_id) is RunStatus.cancelled:
+                if not self._stopping() and self.limit is not None and now - self._started > self.limit:
+                    self.expired.set()
+                    children.terminate_all()
+                    killed_at = now
+                if not self._stopping() and _status(self.found, self.run_id) is RunStatus.cancelled:
                     self.cancelled.set()
                     children.terminate_all()
                     killed_at = now
@@ -234,8 +249,9 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, prog
               span: tuple[float, float] = (0.0, 1.0), services: Services | None = None) -> None:
     """Run one stage of a recorded run here (in ``folder``, default its work folder) and mark it completed.
 
-    Writes progress and a heartbeat meanwhile; raises :class:`RunCancelled` if the run is cancelled, after
-    stopping the programs it started. The logs of a failed or cancelled stage are kept.
+    Writes progress and a heartbeat meanwhile; raises :class:`RunCancelled` if the run is cancelled, and
+    :class:`~pipeline.limits.StageTimeLimit` once the stage has run ``BEDFLOW_MAX_STAGE_SECONDS``, after stopping
+    the programs it started. The logs of a failed, stopped or cancelled stage are kept.
     """
     found = services or open_services()
     if stage not in STAGE_FUNCTIONS:
@@ -250,15 +266,21 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, prog
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     update_run(found, run_id, stage=stage, progress=span[0], message=f"{stage} started")
-    with RunGuard(found, run_id) as guard:
+    with RunGuard(found, run_id, stage=stage, limit=found.settings.limits.max_stage_seconds) as guard:
         reporter = _Progress(found, run_id, stage, span, progress or no_progress, guard)
         context = StageContext(run_id, spec, root, found, reporter)
         try:
             STAGE_FUNCTIONS[stage](context)
+            if guard.expired.is_set():  # work that reported no progress since its time ran out is over it too
+                raise StageTimeLimit(stage, guard.limit or 0.0)
         except BaseException as error:
             record_partial_logs(context)
-            if not isinstance(error, RunCancelled) and (guard.cancelled.is_set() or _was_cancelled(found, run_id)):
+            if isinstance(error, (RunCancelled, StageTimeLimit)):
+                raise
+            if guard.cancelled.is_set() or _was_cancelled(found, run_id):
                 raise RunCancelled(f"run {run_id} was cancelled during {stage}") from error
+            if guard.expired.is_set():  # its killed program's error
+                raise StageTimeLimit(stage, guard.limit or 0.0) from error
             raise
     timings[stage] = time.perf_counter() - started
     update_run(found, run_id, completed_stage=stage, progress=span[1], timings=timings, heartbeat_at=utcnow(),
