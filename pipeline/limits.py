@@ -167,8 +167,8 @@ def check_run(spec: "BedSpec", until: str, limits: Limits) -> None:
 def check_sweep_size(values: int, limits: Limits) -> None:
     """Raise :class:`LimitExceeded` if a sweep of ``values`` runs exceeds ``BEDFLOW_MAX_SWEEP``."""
     if values > limits.max_sweep:
-        raise LimitExceeded([f"a sweep of {values} values; this deployment allows at most "
-                             f"BEDFLOW_MAX_SWEEP = {limits.max_sweep} runs in one sweep"])
+        raise LimitExceeded([(f"a sweep of {values} values; this deployment allows at most "
+                              f"BEDFLOW_MAX_SWEEP = {limits.max_sweep} runs in one sweep")])
 
 
 def check_user_runs(user: str, active: int, adding: int, limits: Limits) -> None:
@@ -177,6 +177,6 @@ def check_user_runs(user: str, active: int, adding: int, limits: Limits) -> None
     if active + adding > limits.max_runs_per_user:
         who = f"{user} has" if user else "you have"
         more = f"{adding} more" if adding != 1 else "one more"
-        raise LimitExceeded([f"{who} {active} runs queued or running and asked for {more}; this "
-                             f"deployment allows at most BEDFLOW_MAX_RUNS_PER_USER = "
-                             f"{limits.max_runs_per_user} at once: wait for some to finish, or cancel some"])
+        raise LimitExceeded([(f"{who} {active} runs queued or running and asked for {more}; this deployment "
+                              f"allows at most BEDFLOW_MAX_RUNS_PER_USER = {limits.max_runs_per_user} at once: "
+                              "wait for some to finish, or cancel some")])

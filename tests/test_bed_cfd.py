@@ -251,7 +251,7 @@ def test_a_solve_over_its_time_limit_is_stopped_and_the_run_fails_with_the_reaso
     reason, is not queued again, and the solver's log so far is kept."""
     folder, _, settings = recorded
     spec = BedSpec.from_json((folder / "case" / "bed.json").read_text()).updated(
-        {"name": "ci-bed-forever", "cfd.convergence": 1e-12, "cfd.max_iterations": 100_000})
+        {"name": "ci-bed-forever", "cfd.convergence": 1e-15, "cfd.max_iterations": 100_000})
     run_id = submit(spec, settings=settings)
     assert stage_task(settings, run_id, "pack") == "next" and stage_task(settings, run_id, "mesh") == "next"
     limited = replace(settings, limits=replace(settings.limits, max_stage_seconds=6))

@@ -18,7 +18,7 @@ from pipeline.db import RunStatus, Simulation, Sweep
 from pipeline.doctor import diagnose
 from pipeline.jobs import cancel, queue_for, resubmit, submit, submit_sweep
 from pipeline.jobs.tasks import stage_task
-from pipeline.limits import Limits, LimitExceeded, StageTimeLimit, available_cpus
+from pipeline.limits import LimitExceeded, Limits, StageTimeLimit, available_cpus
 from pipeline.openfoam.runner import TooManyRanks, run_foam
 from pipeline.runs import create_run, get_run, open_services
 from pipeline.settings import Settings, SettingsError
@@ -112,7 +112,8 @@ def test_a_mesh_over_the_cell_limit_and_more_ranks_than_allowed_are_refused(tmp_
 
 def test_a_sweep_over_its_size_limit_is_refused(tmp_path):
     settings = settings_with(tmp_path, BEDFLOW_MAX_SWEEP="2", BEDFLOW_MAX_PARTICLES="20")
-    with pytest.raises(LimitExceeded, match="a sweep of 3 values; this deployment allows at most BEDFLOW_MAX_SWEEP = 2"):
+    with pytest.raises(LimitExceeded, match="a sweep of 3 values; this deployment allows at most "
+                                            "BEDFLOW_MAX_SWEEP = 2 runs in one sweep"):
         submit_sweep(tiny(), "cfd.particle_reynolds", [1, 2, 3], until="pack", settings=settings)
     with pytest.raises(LimitExceeded, match="the bed has 30 particles"):  # every variant is checked first
         submit_sweep(tiny(), "particles.count", [10, 30], until="pack", settings=settings)
@@ -189,7 +190,8 @@ def test_a_stage_over_its_time_limit_is_stopped_and_the_run_fails_without_retry(
     assert run.status is RunStatus.failed and not run.completed_stage
     assert run.error == "pack stopped after its time limit of 1 s (BEDFLOW_MAX_STAGE_SECONDS)"
     assert queue.huey.pending_count() == 0  # not retried
-    assert str(StageTimeLimit("mesh", 7200)) == "mesh stopped after its time limit of 7200 s (BEDFLOW_MAX_STAGE_SECONDS)"
+    assert str(StageTimeLimit("mesh", 7200)) == \
+        "mesh stopped after its time limit of 7200 s (BEDFLOW_MAX_STAGE_SECONDS)"
 
 
 def test_a_worker_refuses_more_mpi_ranks_than_it_has_cpus(tmp_path):
