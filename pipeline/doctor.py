@@ -7,7 +7,8 @@ check        what it looks at                                                   
 ============ ======================================================================= ==========================
 python       the interpreter is 3.11 (``requires-python``; the bpy 4.5 wheels are    fail
              cp311)
-settings     :meth:`Settings.from_env` accepts the environment (and ``.env``)        fail
+settings     :meth:`Settings.from_env` accepts the environment (and ``.env``); the     fail
+             workload limits in effect (:mod:`pipeline.limits`)
 data_dir     ``BEDFLOW_DATA_DIR`` exists (or can be created), is writable, has disk  fail; warn below 2 GB free
              space
 openfoam     Debian's OpenFOAM environment, every program the pipeline runs found    fail; warn on a version
@@ -57,6 +58,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from .errors import BedflowError
+from .limits import VARIABLES as LIMIT_VARIABLES
+from .limits import available_cpus
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -87,7 +90,7 @@ SETUP = "`make setup`"
 INSTALL_OPENFOAM = f"sudo apt-get install openfoam (or {SETUP}, which installs every Debian package bedflow needs)"
 #: Variables of the settings, as they may be named in a SettingsError.
 SETTING_VARIABLES = ("BEDFLOW_DATA_DIR", "DATABASE_URL", "BEDFLOW_STORE", "BEDFLOW_QUEUE", "MINIO_ENDPOINT",
-                     "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "MINIO_SECURE")
+                     "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "MINIO_SECURE", *LIMIT_VARIABLES.values())
 
 
 class DoctorError(BedflowError):
@@ -248,7 +251,9 @@ def _settings(context: Context) -> Outcome:
                     f"set {', '.join(named)} correctly (in the environment or .env)")
     described = context.settings.describe()
     source = "given" if context.settings_given else "from the environment"
-    return ok(f"{source}: " + ", ".join(f"{key} {value}" for key, value in described.items()))
+    limits = ", ".join(f"{name} {value}" for name, value in context.settings.limits.describe().items())
+    return ok(f"{source}: " + ", ".join(f"{key} {value}" for key, value in described.items()) +
+              f"; limits: {limits} (this machine has {available_cpus()} CPUs)")
 
 
 def _existing_ancestor(path: Path) -> Path:

@@ -14,6 +14,9 @@ MINIO_PUBLIC_URL    ``http(s)://host[:port]`` browsers reach the  none: download
                     store at, for download links (when
                     MINIO_ENDPOINT is a private name)
 BEDFLOW_QUEUE       Huey queue: ``sqlite:///file`` or ``redis://`` SQLite file ``<data>/queue.db``
+BEDFLOW_MAX_...     workload limits (:mod:`pipeline.limits`):     generous for one machine; see
+                    particles, cells, processes, stage seconds,  :mod:`pipeline.limits`
+                    sweep size, runs per user
 =================== ============================================ ==========================================
 
 Variables already set in the environment win over the ``.env`` file. No secret
@@ -31,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 from dotenv import dotenv_values
 
 from .errors import BedflowError
+from .limits import Limits, read_limits
 
 
 class SettingsError(BedflowError):
@@ -72,6 +76,7 @@ class Settings:
     minio_secure: bool = True
     minio_public_url: str | None = None
     admins: frozenset[str] = frozenset()  # signed-in users (lower-case) who may cancel or re-run anyone's runs
+    limits: Limits = field(default_factory=Limits)  # workload limits checked at submission and while stages run
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> "Settings":
@@ -83,6 +88,7 @@ class Settings:
 
         data_dir = Path(values.get("BEDFLOW_DATA_DIR") or "data").expanduser().resolve()
         database_url = values.get("DATABASE_URL") or f"sqlite:///{data_dir / 'bedflow.db'}"
+        limits, limit_problems = read_limits(values)
         if database_url.startswith("postgres://"):  # the spelling Railway and Heroku hand out
             database_url = "postgresql://" + database_url[len("postgres://") :]
         settings = cls(
@@ -97,8 +103,9 @@ class Settings:
             minio_public_url=(values.get("MINIO_PUBLIC_URL") or "").strip().rstrip("/") or None,
             admins=frozenset(name.strip().lower() for name in (values.get("BEDFLOW_ADMINS") or "").split(",")
                              if name.strip()),
+            limits=limits,
         )
-        settings.check()
+        settings.check(limit_problems)
         return settings
 
     # -- derived ---------------------------------------------------------------------------
@@ -130,9 +137,10 @@ class Settings:
         return Path(self.queue_url[len("sqlite:///") :] if self.queue_url.startswith("sqlite:///") else self.queue_url)
 
     # -- checks ----------------------------------------------------------------------------
-    def check(self) -> None:
-        """Raise :class:`SettingsError` listing everything wrong with these settings."""
-        problems: list[str] = []
+    def check(self, also: list[str] | None = None) -> None:
+        """Raise :class:`SettingsError` listing everything wrong with these settings (and the problems ``also``
+        found while reading them)."""
+        problems: list[str] = list(also or [])
         if "://" in self.store_url and not self.store_url.startswith(("s3://", "file://")):
             problems.append(f"BEDFLOW_STORE={self.store_url!r}: use a folder path, file://PATH or s3://BUCKET")
         if self.store_kind == "s3":

@@ -47,9 +47,11 @@ def bedflow_cmd() -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test's embedded database, store and queue in its own folder."""
+    """Keep every test's embedded database, store and queue in its own folder, under the default limits."""
+    from pipeline.limits import VARIABLES
+
     monkeypatch.setenv("BEDFLOW_DATA_DIR", str(tmp_path / "data"))
-    for name in ("DATABASE_URL", "BEDFLOW_STORE", "BEDFLOW_QUEUE"):
+    for name in ("DATABASE_URL", "BEDFLOW_STORE", "BEDFLOW_QUEUE", *VARIABLES.values()):
         monkeypatch.delenv(name, raising=False)
 
 

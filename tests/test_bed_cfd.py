@@ -8,11 +8,18 @@ import os
 import re
 import subprocess
 import tarfile
+import threading
+from dataclasses import replace
 
 import pytest
+from conftest import _alive, _descendants
 
 from pipeline import BedSpec, BedValidationError, parse_bed
 from pipeline.cfd.bed import PATCHES, bed_domain
+from pipeline.cfd.mesh_size import estimated_cells
+from pipeline.db import RunStatus
+from pipeline.jobs import queue_for, submit
+from pipeline.jobs.tasks import stage_task
 from pipeline.packing import Packing
 from pipeline.results.extract import RunResult
 from pipeline.runs import (fetch_artifacts, get_run, local_run_folder, missing_artifacts, open_services, run,
@@ -228,6 +235,58 @@ def test_a_new_run_of_the_same_bed_reuses_the_stored_mesh(recorded, tmp_path):
     assert result.cells == summary["cells"]
     # Half the velocity, a bit less than half the gradient: the inertial part (Ergun's 1.75 term) falls as u².
     assert 0.45 < result.dp_dz / summary["dp_dz"] < 0.501
+
+
+def test_the_cell_estimate_comes_close_to_the_real_mesh(solved):
+    """The estimate the cell limit (BEDFLOW_MAX_CELLS) is checked with, against the shared bed's real mesh
+    (90 spheres, d/10, unrefined: 148 k cells when last measured)."""
+    folder, summary = solved
+    spec = BedSpec.from_json((folder / "case" / "bed.json").read_text())
+    assert 0.85 < estimated_cells(spec) / summary["cells"] < 1.15, (estimated_cells(spec), summary["cells"])
+
+
+def test_a_solve_over_its_time_limit_is_stopped_and_the_run_fails_with_the_reason(recorded):
+    """The shared bed solved to a residual it never reaches, by the worker's own task (in this process) under
+    BEDFLOW_MAX_STAGE_SECONDS = 6: simpleFoam is killed and nothing it started is left, the run fails with the
+    reason, is not queued again, and the solver's log so far is kept."""
+    folder, _, settings = recorded
+    spec = BedSpec.from_json((folder / "case" / "bed.json").read_text()).updated(
+        {"name": "ci-bed-forever", "cfd.convergence": 1e-15, "cfd.max_iterations": 100_000})
+    run_id = submit(spec, settings=settings)
+    assert stage_task(settings, run_id, "pack") == "next" and stage_task(settings, run_id, "mesh") == "next"
+    limited = replace(settings, limits=replace(settings.limits, max_stage_seconds=6))
+    services = open_services(limited)
+    queue = queue_for(limited)
+    queue.huey.flush()  # no worker here: this test plays the worker's part
+    groups: set[int] = set()
+    done = threading.Event()
+
+    def watch_programs() -> None:
+        while not done.wait(0.2):
+            group = get_run(run_id, services=services).process_group
+            if group:
+                groups.add(group)
+
+    watcher = threading.Thread(target=watch_programs, daemon=True)
+    watcher.start()
+    try:
+        assert stage_task(limited, run_id, "solve") == "failed"
+    finally:
+        done.set()
+        watcher.join()
+    run_ = get_run(run_id, services=services)
+    assert run_.status is RunStatus.failed and run_.completed_stage == "mesh"
+    assert run_.error == "solve stopped after its time limit of 6 s (BEDFLOW_MAX_STAGE_SECONDS)"
+    assert groups, "simpleFoam never showed up on the run's row"
+    assert not [pid for pid in _descendants(os.getpid()) if _alive(pid)]
+    for group in groups:
+        with pytest.raises(ProcessLookupError):
+            os.killpg(group, 0)
+    assert queue.huey.pending_count() == 0  # not retried
+    logs = {a.name for a in run_artifacts(run_id, "log", services=services)}
+    assert "log.simpleFoam" in logs
+    solver_log = (services.work_dir(run_id) / "case" / "log.simpleFoam").read_text()
+    assert solver_log.count("\nTime = ") >= 1 and "End\n" not in solver_log
 
 
 def test_bad_spec_fails_before_any_program(tmp_path):

@@ -20,9 +20,10 @@ from sqlalchemy import or_, select, update
 from .. import children
 from ..db import RunStatus, Simulation, Sweep, utcnow
 from ..db.records import upsert_bed
+from ..limits import check_run, check_sweep_size, check_user_runs
 from ..runs import RunError, create_run, finish, open_services, pending_stages, worker_id
 from ..runs import cancel as cancel_run
-from ..runs.execute import update_run
+from ..runs.execute import active_runs, update_run
 from ..settings import Settings
 from ..spec import BedSpec
 from ..spec.bedspec import suggest
@@ -65,6 +66,8 @@ def submit(spec: BedSpec, *, until: str = "solve", created_by: str = "", sweep_i
     """Record a run of ``spec`` (queued) and put its first stage on the job queue; return the run id.
 
     ``until``: ``pack``, ``mesh`` or ``solve`` (the whole chain). Workers (``bedflow worker``) do the rest.
+    A run over the deployment's limits (``Settings.limits``) is refused with
+    :class:`~pipeline.limits.LimitExceeded` before anything is recorded.
     """
     settings = settings or Settings.from_env()
     run_id = create_run(spec, until=until, created_by=created_by, sweep_id=sweep_id, services=open_services(settings))
@@ -109,16 +112,22 @@ def parse_sweep_values(path: str, text: str) -> list[float | int]:
 def submit_sweep(spec: BedSpec, parameter: str, values: Sequence[Any], *, name: str | None = None,
                  until: str = "solve", created_by: str = "", settings: Settings | None = None) -> int:
     """A sweep: one run of ``spec`` per value of ``parameter`` (a dotted spec path such as
-    ``cfd.particle_reynolds``), all queued. Every value is validated before anything is recorded.
-    Returns the sweep id (its runs: ``pipeline.runs.list_runs(sweep=id)``)."""
+    ``cfd.particle_reynolds``), all queued. Every value is validated, and every run checked against the
+    deployment's limits (the sweep's size, each run's, and all its runs against the user's runs at once), before
+    anything is recorded. Returns the sweep id (its runs: ``pipeline.runs.list_runs(sweep=id)``)."""
     settings = settings or Settings.from_env()
     if not values:
         raise RunError("a sweep needs at least one value")
     if parameter not in spec.field_paths():
         raise RunError(f"cannot sweep {parameter!r}: not a spec field{suggest(parameter, spec.field_paths())}")
+    limits = settings.limits
+    check_sweep_size(len(values), limits)
     variants = [spec.updated({parameter: value}).validate() for value in values]
+    for variant in variants:
+        check_run(variant, until, limits)
     found = open_services(settings)
     with found.db.session() as session:
+        check_user_runs(created_by, active_runs(session, created_by), len(variants), limits)
         bed = upsert_bed(session, spec, created_by)
         sweep = Sweep(name=name or f"{spec.name}: {parameter}", bed_id=bed.id, parameter=parameter,
                       values=list(values), created_by=created_by)

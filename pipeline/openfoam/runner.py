@@ -5,6 +5,13 @@ in the case directory, copies its merged stdout/stderr line by line into
 ``log.<program>`` and to an optional ``on_line`` consumer, and turns a failure
 (non-zero exit, or a ``FOAM FATAL ERROR`` even with exit 0) into :class:`FoamError`
 carrying the log's tail.
+
+An MPI program never runs on more ranks than this process has CPUs (``os.sched_getaffinity``):
+:func:`run_foam` refuses it (:class:`TooManyRanks`) instead of oversubscribing. ``mpirun`` still gets
+``--oversubscribe``: Open MPI counts its slots as physical *cores* (hwloc), not the CPUs the kernel gives this
+process, so on a machine or container with two hardware threads per core (or where hwloc misreads the
+container's cores) it refuses a rank count the CPUs can run; the check here is the limit, on the count that
+matters, and ``--oversubscribe`` only keeps Open MPI's own, different count out of the way.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import TextIO
 
 from pipeline import children
 from pipeline.errors import BedflowError
+from pipeline.limits import available_cpus
 from pipeline.openfoam.environment import foam_environment
 
 FATAL_MARKERS = ("FOAM FATAL ERROR", "FOAM FATAL IO ERROR")
@@ -38,6 +46,23 @@ class FoamError(BedflowError):
         why = reason or f"exit code {returncode}"
         text = "\n".join(self.tail)
         super().__init__(f"{program} failed ({why}); see {log_path}. Last lines:\n{text}")
+
+
+class TooManyRanks(BedflowError):
+    """An MPI program asked for more ranks than this machine (or container) gives this process CPUs."""
+
+    def __init__(self, program: str, processes: int, cpus: int) -> None:
+        self.program, self.processes, self.cpus = program, processes, cpus
+        super().__init__(f"{program} asks for {processes} MPI ranks, but this worker may use only {cpus} CPUs "
+                         "(os.sched_getaffinity) and does not oversubscribe them: set cfd.processes to at most "
+                         f"{cpus}, or run it on a worker with more CPUs")
+
+
+def check_ranks(program: str, processes: int) -> None:
+    """Raise :class:`TooManyRanks` if ``processes`` ranks would oversubscribe this process's CPUs."""
+    cpus = available_cpus()
+    if processes > cpus:
+        raise TooManyRanks(program, processes, cpus)
 
 
 def foam_command(program: str, args: Sequence[str] = (), processes: int = 1) -> list[str]:
@@ -105,8 +130,10 @@ def run_foam(
     ``processes > 1`` it runs as ``mpirun ... -np N program -parallel``.
 
     Raises :class:`FoamError` on a non-zero exit, a fatal OpenFOAM error in the
-    output, or when ``timeout`` seconds pass (the process group is then killed).
+    output, or when ``timeout`` seconds pass (the process group is then killed), and
+    :class:`TooManyRanks` (starting nothing) for more ranks than this process has CPUs.
     """
+    check_ranks(program, processes)
     case_dir = Path(case_dir)
     log_path = case_dir / (log_name or f"log.{program}")
     command = foam_command(program, args, processes)

@@ -60,10 +60,11 @@ def extents(packing: Packing) -> dict[str, np.ndarray]:
 
 def particle_count(spec: "BedSpec") -> int:
     """``particles.count``, or the count that fills the column to ``target_porosity``."""
-    p = spec.particles
-    if p.count is not None:
-        return int(p.count)
-    return max(1, round((1.0 - p.target_porosity) * spec.bed.volume() / p.volume()))
+    from ..spec.rules import implied_count
+
+    if spec.particles.count is not None:
+        return int(spec.particles.count)
+    return max(1, round(implied_count(spec)))
 
 
 def _where(points: np.ndarray, limit: int = 3) -> str:

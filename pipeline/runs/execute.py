@@ -13,15 +13,18 @@ import tempfile
 import threading
 import time
 import traceback
+import zlib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, false, func, select, text, update
+from sqlalchemy.orm import Session
 
 from .. import children
 from ..db import RunStatus, Simulation, utcnow
 from ..db.records import add_artifacts, new_simulation, upload
 from ..errors import BedflowError
+from ..limits import Limits, StageTimeLimit, check_run, check_user_runs
 from ..packing import with_engine
 from ..progress import ProgressCallback, no_progress
 from ..provenance import provenance
@@ -59,20 +62,55 @@ def worker_id() -> str:
 
 def create_run(spec: BedSpec, *, until: str = "solve", created_by: str = "", sweep_id: int | None = None,
                services: Services | None = None) -> int:
-    """Record a queued simulation of ``spec`` (and its ``.bed`` text as an artifact); return its id."""
+    """Record a queued simulation of ``spec`` (and its ``.bed`` text as an artifact); return its id.
+
+    Refused (:class:`~pipeline.limits.LimitExceeded`, nothing recorded) when the run exceeds the deployment's
+    limits (``Settings.limits``): its particles, MPI ranks and estimated cells, or the runs ``created_by``
+    already has queued or running.
+    """
     if until not in TARGETS:
         raise RunError(f"until must be one of {', '.join(TARGETS)}, got {until!r}")
     spec = spec.validate()
     found = services or open_services()
+    limits = found.settings.limits
+    check_run(spec, until, limits)
+    with found.db.session() as session:
+        check_user_runs(created_by, active_runs(session, created_by), 1, limits)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "spec.bed"
         path.write_text(spec.to_bed())
         bed_file = upload(found.store, "bed", path, name="spec.bed")
     with found.db.session() as session:
+        _lock_user(session, created_by)
         simulation = new_simulation(session, spec, created_by=created_by, sweep_id=sweep_id, until=until,
                                     provenance=provenance(spec.particles.seed))
+        _check_still_within(session, created_by, limits)
         add_artifacts(session, "simulation", simulation.id, [bed_file])
         return int(simulation.id)
+
+
+def active_runs(session: Session, user: str) -> int:
+    """How many runs ``user`` (``created_by``, any case) has queued or running."""
+    return int(session.scalar(select(func.count(Simulation.id)).where(
+        func.lower(Simulation.created_by) == user.strip().lower(),
+        Simulation.status.in_([RunStatus.queued, RunStatus.running]))) or 0)
+
+
+def _lock_user(session: Session, user: str) -> None:
+    """Serialise the submissions of one user until this transaction ends, so two at once can neither both pass
+    ``BEDFLOW_MAX_RUNS_PER_USER`` nor both create the same new bed. PostgreSQL: an advisory lock per user;
+    SQLite: the database's write lock, taken now by an update of no row (its writers are serialised anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"bedflow-user-runs:{user.strip().lower()}".encode())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        session.execute(update(Simulation).where(false()).values(created_by=Simulation.created_by))
+
+
+def _check_still_within(session: Session, user: str, limits: Limits) -> None:
+    """Count again with the new run written (and the user's submissions serialised): a submission that raced
+    another past the first count is refused here, its transaction rolled back."""
+    check_user_runs(user, active_runs(session, user) - 1, 1, limits)
 
 
 def pending_stages(simulation: Simulation) -> list[str]:
@@ -119,18 +157,23 @@ class RunCancelled(BedflowError):
 
 class RunGuard:
     """While a stage runs here: a heartbeat on the run's row every ``beat`` seconds, and every ``poll`` seconds a
-    look at its status; once it reads ``cancelled``, the programs this process started are stopped (SIGTERM,
-    then SIGKILL after ``grace`` seconds) and :attr:`cancelled` is set."""
+    look at its status and its clock; once it reads ``cancelled``, or the stage has run ``limit`` seconds
+    (``BEDFLOW_MAX_STAGE_SECONDS``), the programs this process started are stopped (SIGTERM, then SIGKILL after
+    ``grace`` seconds) and :attr:`cancelled` or :attr:`expired` is set."""
 
     def __init__(self, found: Services, run_id: int, beat: float = HEARTBEAT_SECONDS, poll: float = CANCEL_POLL_SECONDS,
-                 grace: float = 5.0) -> None:
+                 grace: float = 5.0, *, stage: str = "stage", limit: float | None = None) -> None:
         self.found, self.run_id, self.beat, self.poll, self.grace = found, run_id, beat, poll, grace
+        self.stage, self.limit = stage, limit
         self.cancelled = threading.Event()
+        self.expired = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"run-guard-{run_id}", daemon=True)
+        self._started = 0.0  # when the stage began (time.monotonic), set on entering
 
     def __enter__(self) -> "RunGuard":
         update_run(self.found, self.run_id, heartbeat_at=utcnow())
+        self._started = time.monotonic()
         self._thread.start()
         return self
 
@@ -139,9 +182,15 @@ class RunGuard:
         self._thread.join()
 
     def check(self) -> None:
-        """Raise :class:`RunCancelled` if the run was cancelled (called from progress callbacks)."""
+        """Raise :class:`RunCancelled` if the run was cancelled, :class:`~pipeline.limits.StageTimeLimit` if the
+        stage is over its time (called from progress callbacks)."""
         if self.cancelled.is_set():
             raise RunCancelled(f"run {self.run_id} was cancelled")
+        if self.expired.is_set():
+            raise StageTimeLimit(self.stage, self.limit or 0.0)
+
+    def _stopping(self) -> bool:
+        return self.cancelled.is_set() or self.expired.is_set()
 
     def _watch(self) -> None:
         last_beat = time.monotonic()
@@ -150,7 +199,11 @@ class RunGuard:
         while not self._stop.wait(self.poll):
             try:
                 now = time.monotonic()
-                if not self.cancelled.is_set() and _status(self.found, self.run_id) is RunStatus.cancelled:
+                if not self._stopping() and self.limit is not None and now - self._started > self.limit:
+                    self.expired.set()
+                    children.terminate_all()
+                    killed_at = now
+                if not self._stopping() and _status(self.found, self.run_id) is RunStatus.cancelled:
                     self.cancelled.set()
                     children.terminate_all()
                     killed_at = now
@@ -196,8 +249,9 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, prog
               span: tuple[float, float] = (0.0, 1.0), services: Services | None = None) -> None:
     """Run one stage of a recorded run here (in ``folder``, default its work folder) and mark it completed.
 
-    Writes progress and a heartbeat meanwhile; raises :class:`RunCancelled` if the run is cancelled, after
-    stopping the programs it started. The logs of a failed or cancelled stage are kept.
+    Writes progress and a heartbeat meanwhile; raises :class:`RunCancelled` if the run is cancelled, and
+    :class:`~pipeline.limits.StageTimeLimit` once the stage has run ``BEDFLOW_MAX_STAGE_SECONDS``, after stopping
+    the programs it started. The logs of a failed, stopped or cancelled stage are kept.
     """
     found = services or open_services()
     if stage not in STAGE_FUNCTIONS:
@@ -212,15 +266,21 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, prog
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     update_run(found, run_id, stage=stage, progress=span[0], message=f"{stage} started")
-    with RunGuard(found, run_id) as guard:
+    with RunGuard(found, run_id, stage=stage, limit=found.settings.limits.max_stage_seconds) as guard:
         reporter = _Progress(found, run_id, stage, span, progress or no_progress, guard)
         context = StageContext(run_id, spec, root, found, reporter)
         try:
             STAGE_FUNCTIONS[stage](context)
+            if guard.expired.is_set():  # work that reported no progress since its time ran out is over it too
+                raise StageTimeLimit(stage, guard.limit or 0.0)
         except BaseException as error:
             record_partial_logs(context)
-            if not isinstance(error, RunCancelled) and (guard.cancelled.is_set() or _was_cancelled(found, run_id)):
+            if isinstance(error, (RunCancelled, StageTimeLimit)):
+                raise
+            if guard.cancelled.is_set() or _was_cancelled(found, run_id):
                 raise RunCancelled(f"run {run_id} was cancelled during {stage}") from error
+            if guard.expired.is_set():  # its killed program's error
+                raise StageTimeLimit(stage, guard.limit or 0.0) from error
             raise
     timings[stage] = time.perf_counter() - started
     update_run(found, run_id, completed_stage=stage, progress=span[1], timings=timings, heartbeat_at=utcnow(),

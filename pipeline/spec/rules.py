@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import Problem
+from .sections import ParticlesSection
 
 if TYPE_CHECKING:
     from .bedspec import BedSpec
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 #: Densest solid fraction any random packing of equal particles reaches (porosity 0.26 is the
 #: ordered close packing of spheres; random beds stay well above it).
 MAX_SOLID_FRACTION = 0.74
+#: The most particles a bed may hold, however it is specified: the upper bound of ``particles.count``.
+MAX_PARTICLES = int(ParticlesSection.param.count.bounds[1])
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,24 @@ def _count_fits(spec: "BedSpec") -> Iterator[tuple[str, str]]:
         )
 
 
+def implied_count(spec: "BedSpec") -> float:
+    """The particles ``particles.target_porosity`` fills the column with: (1 − ε) × bed volume / particle volume."""
+    p = spec.particles
+    return (1.0 - p.target_porosity) * spec.bed.volume() / p.volume()
+
+
+def _implied_count_fits(spec: "BedSpec") -> Iterator[tuple[str, str]]:
+    if spec.particles.target_porosity is None:
+        return
+    implied = implied_count(spec)
+    if implied > MAX_PARTICLES:
+        yield (
+            "particles.target_porosity",
+            f"{spec.particles.target_porosity:g} fills this bed with about {implied:.3g} particles; at most "
+            f"{MAX_PARTICLES} (the bound of particles.count): use larger particles or a smaller bed",
+        )
+
+
 def _lid_thickness(spec: "BedSpec") -> Iterator[tuple[str, str]]:
     for end in ("top", "bottom"):
         kind = getattr(spec.lids, f"{end}_type")
@@ -113,6 +134,8 @@ RULES: list[Rule] = [
     _exactly_one("cfd", "inlet_velocity", "particle_reynolds"),
     Rule(("particles.kind", "particles.diameter", "particles.length", "particles.count", "bed.diameter",
           "bed.height"), _count_fits),
+    Rule(("particles.kind", "particles.diameter", "particles.length", "particles.target_porosity", "bed.diameter",
+          "bed.height"), _implied_count_fits),
     Rule(("lids.top_type", "lids.top_thickness", "lids.bottom_type", "lids.bottom_thickness"), _lid_thickness),
     Rule(("particles.diameter", "packing.collision_margin", "export.merge_distance"), _packing_tolerances),
     Rule(("packing.method", "particles.kind"), _engine_supports_kind),
