@@ -7,7 +7,7 @@ Prints ratios measured in this run:
   * throughput: 400 trivial jobs drained by 2 process workers, Redis against SQLite;
   * bedflow's own path: 40 queued pack-only runs of a 10-sphere bed through `bedflow worker` against the
     same runs executed in-process (the queue's overhead per run).
-Run: .venv/bin/python benchmarks/queue.py   (Redis at 127.0.0.1:6379 for the Redis rows)
+Run: .venv/bin/python benchmarks/job_queue.py   (Redis at 127.0.0.1:6379 for the Redis rows)
 """
 
 from __future__ import annotations
