@@ -81,3 +81,12 @@ def test_readme_bed_example_is_valid():
     assert block
     spec = parse_bed(block.group(1))
     assert spec.name == "small-spheres" and spec.particles.count == 90
+
+
+def test_no_benchmark_script_shadows_a_standard_module():
+    """`python benchmarks/x.py` puts benchmarks/ first on sys.path: a script named like a standard module
+    (queue.py did) breaks every import of that module in the other scripts."""
+    import sys
+
+    names = {path.stem for path in (ROOT / "benchmarks").glob("*.py")}
+    assert names and not names & set(sys.stdlib_module_names)
