@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .base import ObjectInfo, Store, StoreError, safe_key, sha256_file
@@ -61,7 +62,9 @@ class LocalStore(Store):
         target, meta = self._paths(key)
         if not (target.is_file() and meta.is_file()):
             return None
-        return ObjectInfo(**json.loads(meta.read_text()))
+        fields = json.loads(meta.read_text())
+        fields.pop("modified", None)
+        return ObjectInfo(**fields, modified=datetime.fromtimestamp(target.stat().st_mtime, timezone.utc))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         meta_root = self.root / META
