@@ -7,7 +7,7 @@ cheap queries, from the database every process writes to, and from the queue:
 =============================================  =========  ==================================================
 ``bedflow_runs{status}``                       gauge      runs per status (queued, running, succeeded, ...)
 ``bedflow_runs_stale``                         gauge      running runs whose heartbeat is older than
-                                                          ``STALE_AFTER`` (their worker is gone)
+                                                          ``BEDFLOW_STALE_AFTER`` (their worker is gone)
 ``bedflow_stage_duration_seconds{stage}``      histogram  durations of the pack/mesh/solve/postprocess
                                                           stages of all finished runs
 ``bedflow_queue_depth``                        gauge      tasks waiting in the queue
@@ -164,22 +164,21 @@ class BedflowCollector(Collector):
 
     def _database_metrics(self, services: Services) -> list[Metric]:
         from .jobs.heartbeats import list_workers
-        from .jobs.queue import STALE_AFTER
-
         now = utcnow()
+        stale_after = services.settings.stale_after
         with services.db.session() as session:
             by_status = {status: count for status, count in
                          session.execute(select(Simulation.status, func.count()).group_by(Simulation.status))}
             stale = session.scalar(select(func.count()).select_from(Simulation).where(
                 Simulation.status == RunStatus.running,
-                Simulation.heartbeat_at < now - timedelta(seconds=STALE_AFTER))) or 0
+                Simulation.heartbeat_at < now - timedelta(seconds=stale_after))) or 0
             histograms = self._durations.setdefault(services.db.url, StageDurations()).update(session)
 
         runs = GaugeMetricFamily("bedflow_runs", "Runs per status.", labels=["status"])
         for status in RunStatus:
             runs.add_metric([status.value], float(by_status.get(status, 0)))
         stale_runs = GaugeMetricFamily("bedflow_runs_stale", "Running runs whose heartbeat is older than "
-                                       f"{STALE_AFTER:g} s (their worker is gone; `bedflow recover`).",
+                                       f"{stale_after:g} s (their worker is gone; `bedflow recover`).",
                                        value=float(stale))
 
         durations = HistogramMetricFamily("bedflow_stage_duration_seconds",

@@ -17,6 +17,10 @@ BEDFLOW_QUEUE       Huey queue: ``sqlite:///file`` or ``redis://`` SQLite file `
 BEDFLOW_MAX_...     workload limits (:mod:`pipeline.limits`):     generous for one machine; see
                     particles, cells, processes, stage seconds,  :mod:`pipeline.limits`
                     sweep size, runs per user
+BEDFLOW_STALE_AFTER seconds without a heartbeat after which a    ``60`` (10 to 86400)
+                    running run's worker counts as lost
+BEDFLOW_MAX_ATTEMPTS attempts of a run that keeps losing its     ``3`` (1 to 100)
+                    worker before it is failed
 =================== ============================================ ==========================================
 
 Variables already set in the environment win over the ``.env`` file. No secret
@@ -54,6 +58,28 @@ def _flag(name: str, raw: str) -> bool:
     raise SettingsError(f"{name}={raw!r}: expected 1/0, true/false, yes/no or on/off")
 
 
+#: Bounds of ``BEDFLOW_STALE_AFTER``: well above the 5 s heartbeat of a running run, at most a day.
+STALE_AFTER_RANGE = (10.0, 86400.0)
+#: Bounds of ``BEDFLOW_MAX_ATTEMPTS``.
+MAX_ATTEMPTS_RANGE = (1, 100)
+
+
+def _bounded(name: str, raw: str | None, default: float, bounds: tuple[float, float], kind: type = float) -> float:
+    """``raw`` as a ``kind`` within ``bounds`` (``default`` when unset); :class:`SettingsError` otherwise."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    low, high = bounds
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or value != value or not low <= value <= high:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise SettingsError(f"{name} must be {what} from {low:g} to {high:g}, got {raw!r}")
+    return value
+
+
 def _redact(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
@@ -77,6 +103,8 @@ class Settings:
     minio_public_url: str | None = None
     admins: frozenset[str] = frozenset()  # signed-in users (lower-case) who may cancel or re-run anyone's runs
     limits: Limits = field(default_factory=Limits)  # workload limits checked at submission and while stages run
+    stale_after: float = 60.0  # seconds without a heartbeat after which a running run's worker counts as lost
+    max_attempts: int = 3  # attempts (first run plus recoveries) before a run that keeps losing its worker fails
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> "Settings":
@@ -104,6 +132,10 @@ class Settings:
             admins=frozenset(name.strip().lower() for name in (values.get("BEDFLOW_ADMINS") or "").split(",")
                              if name.strip()),
             limits=limits,
+            stale_after=_bounded("BEDFLOW_STALE_AFTER", values.get("BEDFLOW_STALE_AFTER"), cls.stale_after,
+                                 STALE_AFTER_RANGE),
+            max_attempts=int(_bounded("BEDFLOW_MAX_ATTEMPTS", values.get("BEDFLOW_MAX_ATTEMPTS"), cls.max_attempts,
+                                      MAX_ATTEMPTS_RANGE, int)),
         )
         settings.check(limit_problems)
         return settings

@@ -232,7 +232,7 @@ def test_texts_and_files_over_the_limit_are_refused_with_the_limit(tmp_path: Pat
     fits = (line * (MAX_BED_BYTES // len(line) + 1))[:MAX_BED_BYTES]  # comments only: the default bed
     assert len(fits.encode()) == MAX_BED_BYTES and parse_bed(fits) == BedSpec()
     for over in (fits + "\n", fits[:-1] + "é"):  # one byte over: a character or a byte of UTF-8 too many
-        with pytest.raises(BedSyntaxError, match=f"at most 1,000,000 bytes .UTF-8., this one takes 1,000,001"):
+        with pytest.raises(BedSyntaxError, match="at most 1,000,000 bytes .UTF-8., this one takes 1,000,001"):
             parse_bed(over, filename="editor.bed")
     path = tmp_path / "huge.bed"
     path.write_text(fits + "\n" * 5_000)

@@ -130,7 +130,9 @@ def test_a_worker_killed_mid_stage_loses_nothing(sqlite_env, workers):
     assert recover(stale_after=30) == []  # the heartbeat is still fresh
     time.sleep(3)
     actions = recover(stale_after=2)
-    assert actions == [{"id": run_id, "action": "requeued", "stage": "mesh", "attempts": 2}]
+    assert [{k: a[k] for k in ("id", "action", "stage", "attempts")} for a in actions] == [
+        {"id": run_id, "action": "requeued", "stage": "mesh", "attempts": 2}]
+    assert "stopped sending heartbeats during mesh" in actions[0]["reason"]
     workers.start(sqlite_env)
     final = list(watch(run_id, timeout=240))[-1]
     assert final["status"] == "succeeded" and final["attempts"] == 2, final

@@ -3,7 +3,6 @@ tests/test_bed_cfd.py)."""
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

@@ -66,8 +66,9 @@ def cancel_command(run_id: RunArgument, json_output: JsonOption = False) -> None
 
 
 def recover_command(
-    stale_after: Annotated[float, typer.Option("--stale-after", help="Seconds without a heartbeat after which a "
-                                               "running run's worker counts as lost.")] = 60.0,
+    stale_after: Annotated[float | None, typer.Option("--stale-after", help="Seconds without a heartbeat after "
+                                                      "which a running run's worker counts as lost (default "
+                                                      "BEDFLOW_STALE_AFTER, 60).")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Re-queue runs whose worker died (no heartbeat), resuming at their next stage."""

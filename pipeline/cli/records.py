@@ -1,4 +1,5 @@
-"""``bedflow runs|show|artifacts|fetch`` and ``bedflow db upgrade|current``: the recorded runs from the command line."""
+"""``bedflow runs|show|artifacts|fetch``, ``bedflow db upgrade|current`` and ``bedflow store gc``: the recorded runs
+from the command line."""
 
 from __future__ import annotations
 
@@ -128,9 +129,35 @@ def db_current(json_output: JsonOption = False) -> None:
     echo(json.dumps(info) if json_output else f"{info['database']}: revision {info['revision']} (head {info['head']})")
 
 
+store_app = typer.Typer(help="The artifact store: clean-up.", no_args_is_help=True)
+
+
+@store_app.command("gc")
+def store_gc(
+    older_than: Annotated[float, typer.Option("--older-than", min=0.0, help="Only objects last written more than "
+                                              "this many hours ago (younger ones may be about to get their rows).")] = 24.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List them; delete nothing.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Delete the objects no artifact row names: uploads of workers that died before recording them."""
+    from ..db.records import collect_orphans
+    from ..runs import open_services
+
+    found = open_services()
+    orphans = collect_orphans(found.db, found.store, older_than=older_than * 3600.0, dry_run=dry_run)
+    if json_output:
+        echo_json([{"key": o.key, "size": o.size, "modified": _plain(o.modified)} for o in orphans])
+        return
+    for orphan in orphans:
+        typer.echo(f"{orphan.key}  {orphan.size:>12,d} B  {_when(orphan.modified)}")
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"{verb} {len(orphans)} object(s) no row names, {sum(o.size for o in orphans):,d} B")
+
+
 def register(app: typer.Typer) -> None:
     app.command("runs")(runs_command)
     app.command("show")(show_command)
     app.command("artifacts")(artifacts_command)
     app.command("fetch")(fetch_command)
     app.add_typer(db_app, name="db")
+    app.add_typer(store_app, name="store")

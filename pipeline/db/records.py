@@ -2,7 +2,12 @@
 
 An artifact row is only ever added after its object is uploaded to the store
 and verified, inside one transaction with the rows it belongs to: a failed
-upload leaves no row, so no row points to nothing.
+upload leaves no row, so no row points to nothing. The other way round, an
+object can be left that no row names: uploaded by a worker that died before
+its rows were committed, or by the loser of two workers recording the same
+packing or mesh at once. :func:`collect_orphans` (``bedflow store gc``)
+deletes those once they are old enough that no stage can still be about to
+record them.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +25,13 @@ from sqlalchemy.orm import Session
 from ..spec import BedSpec
 from ..store import ObjectInfo, Store
 from .models import ARTIFACT_KINDS, OWNERS, Artifact, Bed, RunStatus, Simulation, utcnow
+
+if TYPE_CHECKING:
+    from .database import Database
+
+#: Objects younger than this (seconds) are never collected: a stage may have uploaded them and be about to
+#: record their rows (a stage records right after its uploads; a day leaves room for the slowest).
+ORPHAN_GRACE = 24 * 3600.0
 
 _TYPES = {
     ".stl": "model/stl", ".obj": "model/obj", ".glb": "model/gltf-binary", ".gltf": "model/gltf+json",
@@ -130,3 +143,28 @@ def result_columns(result: Any) -> dict[str, Any]:
         "ratio_eisfeld_schnitzlein": ratios["eisfeld_schnitzlein"],
         "results": result.to_dict(),
     }
+
+
+def collect_orphans(db: Database, store: Store, *, older_than: float = ORPHAN_GRACE,
+                    dry_run: bool = False) -> list[ObjectInfo]:
+    """Delete the objects of ``store`` that no artifact row of ``db`` names and that were last written more than
+    ``older_than`` seconds ago (objects whose store keeps no time are kept); return them (``dry_run``: only list
+    them). Each is looked up in the database again just before it is deleted, so a row recorded meanwhile keeps
+    its object."""
+    if older_than < 0:
+        raise ValueError(f"older_than must be at least 0 seconds, got {older_than:g}")
+    cutoff = utcnow() - timedelta(seconds=older_than)
+    old = [info for info in store.list() if info.modified is not None and info.modified <= cutoff]
+    with db.session() as session:
+        named = set(session.scalars(select(Artifact.key).distinct()))
+    orphans = [info for info in old if info.key not in named]
+    collected = []
+    for info in orphans:
+        if not dry_run:
+            with db.session() as session:
+                if session.scalars(select(Artifact.id).where(Artifact.key == info.key)).first() is not None:
+                    continue
+            store.delete(info.key)
+        collected.append(info)
+    return collected
+

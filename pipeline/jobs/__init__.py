@@ -9,9 +9,9 @@ writes progress and heartbeats to the database, and queues the next.
 
 from .control import (STATUS_KEYS, RunPermissionError, cancel, check_owner, parse_sweep_values, recover, resubmit,
                       status, submit, submit_sweep, watch)
-from .queue import MAX_ATTEMPTS, STALE_AFTER, JobQueue, QueueError, make_huey, queue_for
+from .queue import JobQueue, QueueError, make_huey, queue_for
 from .worker import run_worker
 
-__all__ = ["MAX_ATTEMPTS", "STALE_AFTER", "STATUS_KEYS", "JobQueue", "QueueError", "RunPermissionError", "cancel",
+__all__ = ["STATUS_KEYS", "JobQueue", "QueueError", "RunPermissionError", "cancel",
            "check_owner", "make_huey", "parse_sweep_values", "queue_for", "recover", "resubmit", "run_worker", "status",
            "submit", "submit_sweep", "watch"]

@@ -27,7 +27,7 @@ from ..runs.execute import active_runs, update_run
 from ..settings import Settings
 from ..spec import BedSpec
 from ..spec.bedspec import suggest
-from .queue import MAX_ATTEMPTS, STALE_AFTER, QueueError, queue_for
+from .queue import QueueError, queue_for
 
 STATUS_KEYS = ("id", "status", "progress", "stage", "attempts", "error", "message")
 log = logging.getLogger("bedflow.jobs")
@@ -201,16 +201,19 @@ def _owned(found: Any, run_id: int, by: str, action: str, settings: Settings) ->
         return run
 
 
-def recover(*, stale_after: float = STALE_AFTER, max_attempts: int = MAX_ATTEMPTS,
+def recover(*, stale_after: float | None = None, max_attempts: int | None = None,
             settings: Settings | None = None) -> list[dict[str, Any]]:
     """Find runs whose worker was lost and put them back on the queue, resuming at their next stage.
 
-    * running, with no heartbeat for ``stale_after`` seconds: re-queued (attempts + 1), or failed once
-      ``max_attempts`` attempts are used up;
+    * running, with no heartbeat for ``stale_after`` seconds (default ``BEDFLOW_STALE_AFTER``): re-queued
+      (attempts + 1), or failed once ``max_attempts`` (default ``BEDFLOW_MAX_ATTEMPTS``) attempts are used up;
     * queued for longer than ``stale_after`` with no task in the queue (the message was lost): re-queued.
-    Returns what was done, one dict per run.
+    Returns what was done, one dict per run (``id``, ``action``, ``reason``; ``stage`` and ``attempts`` when
+    re-queued), and logs it.
     """
     settings = settings or Settings.from_env()
+    stale_after = settings.stale_after if stale_after is None else stale_after
+    max_attempts = settings.max_attempts if max_attempts is None else max_attempts
     found = open_services(settings)
     queue = queue_for(settings)
     cutoff = utcnow() - timedelta(seconds=stale_after)
@@ -230,11 +233,11 @@ def recover(*, stale_after: float = STALE_AFTER, max_attempts: int = MAX_ATTEMPT
             if _take_over(found, run, status=RunStatus.failed, finished_at=utcnow(), error=error):
                 done.append({"id": run.id, "action": "failed", "reason": error})
             continue
-        message = f"re-queued: worker {run.worker} stopped sending heartbeats during {run.stage} (last {last})"
+        reason = f"worker {run.worker} stopped sending heartbeats during {run.stage} (last {last})"
         if _take_over(found, run, status=RunStatus.queued, attempts=run.attempts + 1, heartbeat_at=utcnow(),
-                      message=message):
+                      message=f"re-queued: {reason}"):
             done.append({"id": run.id, "action": "requeued", "stage": (pending_stages(run) or ["done"])[0],
-                         "attempts": run.attempts + 1})
+                         "attempts": run.attempts + 1, "reason": reason})
     if waiting:
         in_queue = queue.waiting_task_ids()
         for run in waiting:
@@ -242,6 +245,8 @@ def recover(*, stale_after: float = STALE_AFTER, max_attempts: int = MAX_ATTEMPT
                 done.append({"id": run.id, "action": "requeued", "stage": (pending_stages(run) or ["done"])[0],
                              "attempts": run.attempts, "reason": "its queue message was lost"})
     for item in done:
+        log.warning("run %s %s%s: %s", item["id"], item["action"], f" at {item['stage']}" if "stage" in item else "",
+                    item["reason"], extra={"run_id": item["id"], "action": item["action"]})
         if item["action"] == "requeued":
             update_run(found, item["id"], task_id=queue.enqueue_stage(item["id"], item["stage"]))
     return done

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 
 from ..db import Worker, utcnow
 from ..runs.execute import WORKER_NAME_VARIABLE, host_and_pid
+from .sweeper import between_forks
 
 if TYPE_CHECKING:
     from ..runs import Services
@@ -131,7 +132,8 @@ class WorkerHeartbeat:
         failing = False
         while not self._stop.wait(self.interval):
             try:
-                self.beat()
+                with between_forks():  # the consumer forks worker processes meanwhile
+                    self.beat()
                 if failing:
                     log.info("worker %s: heartbeats reach the database again", self.name)
                 failing = False

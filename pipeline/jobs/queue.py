@@ -1,9 +1,9 @@
 """The Huey queue of bedflow: SQLite in the data dir (embedded default) or Redis (shared by many machines).
 
-One :class:`JobQueue` per queue URL holds the Huey instance and bedflow's tasks
+One :class:`JobQueue` per queue URL holds the Huey instance and bedflow's task
 registered on it: ``stage`` (one pipeline stage of one run, which enqueues the
-next) and the periodic ``recover`` sweeper. Workers (``bedflow worker``) run
-Huey's consumer on it; submitting only enqueues.
+next). Workers (``bedflow worker``) run Huey's consumer on it, and sweep for
+lost runs beside it (:mod:`.sweeper`); submitting only enqueues.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from huey import RedisHuey, SqliteHuey, crontab
+from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, TaskWrapper
 
 from ..errors import BedflowError
@@ -19,10 +19,6 @@ from ..settings import Settings
 
 log = logging.getLogger("bedflow.jobs")
 
-#: A running run whose heartbeat is older than this (seconds) lost its worker.
-STALE_AFTER = 60.0
-#: Attempts (first run plus recoveries) before a run that keeps losing its worker is failed.
-MAX_ATTEMPTS = 3
 #: Retries of a stage after a transient error (store or database unreachable), with doubling delays.
 TRANSIENT_RETRIES = 3
 RETRY_DELAY = 5.0
@@ -34,12 +30,11 @@ class QueueError(BedflowError):
 
 @dataclass
 class JobQueue:
-    """A Huey instance with bedflow's tasks registered on it."""
+    """A Huey instance with bedflow's task registered on it."""
 
     settings: Settings
     huey: Huey
     stage: TaskWrapper = field(init=False)
-    recover: TaskWrapper = field(init=False)
 
     def __post_init__(self) -> None:
         from . import tasks
@@ -47,19 +42,18 @@ class JobQueue:
         settings = self.settings
         self.stage = self.huey.task(context=True, name="stage")(
             lambda run_id, stage, retry=0, task=None: tasks.stage_task(settings, run_id, stage, retry, task))
-        self.recover = self.huey.periodic_task(crontab(minute="*"), name="recover")(
-            lambda: tasks.recover_task(settings))
 
     def enqueue_stage(self, run_id: int, stage: str, retry: int = 0, delay: float | None = None) -> str:
-        """Queue one stage of a run (after ``delay`` seconds); return the Huey task id."""
+        """Queue one stage of a run (after ``delay`` seconds); return the Huey task id (the run records it, so
+        that :func:`~pipeline.jobs.recover` can tell a waiting run from one whose message was lost)."""
+        # The task is made here and its id read from it: Huey without a result store returns no result to read
+        # it from.
+        task = self.stage.s(run_id, stage, retry, **({"delay": delay} if delay else {}))
         try:
-            if delay:
-                result = self.stage.schedule(args=(run_id, stage, retry), delay=delay)
-            else:
-                result = self.stage(run_id, stage, retry)
+            self.huey.enqueue(task)
         except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...
             raise QueueError(f"cannot reach the job queue {self.settings.describe()['queue']}: {error}") from error
-        return str(result.id) if result is not None else ""
+        return str(task.id)
 
     def waiting_task_ids(self) -> set[str]:
         """Ids of the tasks waiting in the queue or its schedule."""

@@ -14,10 +14,11 @@ import threading
 import time
 import traceback
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, false, func, select, text, update
+from sqlalchemy import ColumnElement, and_, case, false, func, select, text, update
 from sqlalchemy.orm import Session
 
 from .. import children
@@ -113,6 +114,33 @@ def _check_still_within(session: Session, user: str, limits: Limits) -> None:
     check_user_runs(user, active_runs(session, user) - 1, 1, limits)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A run taken by one worker for one attempt (:func:`claim`). While the worker holds it, the row says
+    ``running``, its ``worker`` and its ``attempts``; once the run is recovered (the next attempt) or cancelled,
+    the worker's writes through :meth:`owns` match no row, so a worker that was only silent (frozen, cut off from
+    the database) and wakes up cannot finish or advance a run that another worker has taken over."""
+
+    run_id: int
+    worker: str
+    attempt: int
+
+    def owns(self) -> ColumnElement[bool]:
+        """The SQL condition: the run is still running under this claim."""
+        return and_(Simulation.id == self.run_id, Simulation.status == RunStatus.running,
+                    Simulation.worker == self.worker, Simulation.attempts == self.attempt)
+
+
+class RunLost(BedflowError):
+    """The run was taken over by another worker (recovered while this one was silent): drop the stage."""
+
+
+def write_claimed(found: Services, claim: Claim, **columns: Any) -> bool:
+    """Set columns of a run's row only while ``claim`` holds it; whether it did."""
+    with found.db.session() as session:
+        return session.execute(update(Simulation).where(claim.owns()).values(**columns)).rowcount == 1  # type: ignore[attr-defined]
+
+
 def pending_stages(simulation: Simulation) -> list[str]:
     """The stages still to run: after the last completed one, up to the run's target."""
     last = STAGES.index(TARGETS[simulation.until])
@@ -147,8 +175,7 @@ class _Progress:
         now = time.monotonic()
         if now - self._written >= PROGRESS_SECONDS or fraction >= 1.0:
             self._written = now
-            update_run(self.found, self.run_id, progress=overall, message=message[:2000], stage=self.stage,
-                    heartbeat_at=utcnow())
+            self.guard.write(progress=overall, message=message[:2000], stage=self.stage, heartbeat_at=utcnow())
 
 
 class RunCancelled(BedflowError):
@@ -159,20 +186,24 @@ class RunGuard:
     """While a stage runs here: a heartbeat on the run's row every ``beat`` seconds, and every ``poll`` seconds a
     look at its status and its clock; once it reads ``cancelled``, or the stage has run ``limit`` seconds
     (``BEDFLOW_MAX_STAGE_SECONDS``), the programs this process started are stopped (SIGTERM, then SIGKILL after
-    ``grace`` seconds) and :attr:`cancelled` or :attr:`expired` is set."""
+    ``grace`` seconds) and :attr:`cancelled` or :attr:`expired` is set. With a ``claim``, every write goes through
+    it, and a run no longer held by it (taken over by another worker) is stopped the same way, with :attr:`lost`
+    set."""
 
     def __init__(self, found: Services, run_id: int, beat: float = HEARTBEAT_SECONDS, poll: float = CANCEL_POLL_SECONDS,
-                 grace: float = 5.0, *, stage: str = "stage", limit: float | None = None) -> None:
+                 grace: float = 5.0, claim: Claim | None = None, *, stage: str = "stage",
+                 limit: float | None = None) -> None:
         self.found, self.run_id, self.beat, self.poll, self.grace = found, run_id, beat, poll, grace
-        self.stage, self.limit = stage, limit
+        self.claim, self.stage, self.limit = claim, stage, limit
         self.cancelled = threading.Event()
+        self.lost = threading.Event()
         self.expired = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"run-guard-{run_id}", daemon=True)
         self._started = 0.0  # when the stage began (time.monotonic), set on entering
 
     def __enter__(self) -> "RunGuard":
-        update_run(self.found, self.run_id, heartbeat_at=utcnow())
+        self.write(heartbeat_at=utcnow())
         self._started = time.monotonic()
         self._thread.start()
         return self
@@ -182,15 +213,23 @@ class RunGuard:
         self._thread.join()
 
     def check(self) -> None:
-        """Raise :class:`RunCancelled` if the run was cancelled, :class:`~pipeline.limits.StageTimeLimit` if the
-        stage is over its time (called from progress callbacks)."""
+        """Raise :class:`RunCancelled` if the run was cancelled, :class:`RunLost` if another worker took it over,
+        :class:`~pipeline.limits.StageTimeLimit` if the stage is over its time (called from progress callbacks)."""
         if self.cancelled.is_set():
             raise RunCancelled(f"run {self.run_id} was cancelled")
+        if self.lost.is_set():
+            raise RunLost(f"run {self.run_id} was taken over by another worker")
         if self.expired.is_set():
             raise StageTimeLimit(self.stage, self.limit or 0.0)
 
-    def _stopping(self) -> bool:
-        return self.cancelled.is_set() or self.expired.is_set()
+    def write(self, **columns: Any) -> None:
+        """Set columns of the run's row, through the claim if any: when the claim no longer holds, nothing is
+        written and :attr:`cancelled` or :attr:`lost` is set instead."""
+        if self.claim is None:
+            update_run(self.found, self.run_id, **columns)
+        elif not (self.lost.is_set() or self.cancelled.is_set()) and not write_claimed(self.found, self.claim,
+                                                                                       **columns):
+            (self.cancelled if _status(self.found, self.run_id) is RunStatus.cancelled else self.lost).set()
 
     def _watch(self) -> None:
         last_beat = time.monotonic()
@@ -199,20 +238,18 @@ class RunGuard:
         while not self._stop.wait(self.poll):
             try:
                 now = time.monotonic()
-                if not self._stopping() and self.limit is not None and now - self._started > self.limit:
+                if killed_at is None and self.limit is not None and now - self._started > self.limit:
                     self.expired.set()
-                    children.terminate_all()
-                    killed_at = now
-                if not self._stopping() and _status(self.found, self.run_id) is RunStatus.cancelled:
+                if killed_at is None and _status(self.found, self.run_id) is RunStatus.cancelled:
                     self.cancelled.set()
+                if killed_at is None and (self.cancelled.is_set() or self.lost.is_set() or self.expired.is_set()):
                     children.terminate_all()
                     killed_at = now
                 elif killed_at is not None and now - killed_at > self.grace:
                     children.terminate_all(signal.SIGKILL)
                 running = children.running_groups()
-                if now - last_beat >= self.beat or running != groups:
-                    update_run(self.found, self.run_id, heartbeat_at=utcnow(),
-                            process_group=running[0] if running else None)
+                if killed_at is None and (now - last_beat >= self.beat or running != groups):
+                    self.write(heartbeat_at=utcnow(), process_group=running[0] if running else None)
                     last_beat, groups = now, running
             except BedflowError:
                 pass  # the database is down: the next round tries again; the stage will notice too
@@ -246,12 +283,15 @@ def _spans(stages: list[str]) -> dict[str, tuple[float, float]]:
 
 
 def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, progress: ProgressCallback | None = None,
-              span: tuple[float, float] = (0.0, 1.0), services: Services | None = None) -> None:
+              span: tuple[float, float] = (0.0, 1.0), services: Services | None = None,
+              claim: Claim | None = None) -> None:
     """Run one stage of a recorded run here (in ``folder``, default its work folder) and mark it completed.
 
     Writes progress and a heartbeat meanwhile; raises :class:`RunCancelled` if the run is cancelled, and
     :class:`~pipeline.limits.StageTimeLimit` once the stage has run ``BEDFLOW_MAX_STAGE_SECONDS``, after stopping
-    the programs it started. The logs of a failed, stopped or cancelled stage are kept.
+    the programs it started. The logs of a failed, stopped or cancelled stage are kept. With the ``claim`` the
+    run was taken with, every write goes through it, and :class:`RunLost` is raised (nothing recorded) once
+    another worker holds the run.
     """
     found = services or open_services()
     if stage not in STAGE_FUNCTIONS:
@@ -265,15 +305,18 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, prog
     root = Path(folder) if folder else found.work_dir(run_id)
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    update_run(found, run_id, stage=stage, progress=span[0], message=f"{stage} started")
-    with RunGuard(found, run_id, stage=stage, limit=found.settings.limits.max_stage_seconds) as guard:
+    with RunGuard(found, run_id, claim=claim, stage=stage, limit=found.settings.limits.max_stage_seconds) as guard:
+        guard.write(stage=stage, progress=span[0], message=f"{stage} started")
         reporter = _Progress(found, run_id, stage, span, progress or no_progress, guard)
         context = StageContext(run_id, spec, root, found, reporter)
         try:
+            guard.check()
             STAGE_FUNCTIONS[stage](context)
             if guard.expired.is_set():  # work that reported no progress since its time ran out is over it too
                 raise StageTimeLimit(stage, guard.limit or 0.0)
         except BaseException as error:
+            if guard.lost.is_set():
+                raise RunLost(f"run {run_id} was taken over by another worker during {stage}") from error
             record_partial_logs(context)
             if isinstance(error, (RunCancelled, StageTimeLimit)):
                 raise
@@ -282,9 +325,10 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, prog
             if guard.expired.is_set():  # its killed program's error
                 raise StageTimeLimit(stage, guard.limit or 0.0) from error
             raise
-    timings[stage] = time.perf_counter() - started
-    update_run(found, run_id, completed_stage=stage, progress=span[1], timings=timings, heartbeat_at=utcnow(),
-            process_group=None)
+        timings[stage] = time.perf_counter() - started
+        guard.write(completed_stage=stage, progress=span[1], timings=timings, heartbeat_at=utcnow(),
+                    process_group=None)
+        guard.check()  # cancelled or taken over before its completion was recorded: the result is dropped
 
 
 def describe_error(error: BaseException) -> str:
@@ -294,11 +338,13 @@ def describe_error(error: BaseException) -> str:
     return "".join(traceback.format_exception(error)).strip()[-8000:]
 
 
-def claim(run_id: int, *, worker: str | None = None, task_id: str = "", services: Services | None = None) -> bool:
-    """Take a queued run for this worker (queued → running), atomically: of two workers, one gets it."""
+def claim(run_id: int, *, worker: str | None = None, task_id: str = "", services: Services | None = None) -> Claim | None:
+    """Take a queued run for this worker (queued → running), atomically: of two workers, one gets it. Returns the
+    :class:`Claim` to write through, or ``None`` if the run was not queued."""
     found = services or open_services()
     now = utcnow()
-    values: dict[str, Any] = {"status": RunStatus.running, "worker": worker or worker_id(), "heartbeat_at": now,
+    worker = worker or worker_id()
+    values: dict[str, Any] = {"status": RunStatus.running, "worker": worker, "heartbeat_at": now,
                               "finished_at": None, "error": "",
                               "attempts": case((Simulation.attempts < 1, 1), else_=Simulation.attempts)}
     if task_id:
@@ -307,24 +353,27 @@ def claim(run_id: int, *, worker: str | None = None, task_id: str = "", services
         taken = session.execute(update(Simulation).where(Simulation.id == run_id,
                                                          Simulation.status == RunStatus.queued).values(**values))
         if taken.rowcount != 1:  # type: ignore[attr-defined]
-            return False
+            return None
         simulation = session.get(Simulation, run_id)
         simulation.started_at = simulation.started_at or now
         simulation.provenance = provenance(BedSpec.from_dict(simulation.spec).particles.seed)
-    return True
+        return Claim(run_id, worker, simulation.attempts)
 
 
-def release(run_id: int, message: str, *, services: Services | None = None) -> None:
-    """Hand a running run back to the queue (running → queued) between stages; not if it was cancelled."""
+def release(run_id: int, message: str, *, services: Services | None = None, claim: Claim | None = None) -> bool:
+    """Hand a running run back to the queue (running → queued) between stages; not if it was cancelled, nor,
+    with its ``claim``, if another worker holds it now. Whether it did."""
     found = services or open_services()
+    where = claim.owns() if claim else and_(Simulation.id == run_id, Simulation.status == RunStatus.running)
     with found.db.session() as session:
-        session.execute(update(Simulation).where(Simulation.id == run_id, Simulation.status == RunStatus.running)
-                        .values(status=RunStatus.queued, message=message, heartbeat_at=utcnow(), process_group=None))
+        return session.execute(update(Simulation).where(where).values(  # type: ignore[attr-defined]
+            status=RunStatus.queued, message=message, heartbeat_at=utcnow(), process_group=None)).rowcount == 1
 
 
 def finish(run_id: int, status: RunStatus, *, error: str = "", message: str = "",
-           services: Services | None = None) -> None:
-    """Mark a run finished (succeeded, failed or cancelled). A cancelled run stays cancelled."""
+           services: Services | None = None, claim: Claim | None = None) -> bool:
+    """Mark a run finished (succeeded, failed or cancelled). A cancelled run stays cancelled; with its ``claim``,
+    a run another worker holds now is left to it. Whether it did."""
     found = services or open_services()
     values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "process_group": None,
                               "message": message or status.value}
@@ -332,12 +381,14 @@ def finish(run_id: int, status: RunStatus, *, error: str = "", message: str = ""
         values.update(progress=1.0, stage="done")
     if error:
         values["error"] = error
+    where = claim.owns() if claim else and_(Simulation.id == run_id, Simulation.status != RunStatus.cancelled)
     with found.db.session() as session:
-        session.execute(update(Simulation).where(Simulation.id == run_id, Simulation.status != RunStatus.cancelled)
-                        .values(**values))
+        done = session.execute(update(Simulation).where(where).values(**values)).rowcount == 1  # type: ignore[attr-defined]
         # A run cancelled while it ran stays cancelled whatever its worker saw (often the killed program's error).
         session.execute(update(Simulation).where(Simulation.id == run_id, Simulation.status == RunStatus.cancelled,
-                                                 Simulation.finished_at.is_(None)).values(finished_at=utcnow()))
+                                                 Simulation.finished_at.is_(None))
+                        .values(finished_at=utcnow(), process_group=None))
+    return done
 
 
 def outcome(error: BaseException) -> tuple[RunStatus, str]:
@@ -354,7 +405,8 @@ def execute(run_id: int, *, folder: str | Path | None = None, progress: Progress
     Returns the final simulation row. Errors are recorded on the run and raised again.
     """
     found = services or open_services()
-    if not claim(run_id, worker=worker, services=found):
+    taken = claim(run_id, worker=worker, services=found)
+    if taken is None:
         status = _status(found, run_id)
         if status is None:
             raise RunError(f"run {run_id} is not in the database")
@@ -364,15 +416,18 @@ def execute(run_id: int, *, folder: str | Path | None = None, progress: Progress
     spans = _spans(stages)
     try:
         for stage in stages:
-            run_stage(run_id, stage, folder=folder, progress=progress, span=spans[stage], services=found)
+            run_stage(run_id, stage, folder=folder, progress=progress, span=spans[stage], services=found, claim=taken)
+    except RunLost:
+        raise
     except BaseException as error:
         status, reason = outcome(error)
         try:
-            finish(run_id, status, error=reason, services=found)
+            finish(run_id, status, error=reason, services=found, claim=taken)
         except BedflowError:
             pass  # the database itself failed: the original error says why
         raise
-    finish(run_id, RunStatus.succeeded, services=found)
+    if not finish(run_id, RunStatus.succeeded, services=found, claim=taken):
+        raise RunLost(f"run {run_id} was taken over by another worker; its result is dropped")
     with found.db.session() as session:
         return session.get(Simulation, run_id)  # type: ignore[return-value]
 

@@ -14,7 +14,8 @@ import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -49,6 +50,7 @@ class ObjectInfo:
     size: int
     sha256: str
     content_type: str = "application/octet-stream"
+    modified: datetime | None = field(default=None, compare=False)  # when it was last written, if the store says
 
 
 def safe_key(key: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
@@ -56,8 +57,9 @@ class LocalStore(Store):
             return None
         try:
             fields = json.loads(meta.read_text())
-            return ObjectInfo(**fields)
-        except FileNotFoundError:
+            fields.pop("modified", None)
+            return ObjectInfo(**fields, modified=datetime.fromtimestamp(target.stat().st_mtime, timezone.utc))
+        except FileNotFoundError:  # removed meanwhile
             return None
         except (OSError, ValueError, TypeError) as error:  # unreadable, not JSON, or not an object's fields
             raise StoreError(f"unreadable metadata of {key!r} in {self.root} ({meta}): {error}") from error

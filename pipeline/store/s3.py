@@ -98,7 +98,7 @@ class S3Store(Store):
             raise StoreError(f"S3 store at {self.endpoint} unreachable (stat {key}): {_reason(exc)}") from None
         metadata = {k.lower(): v for k, v in (result.metadata or {}).items()}
         return ObjectInfo(key, int(result.size or 0), metadata.get(SHA_HEADER, ""),
-                          result.content_type or "application/octet-stream")
+                          result.content_type or "application/octet-stream", result.last_modified)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         objects = self._call(lambda: list(self.client.list_objects(self.bucket, prefix=prefix, recursive=True)),
