@@ -167,10 +167,11 @@ def _page(title: str, subtitle: str, nav: list[tuple[str, str]], body: str) -> s
 def _rows(found: "Services", run_id: int) -> dict[str, Any]:
     """The run and its packing, mesh and sweep rows as plain values (read in one session)."""
     from .db import Mesh, Packing as PackingRow, Simulation, Sweep
+    from .db.queries import find
     from .runs import RunError
 
     with found.db.session() as session:
-        run = session.get(Simulation, run_id)
+        run = find(session, Simulation, run_id)
         if run is None:
             raise RunError(f"no run {run_id} in {found.db!r}")
         mesh = session.get(Mesh, run.mesh_id) if run.mesh_id else None
@@ -486,12 +487,13 @@ def run_html(run_id: int, *, interactive: bool = False, services: "Services | No
 def sweep_html(sweep_id: int, *, services: "Services | None" = None) -> tuple[str, list[int]]:
     """The HTML page of a sweep report and the ids of its runs."""
     from .db import Sweep
+    from .db.queries import find
     from .runs import RunError, list_runs, open_services
     from .results.extract import RunResult
 
     found = services or open_services()
     with found.db.session() as session:
-        row = session.get(Sweep, sweep_id)
+        row = find(session, Sweep, sweep_id)
         if row is None:
             raise RunError(f"no sweep {sweep_id} in {found.db!r}")
         sweep = {"name": row.name, "parameter": row.parameter, "values": list(row.values or []),

@@ -248,3 +248,37 @@ def test_an_unreachable_queue_is_a_clear_error_and_the_run_says_so(tmp_path, mon
         assert failed.status is RunStatus.failed and "could not be queued" in failed.error
     with pytest.raises(RunError, match="no run 999"):
         status(999)
+
+
+HUGE_IDS = (0, -1, 2**31, 2**63, 2**70)
+
+
+def test_ids_no_row_can_have_are_no_run_in_the_library(database_url, monkeypatch):
+    """The CLI refuses them as usage errors; the library (notebooks, the dashboard's URLs) says "no run", never
+    an OverflowError from SQLite."""
+    from pipeline import jobs, report
+    from pipeline.runs import cancel, get_artifact
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for huge in HUGE_IDS:
+        for call in (lambda: get_run(huge), lambda: run_artifacts(huge), lambda: jobs.status(huge),
+                     lambda: jobs.cancel(huge), lambda: jobs.resubmit(huge), lambda: cancel(huge),
+                     lambda: get_artifact(huge), lambda: report(huge), lambda: report(huge, sweep=True)):
+            with pytest.raises(RunError, match=f"no (run|artifact|sweep) {huge}|run {huge} is not"):
+                call()
+
+
+def test_sweep_names_fit_and_are_checked(database_url, monkeypatch):
+    from pipeline.jobs import sweep_name
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    spec = BedSpec(name="é" * 200)  # the longest bed name: the default sweep name is cut to fit its column
+    default = sweep_name(spec, "cfd.particle_reynolds")
+    assert len(default) == 200 and default.endswith(": cfd.particle_reynolds")
+    sweep_id = submit_sweep(spec, "cfd.particle_reynolds", [1, 2], until="pack")
+    with open_services().db.session() as session:
+        assert session.get(Sweep, sweep_id).name == default
+    with pytest.raises(RunError, match="sweep name: must not contain \\\\x1b"):
+        submit_sweep(spec, "cfd.particle_reynolds", [1], name="a\x1b[2Jb", until="pack")
+    with pytest.raises(RunError, match="sweep name: must be at most 200 characters"):
+        submit_sweep(spec, "cfd.particle_reynolds", [1], name="x" * 201, until="pack")

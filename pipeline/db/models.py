@@ -44,6 +44,11 @@ NAMING = {
 MAX_ID = 2**31 - 1
 
 
+def id_in_range(value: int) -> bool:
+    """Whether a row can have ``value`` as its id (SQLite cannot even look up an id past 2**63)."""
+    return isinstance(value, int) and 1 <= value <= MAX_ID
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from .models import Artifact, Bed, RunStatus, Simulation, Sweep
+from .models import Artifact, Bed, RunStatus, Simulation, Sweep, id_in_range
 
 if TYPE_CHECKING:
     import pandas
+
+T = TypeVar("T")
 
 # Simulation columns that take a (low, high) range filter.
 RANGE_COLUMNS = ("superficial_velocity", "re_p", "aspect_ratio", "particle_diameter", "column_diameter",
@@ -67,18 +69,25 @@ def sweep_runs(session: Session, sweep_id: int) -> list[Simulation]:
     return find_runs(session, sweep=sweep_id, newest_first=False)
 
 
+def find(session: Session, model: type[T], row_id: int) -> T | None:
+    """``session.get(model, row_id)``, and ``None`` for an id no row can have (ids from users: the CLI, URLs)."""
+    return session.get(model, row_id) if id_in_range(row_id) else None
+
+
 def get_run(session: Session, run_id: int) -> Simulation | None:
+    if not id_in_range(run_id):
+        return None
     return session.scalars(select(Simulation).options(joinedload(Simulation.bed), joinedload(Simulation.sweep))
                            .where(Simulation.id == run_id)).first()
 
 
 def get_sweep(session: Session, sweep_id: int) -> Sweep | None:
-    return session.get(Sweep, sweep_id)
+    return find(session, Sweep, sweep_id)
 
 
 def run_artifacts(session: Session, run_id: int, kind: str | None = None) -> list[Artifact]:
     """The artifacts of a run: its own and those of its bed, packing and mesh."""
-    run = session.get(Simulation, run_id)
+    run = find(session, Simulation, run_id)
     if run is None:
         return []
     owners = [Artifact.simulation_id == run.id, Artifact.bed_id == run.bed_id]

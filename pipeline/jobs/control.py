@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 
 from .. import children
 from ..db import RunStatus, Simulation, Sweep, utcnow
+from ..db.queries import find
 from ..db.records import upsert_bed
 from ..limits import check_run, check_sweep_size, check_user_runs
 from ..runs import RunError, create_run, finish, open_services, pending_stages, worker_id
@@ -27,6 +28,8 @@ from ..runs.execute import active_runs, update_run
 from ..settings import Settings
 from ..spec import BedSpec
 from ..spec.bedspec import suggest
+from ..spec.fields import LINE_LENGTH
+from ..text import check_text
 from .queue import QueueError, queue_for
 
 STATUS_KEYS = ("id", "status", "progress", "stage", "attempts", "error", "message")
@@ -109,6 +112,18 @@ def parse_sweep_values(path: str, text: str) -> list[float | int]:
     return values
 
 
+def sweep_name(spec: BedSpec, parameter: str, name: str | None = None) -> str:
+    """A sweep's name: ``name`` checked like a bed's (one line of at most 200 printable characters), or by
+    default ``"<bed name>: <parameter>"`` with the bed's name cut to fit; :class:`RunError` for a bad name."""
+    if name is not None and name.strip():
+        try:
+            return check_text(name.strip(), max_length=LINE_LENGTH)
+        except ValueError as error:
+            raise RunError(f"sweep name: {error}") from None
+    suffix = f": {parameter}"
+    return spec.name[: LINE_LENGTH - len(suffix)] + suffix
+
+
 def submit_sweep(spec: BedSpec, parameter: str, values: Sequence[Any], *, name: str | None = None,
                  until: str = "solve", created_by: str = "", settings: Settings | None = None) -> int:
     """A sweep: one run of ``spec`` per value of ``parameter`` (a dotted spec path such as
@@ -120,6 +135,7 @@ def submit_sweep(spec: BedSpec, parameter: str, values: Sequence[Any], *, name: 
         raise RunError("a sweep needs at least one value")
     if parameter not in spec.field_paths():
         raise RunError(f"cannot sweep {parameter!r}: not a spec field{suggest(parameter, spec.field_paths())}")
+    sweep_title = sweep_name(spec, parameter, name)
     limits = settings.limits
     check_sweep_size(len(values), limits)
     variants = [spec.updated({parameter: value}).validate() for value in values]
@@ -129,7 +145,7 @@ def submit_sweep(spec: BedSpec, parameter: str, values: Sequence[Any], *, name: 
     with found.db.session() as session:
         check_user_runs(created_by, active_runs(session, created_by), len(variants), limits)
         bed = upsert_bed(session, spec, created_by)
-        sweep = Sweep(name=name or f"{spec.name}: {parameter}", bed_id=bed.id, parameter=parameter,
+        sweep = Sweep(name=sweep_title, bed_id=bed.id, parameter=parameter,
                       values=list(values), created_by=created_by)
         session.add(sweep)
         session.flush()
@@ -143,7 +159,7 @@ def status(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
     """``{"id", "status", "progress", "stage", "attempts", "error", "message"}`` of a run, from the database."""
     found = open_services(settings)
     with found.db.session() as session:
-        run = session.get(Simulation, run_id)
+        run = find(session, Simulation, run_id)
         if run is None:
             raise RunError(f"no run {run_id} in {found.db!r}")
         return {"id": run.id, "status": run.status.value, "progress": round(run.progress, 4),
@@ -160,7 +176,7 @@ def cancel(run_id: int, *, by: str = "", settings: Settings | None = None) -> di
     _owned(found, run_id, by, "cancel", settings)
     before = cancel_run(run_id, services=found)
     with found.db.session() as session:
-        run = session.get(Simulation, run_id)
+        run = find(session, Simulation, run_id)
         task_id, worker, group = run.task_id, run.worker, run.process_group  # type: ignore[union-attr]
     if before is RunStatus.queued:
         queue_for(settings).revoke(task_id)
@@ -193,7 +209,7 @@ def resubmit(run_id: int, *, by: str = "", settings: Settings | None = None) -> 
 
 def _owned(found: Any, run_id: int, by: str, action: str, settings: Settings) -> Simulation:
     with found.db.session() as session:
-        run = session.get(Simulation, run_id)
+        run = find(session, Simulation, run_id)
         if run is None:
             raise RunError(f"no run {run_id} in {found.db!r}")
         check_owner(run, by, action, settings)

@@ -49,10 +49,8 @@ def run_artifacts(run_id: int, kind: str | None = None, *, services: Services | 
 def get_artifact(artifact_id: int, *, services: Services | None = None) -> Artifact:
     """One artifact row by id (detached: read its columns freely); :class:`RunError` if there is none."""
     found = services or open_services()
-    if not 0 < artifact_id < 2**63:
-        raise RunError(f"no artifact {artifact_id}")
     with found.db.session() as session:
-        artifact = session.get(Artifact, artifact_id)
+        artifact = queries.find(session, Artifact, artifact_id)
         if artifact is None:
             raise RunError(f"no artifact {artifact_id}")
         session.expunge(artifact)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from .. import children
 from ..db import RunStatus, Simulation, utcnow
+from ..db.queries import find
 from ..db.records import add_artifacts, new_simulation, upload
 from ..errors import BedflowError
 from ..limits import Limits, StageTimeLimit, check_run, check_user_runs
@@ -437,7 +438,7 @@ def cancel(run_id: int, *, services: Services | None = None) -> RunStatus:
     (its programs are killed and its logs kept). Returns the status it had."""
     found = services or open_services()
     with found.db.session() as session:
-        simulation = session.get(Simulation, run_id)
+        simulation = find(session, Simulation, run_id)
         if simulation is None:
             raise RunError(f"run {run_id} is not in the database")
         before = simulation.status
