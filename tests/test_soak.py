@@ -55,7 +55,8 @@ def test_runs_survive_workers_killed_at_random(postgres_url, redis_url, s3_serve
     rng = random.Random(SEED)
     shared = {**s3_server, "DATABASE_URL": postgres_url, "BEDFLOW_QUEUE": redis_url,
               "BEDFLOW_STORE": f"s3://bedflow-soak-{uuid.uuid4().hex[:8]}", "BEDFLOW_STALE_AFTER": f"{STALE_AFTER:g}",
-              "BEDFLOW_MAX_ATTEMPTS": "100"}  # a run may be unlucky several times: the soak is about losing nothing
+              "BEDFLOW_MAX_ATTEMPTS": "100",  # a run may be unlucky several times: the soak is about losing nothing
+              "BEDFLOW_MAX_RUNS_PER_USER": str(RUNS)}  # all of them queued at once, by one (anonymous) user
     for name, value in {**shared, "BEDFLOW_DATA_DIR": str(tmp_path / "submitter")}.items():
         monkeypatch.setenv(name, value)
     found = open_services()
