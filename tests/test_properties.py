@@ -32,13 +32,24 @@ def _value_strategy(parameter: param.Parameter) -> st.SearchStrategy:
         return st.lists(st.sampled_from(parameter.objects), unique=True)
     if isinstance(parameter, param.Selector):
         return st.sampled_from(parameter.objects)
-    return st.text(max_size=30)
+    return _safe_text(30)
+
+
+# Characters a name may hold (pipeline.text): no control, bidi, separator or surrogate characters. Drawing
+# only these keeps the filter below for the cross-field rules; unsafe names are refused in test_dsl.
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_SAFE = st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp"), exclude_characters=_BIDI)
+
+
+def _safe_text(max_size: int, *, multiline: bool = False) -> st.SearchStrategy[str]:
+    alphabet = st.one_of(_SAFE, st.sampled_from("\n\t")) if multiline else _SAFE
+    return st.text(alphabet=alphabet, max_size=max_size)
 
 
 @st.composite
 def specs(draw: st.DrawFn) -> BedSpec:
     """Valid specs: random field values, kept only if they satisfy the cross-field rules."""
-    data: dict = {"name": draw(st.text(max_size=20)), "description": draw(st.text(max_size=40))}
+    data: dict = {"name": draw(_safe_text(20)), "description": draw(_safe_text(40, multiline=True))}
     for key, cls in SECTION_CLASSES.items():
         fields = cls.field_names()
         chosen = draw(st.lists(st.sampled_from(fields), unique=True, max_size=4))
