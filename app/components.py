@@ -25,14 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import panel as pn
 from panel.pane.vtk.vtk import VTKRenderWindow
-from sqlalchemy import select
 
-from pipeline.correlations import PRESSURE_DROP_NAMES
-from pipeline.db import Artifact, Bed, Simulation, Sweep
-from pipeline.db.queries import runs_query
+from pipeline.db import Artifact, Simulation
 from pipeline.errors import BedflowError
 from pipeline.results.extract import RunResult
-from pipeline.runs import Services, fetch_artifacts, local_run_folder, run_artifacts
+from pipeline.results.presentation import correlation_rows
+from pipeline.folder import SOLVER_LOG, RunFolder
+from pipeline.runs import Services, fetch_artifacts, recorded_folder, run_artifacts
+from pipeline.runs.catalog import SweepInfo, bed_names, list_sweeps, run_rows
+from pipeline.runs import run_folder as fetched_run_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,10 +42,6 @@ if TYPE_CHECKING:
 
 #: How often pages look at the database while something may change (milliseconds).
 POLL_MS = 1500
-#: The solver log whose residuals are plotted.
-SOLVER_LOG = "log.simpleFoam"
-#: Correlations in the order tables list them (keys of the results' ``correlations``).
-CORRELATIONS = tuple(PRESSURE_DROP_NAMES)
 #: Completed stages, in order: what a run has made so far.
 STAGE_ORDER = ("", "pack", "mesh", "solve", "postprocess")
 
@@ -149,24 +146,23 @@ def _folder_lock(services: Services, run_id: int) -> threading.Lock:
         return _FOLDER_LOCKS.setdefault((services.settings, run_id), threading.Lock())
 
 
-def run_folder(services: Services, run_id: int) -> Path:
-    """:func:`pipeline.runs.local_run_folder`, one fetch at a time per run (blocking: call in a thread)."""
+def run_folder(services: Services, run_id: int) -> RunFolder:
+    """:func:`pipeline.runs.run_folder`, one fetch at a time per run (blocking: call in a thread)."""
     with _folder_lock(services, run_id):
-        return local_run_folder(run_id, services=services)
+        return fetched_run_folder(run_id, services=services)
 
 
 def packing_file(services: Services, run_id: int) -> Path:
-    """The run's ``packing/packing.npz`` on this machine; only the packing is fetched when it is missing
-    (blocking)."""
-    from pipeline.packing import PACKING_FILE
+    """The run's packing file on this machine; only the packing is fetched when it is missing (blocking)."""
+    from pipeline.runs import get_run
 
-    local = services.work_dir(run_id) / "packing" / PACKING_FILE
+    local = recorded_folder(get_run(run_id, services=services), services).packing_file
     if not local.is_file():
         with _folder_lock(services, run_id):
             if not local.is_file():
                 fetch_artifacts(run_id, "packing", local.parent, services=services)
     if not local.is_file():
-        return run_folder(services, run_id) / "packing" / PACKING_FILE
+        return run_folder(services, run_id).packing_file
     return local
 
 
@@ -199,15 +195,20 @@ RUN_TABLE_COLUMNS = {
 NO_SWEEP = "none (single runs)"
 
 
-def _sweep_label(sweep_id: int | None, sweeps: dict[int, tuple[str, str]]) -> str:
+def _sweep_label(sweep_id: int | None, sweeps: dict[int, SweepInfo]) -> str:
     if sweep_id is None:
         return NO_SWEEP
-    name, parameter = sweeps.get(sweep_id, ("", ""))
+    found = sweeps.get(sweep_id)
+    name, parameter = (found.name, found.parameter) if found else ("", "")
     return f"#{sweep_id} {name}".strip() + (f" ({parameter})" if parameter and parameter not in name else "")
 
 
 def _created(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def runs_table(services: Services, *, status: list[str] | None = None, bed: str | None = None,
@@ -216,21 +217,13 @@ def runs_table(services: Services, *, status: list[str] | None = None, bed: str 
     the sweeps (id → label). Reads only the columns shown: cheap enough to repeat every second."""
     import pandas as pd
 
-    columns = (Simulation.id, Simulation.bed_id, Simulation.status, Simulation.stage, Simulation.progress,
-               Simulation.re_p, Simulation.aspect_ratio, Simulation.cells, Simulation.dp_dz, Simulation.ratio_ergun,
-               Simulation.created_at, Simulation.created_by, Simulation.sweep_id)
-    query = runs_query(status=status or None, bed=bed or None, sweep=sweep or None, limit=limit)
-    with services.db.session() as session:
-        rows = session.execute(query.with_only_columns(*columns)).all()
-        beds = dict(session.execute(select(Bed.id, Bed.name)).all())
-        sweeps = {i: (n, p) for i, n, p in session.execute(select(Sweep.id, Sweep.name, Sweep.parameter)).all()}
+    rows = run_rows(status=status or None, bed=bed or None, sweep=sweep or None, limit=limit, services=services)
+    sweeps = {s.id: s for s in list_sweeps(services=services)}
     records = [{
-        "id": r.id, "bed": beds.get(r.bed_id, ""), "status": r.status.value, "stage": r.stage or "",
-        "progress": round(100.0 * (r.progress or 0.0), 1), "re_p": r.re_p, "aspect_ratio": r.aspect_ratio,
-        "cells": float("nan") if r.cells is None else float(r.cells),
-        "dp_dz": float("nan") if r.dp_dz is None else r.dp_dz,
-        "ratio_ergun": float("nan") if r.ratio_ergun is None else r.ratio_ergun,
-        "created": _created(r.created_at), "created_by": r.created_by or "",
+        "id": r.id, "bed": r.bed, "status": r.status.value, "stage": r.stage,
+        "progress": round(100.0 * r.progress, 1), "re_p": r.re_p, "aspect_ratio": r.aspect_ratio,
+        "cells": _nan(r.cells), "dp_dz": _nan(r.dp_dz), "ratio_ergun": _nan(r.ratio_ergun),
+        "created": _created(r.created_at), "created_by": r.created_by,
         # escaped: Tabulator draws the group headers (the runs page groups by sweep) as HTML
         "sweep": html.escape(_sweep_label(r.sweep_id, sweeps)),
     } for r in rows]
@@ -240,26 +233,20 @@ def runs_table(services: Services, *, status: list[str] | None = None, bed: str 
     for name in ("bed", "status", "stage", "created", "created_by", "sweep"):
         frame[name] = frame[name].astype(object)
     sweep_labels = {i: _sweep_label(i, sweeps) for i in sorted(sweeps, reverse=True)}
-    return frame, sorted(set(beds.values())), sweep_labels
+    return frame, bed_names(services=services), sweep_labels
 
 
 def succeeded_runs(services: Services, limit: int = 1000) -> dict[str, int]:
     """Succeeded runs with results, for pickers: label → id, newest first."""
-    query = runs_query(status="succeeded", limit=limit).with_only_columns(
-        Simulation.id, Simulation.bed_id, Simulation.re_p, Simulation.aspect_ratio, Simulation.resolution)
-    with services.db.session() as session:
-        rows = session.execute(query.where(Simulation.results.is_not(None))).all()
-        beds = dict(session.execute(select(Bed.id, Bed.name)).all())
+    rows = run_rows(status="succeeded", solved=True, limit=limit, services=services)
     # escaped: Bokeh's MultiChoice draws its labels with Choices.js as HTML (allowHTML)
-    return {html.escape(f"#{r.id} {beds.get(r.bed_id, '')}: Reₚ {r.re_p:.3g}, D/d {r.aspect_ratio:.3g}, "
-                        f"{r.resolution}/d"): r.id for r in rows}
+    return {html.escape(f"#{r.id} {r.bed}: Reₚ {r.re_p:.3g}, D/d {r.aspect_ratio:.3g}, {r.resolution}/d"): r.id
+            for r in rows}
 
 
 def sweep_choices(services: Services) -> dict[str, int]:
     """Sweeps for pickers: label → id, newest first."""
-    with services.db.session() as session:
-        rows = session.execute(select(Sweep.id, Sweep.name, Sweep.parameter).order_by(Sweep.id.desc())).all()
-    return {_sweep_label(i, {i: (n, p)}): i for i, n, p in rows}
+    return {_sweep_label(s.id, {s.id: s}): s.id for s in list_sweeps(services=services)}
 
 
 def result_of(run: Simulation) -> RunResult | None:
@@ -272,17 +259,12 @@ def correlation_table(results: dict[str, Any]) -> "pd.DataFrame":
     the correlations' Δp/L and the ratios CFD / correlation, as the run recorded them."""
     import pandas as pd
 
-    meshed, nominal = results["as_meshed"], results["nominal"]
     rows = [{"Correlation": "CFD (this run)", "Δp/L as meshed (Pa/m)": results["dp_dz"],
              "CFD / correlation, as meshed": float("nan"), "Δp/L nominal (Pa/m)": results["dp_dz"],
              "CFD / correlation, nominal": float("nan")}]
-    for key in [k for k in CORRELATIONS if k in meshed["correlations"]] + \
-               [k for k in meshed["correlations"] if k not in CORRELATIONS]:
-        rows.append({"Correlation": PRESSURE_DROP_NAMES.get(key, key),
-                     "Δp/L as meshed (Pa/m)": meshed["correlations"][key],
-                     "CFD / correlation, as meshed": meshed["ratios"][key],
-                     "Δp/L nominal (Pa/m)": nominal["correlations"].get(key, float("nan")),
-                     "CFD / correlation, nominal": nominal["ratios"].get(key, float("nan"))})
+    rows += [{"Correlation": row.label, "Δp/L as meshed (Pa/m)": row.meshed, "CFD / correlation, as meshed":
+              row.ratio_meshed, "Δp/L nominal (Pa/m)": row.nominal, "CFD / correlation, nominal": row.ratio_nominal}
+             for row in correlation_rows(results)]
     return pd.DataFrame(rows).set_index("Correlation")
 
 
@@ -311,17 +293,6 @@ def compare_table(runs: Iterable[Simulation]) -> "pd.DataFrame":
     return pd.DataFrame(rows).set_index("Run") if rows else pd.DataFrame(columns=["Run"]).set_index("Run")
 
 
-def mesh_quality(services: Services, run: Simulation) -> dict[str, Any] | None:
-    """The quality report (checkMesh) of the run's mesh, or ``None`` before its mesh stage."""
-    from pipeline.db import Mesh
-
-    if run.mesh_id is None:
-        return None
-    with services.db.session() as session:
-        mesh = session.get(Mesh, run.mesh_id)
-        return {"cells": mesh.cells, "resolution": mesh.resolution, **(mesh.quality or {})} if mesh else None
-
-
 def _stored_log(services: Services, run_id: int) -> Artifact | None:
     found = [a for a in run_artifacts(run_id, "log", services=services) if a.name == SOLVER_LOG]
     return found[0] if found else None
@@ -333,7 +304,7 @@ def residual_history(services: Services, run: Simulation) -> dict[str, list[tupl
     from pipeline.openfoam.logs import residual_history as parse
 
     if not run.status.finished:
-        log = services.work_dir(run.id) / "case" / SOLVER_LOG
+        log = recorded_folder(run, services).solver_log
         return parse(log) if log.is_file() else None
     stored = _stored_log(services, run.id)
     if stored is None:
@@ -408,7 +379,7 @@ def build_scene(services: Services, run_id: int, kind: str) -> SceneData:
             if data.size <= MAX_SCENE_BYTES:
                 return data
     else:
-        case = run_folder(services, run_id) / "case"
+        case = run_folder(services, run_id).case
         if kind == "mesh":
             data = SceneData.capture(scene.mesh_scene(case, window_size=size))
         elif kind in ("velocity", "pressure"):
@@ -587,9 +558,9 @@ def quality_table(quality: dict[str, Any] | None) -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=["Check", "Value"]).set_index("Check")
 
 
-__all__ = ["CORRELATIONS", "MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_COLUMNS", "SCENE_KINDS", "SOLVER_LOG",
+__all__ = ["MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_COLUMNS", "SCENE_KINDS", "SOLVER_LOG",
            "ErrorOnce", "PlotSlot", "SceneData", "SceneTooLarge", "SceneView", "SharedCache", "Text",
            "build_scene", "compare_table", "correlation_table", "download_widget", "finished_residuals",
-           "mesh_quality", "packing_of", "porosity_plot", "residual_history", "result_of", "result_summary",
+           "packing_of", "porosity_plot", "residual_history", "result_of", "result_summary",
            "run_folder", "runs_table", "scene_data", "soon", "stage_done", "status_box", "status_html",
            "succeeded_runs", "sweep_choices"]

@@ -78,7 +78,7 @@ def measure(label: str, environment: dict[str, str]) -> None:
 
 def main() -> None:
     from pipeline.db import DatabaseError
-    from pipeline.db.scratch import scratch_postgres
+    from pipeline.testing import scratch_postgres
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

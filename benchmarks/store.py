@@ -35,7 +35,7 @@ from pipeline.settings import Settings
 from pipeline.store import LocalStore, is_intact, sha256_file
 from pipeline.store.archive import archive_folder
 from pipeline.store.s3 import S3Store
-from pipeline.store.s3_server import local_s3_server
+from pipeline.testing import local_s3_server
 
 BED = {"name": "bench-store", "bed": {"diameter": 0.025, "height": 0.04},
        "particles": {"count": 90, "diameter": 0.005, "seed": 42}, "cfd": {"particle_reynolds": 5.0}}
@@ -156,7 +156,7 @@ def catalog(url: str, label: str) -> None:
 
 def postgres(root: Path) -> None:
     from pipeline.db import DatabaseError
-    from pipeline.db.scratch import scratch_postgres
+    from pipeline.testing import scratch_postgres
 
     try:
         with scratch_postgres("bedflow_bench") as url:

@@ -16,6 +16,7 @@ from .settings import Settings
 from .spec import BedSpec
 
 if TYPE_CHECKING:
+    from .runs import SweepRuns
     from .verification import VerificationReport
 
 __version__ = "0.1.0"
@@ -38,8 +39,10 @@ def submit(spec: BedSpec, until: str = "solve", created_by: str = "") -> int:
     return _submit(spec, until=until, created_by=created_by)
 
 
-def submit_sweep(spec: BedSpec, parameter: str, values: list, until: str = "solve", created_by: str = "") -> int:
-    """Queue one run per value of ``parameter``; return the sweep id. See :func:`pipeline.jobs.submit_sweep`."""
+def submit_sweep(spec: BedSpec, parameter: str, values: list, until: str = "solve",
+                 created_by: str = "") -> "SweepRuns":
+    """Queue one run per value of ``parameter``; return the sweep's id and run ids. See
+    :func:`pipeline.jobs.submit_sweep`."""
     from .jobs import submit_sweep as _submit_sweep
 
     return _submit_sweep(spec, parameter, values, until=until, created_by=created_by)

@@ -13,6 +13,10 @@ class BedflowError(Exception):
     """Base class of all errors bedflow reports to a user."""
 
 
+class QueueError(BedflowError):
+    """The job queue cannot be reached."""
+
+
 @dataclass(frozen=True)
 class SourceLocation:
     """A position in a `.bed` text: 1-based line and column, plus the line's text.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .correlations import PRESSURE_DROP_NAMES
+from .results.presentation import correlation_rows
 from .errors import BedflowError
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _e(value: Any) -> str:
 
 
 def _num(value: Any, digits: int = 4) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -67,7 +68,7 @@ def _num(value: Any, digits: int = 4) -> str:
 def _value(key: str, value: Any, unit: str = "", digits: int = 4) -> str:
     """A number in a cell, with its exact value in ``data-key``/``data-value`` (for scripts and tests)."""
     data = f' data-key="{_e(key)}" data-value="{_e(repr(value))}"' if key else ""
-    shown = _num(value, digits) + (f"\u00a0{_e(unit)}" if unit and value is not None else "")
+    shown = _num(value, digits) + (f"\u00a0{_e(unit)}" if unit and _num(value) != "–" else "")
     return f'<span class="num"{data}>{shown}</span>'
 
 
@@ -199,11 +200,10 @@ def _try(notes: list[str], what: str, action: Callable[[], Any]) -> Any:
 def _run_files(found: "Services", run_id: int, tmp: Path, interactive: bool, notes: list[str]
                ) -> tuple[Path | None, dict[str, Path], Any, str | None]:
     """(local folder, pictures, packing, interactive scene page) of a run; what fails is noted."""
-    from .packing import Packing
 
-    from .runs import local_run_folder
+    from .runs import run_folder
 
-    folder = _try(notes, "run files", lambda: local_run_folder(run_id, services=found))
+    folder = _try(notes, "run files", lambda: run_folder(run_id, services=found))
     pictures: dict[str, Path] = {}
     packing = None
     scene_html = None
@@ -211,9 +211,8 @@ def _run_files(found: "Services", run_id: int, tmp: Path, interactive: bool, not
         return None, pictures, None, None
     from viz import figures
 
-    npz = Path(folder) / "packing" / "packing.npz"
-    if npz.is_file():
-        packing = _try(notes, "packing file", lambda: Packing.load(npz))
+    if folder.packing_file.is_file():
+        packing = _try(notes, "packing file", folder.packing)
     if packing is not None:
         pictures.update(_try(notes, "packing pictures",
                              lambda: figures.packing_figures(packing, tmp, PICTURE_SIZE)) or {})
@@ -228,12 +227,12 @@ def _run_files(found: "Services", run_id: int, tmp: Path, interactive: bool, not
                 finally:
                     plotter.close()
             scene_html = _try(notes, "interactive packing scene", scene)
-    case = Path(folder) / "case"
+    case = folder.case
     if case.is_dir():
         pictures.update(_try(notes, "mesh and field pictures",
                              lambda: figures.case_figures(case, tmp, ("mesh", "fields"), PICTURE_SIZE)) or {})
         pictures.update(_try(notes, "plots", lambda: figures.result_plots(case, tmp)) or {})
-    return Path(folder), pictures, packing, scene_html
+    return folder.root, pictures, packing, scene_html
 
 
 # -- the run report ---------------------------------------------------------------------------------------------
@@ -379,19 +378,11 @@ def _results_section(run: Any, result: dict[str, Any] | None, pictures: dict[str
     if warnings:
         body = "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in warnings) + body
     meshed, nominal = result.get("as_meshed") or {}, result.get("nominal") or {}
-    names = list((meshed.get("correlations") or {}).keys())
-    stored = {"ergun": run.ratio_ergun, "eisfeld_schnitzlein": run.ratio_eisfeld_schnitzlein}
-    table_rows = []
-    for name in names:
-        ratio_m = meshed["ratios"].get(name)
-        if name in stored and stored[name] is not None:
-            ratio_m = stored[name]
-        table_rows.append([
-            _e(PRESSURE_DROP_NAMES.get(name, name)),
-            _value(f"as_meshed.{name}", meshed["correlations"].get(name), "Pa/m"),
-            _value(f"ratio_{name}", ratio_m, digits=3),
-            _value(f"nominal.{name}", (nominal.get("correlations") or {}).get(name), "Pa/m"),
-            _value(f"nominal.ratio_{name}", (nominal.get("ratios") or {}).get(name), digits=3)])
+    table_rows = [[_e(row.label), _value(f"as_meshed.{row.key}", row.meshed, "Pa/m"),
+                   _value(f"ratio_{row.key}", row.ratio_meshed, digits=3),
+                   _value(f"nominal.{row.key}", row.nominal, "Pa/m"),
+                   _value(f"nominal.ratio_{row.key}", row.ratio_nominal, digits=3)]
+                  for row in correlation_rows(result)]
 
     def geometry(g: dict[str, Any]) -> str:
         g = g.get("geometry") or {}

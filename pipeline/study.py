@@ -149,7 +149,7 @@ def run_study(cases: list[StudyCase], beds: dict[str, dict[str, Any]] | None = N
     case is a recorded run (:func:`pipeline.run`) in one sweep named ``name``, else a run in ``folder``
     (:func:`pipeline.workflow.run`). ``overrides`` (spec paths) apply to every case, e.g.
     ``{"cfd.processes": 2}``."""
-    from .packing import Packing
+    from .folder import RunFolder
     from .runs import run as recorded_run
     from .workflow import run as local_run
 
@@ -166,7 +166,7 @@ def run_study(cases: list[StudyCase], beds: dict[str, dict[str, Any]] | None = N
         result = recorded_run(spec, folder=where, progress=step, sweep_id=sweep_id) if record else local_run(
             spec, folder=where, progress=step)
         seconds = time.perf_counter() - started
-        packing = Packing.load(Path(result.case_dir).parent / "packing" / "packing.npz")
+        packing = RunFolder(Path(result.case_dir).parent).packing()
         radial = packing.radial_porosity(bins=40, z_range=result.window) if case.role == "seed" else None
         row = row_of(case, spec, result, seconds, radial)
         rows.append(row)
@@ -178,17 +178,13 @@ def run_study(cases: list[StudyCase], beds: dict[str, dict[str, Any]] | None = N
 
 def record_study(name: str, cases: list[StudyCase]) -> int:
     """A sweep row that groups the study's runs (varied: Re_p, with seeds, meshes and treatments besides)."""
-    from .db import Sweep
+    from .db.records import new_sweep
     from .runs import open_services
 
     labels = "; ".join(case.label for case in cases)
     with open_services().db.session() as session:
-        sweep = Sweep(name=name[:200], bed_id=None, parameter="cfd.particle_reynolds",
-                      values=sorted({case.reynolds for case in cases}),
-                      description=f"validation study of {len(cases)} cases: {labels}")
-        session.add(sweep)
-        session.flush()
-        return int(sweep.id)
+        return new_sweep(session, name[:200], "cfd.particle_reynolds", sorted({case.reynolds for case in cases}),
+                         description=f"validation study of {len(cases)} cases: {labels}")
 
 
 def _folder_name(case: StudyCase) -> str:

@@ -1,9 +1,10 @@
 """`run(spec)`: spec → packing → geometry → mesh → solve → results, with per-stage progress.
 
-Every stage writes into one run folder (``<data>/runs/<name>-<digest12>`` by
-default): ``packing/`` (packing.npz and geometry) and ``case/`` (the OpenFOAM
-case, its logs, and ``results.json``). A packing with the same packing digest
-is reused; so is a mesh whose ``mesh.json`` records the same mesh digest.
+Every stage works in one :class:`~pipeline.folder.RunFolder` (``<data>/runs/<name>-<digest12>`` by default) and
+hands what it made to the next in memory: :func:`mesh_packing` takes the :class:`Packing`, :func:`solve_case` the
+spec, :func:`postprocess` the spec, packing, mesh quality and solve record. The functions that start from a folder
+(``bedflow mesh``/``solve``, a stage resumed on another worker) read these from the folder's records instead. A
+packing with the same packing digest is reused; so is a mesh whose ``mesh.json`` records the same mesh digest.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .cfd.bed import bed_domain, mesh_bed_case, solve_bed_case, write_bed_case
+from .folder import MESH_RECORD, SOLVE_RECORD, RunFolder
 from .openfoam import run_foam
-from .cfd.bed import SPEC_FILE, bed_domain, mesh_bed_case, solve_bed_case, write_bed_case
 from .packing import Packing, pack_to_folder, with_engine
 from .packing.model import packing_digest
 from .progress import ProgressCallback, no_progress, scaled
@@ -26,12 +29,10 @@ from .results.forces import evaluate as evaluate_functions
 from .results.profiles import fluid_volume_fraction
 from .results.radial import RING_WIDTH, radial_profile
 from .results.richardson import Extrapolation, richardson
-from .settings import Settings
 from .spec import BedSpec
-from .text import file_name
 
-MESH_RECORD = "mesh.json"
-
+__all__ = ["MESH_RECORD", "SOLVE_RECORD", "MeshStudy", "RunFolder", "mesh", "mesh_digest",
+           "mesh_packing", "mesh_study", "postprocess", "run", "solve", "solve_case", "study_plan", "study_resolutions"]
 
 #: Changes whenever the mesh of the same spec changes (the surface a packing is meshed from, the meshing
 #: settings), so that stored meshes of the old kind are not reused. 2: spheres are icospheres holding the
@@ -50,63 +51,71 @@ def mesh_digest(spec: BedSpec) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def default_run_dir(spec: BedSpec, settings: Settings | None = None) -> Path:
-    settings = settings or Settings.from_env()
-    return settings.data_dir / "runs" / file_name(spec.name, f"-{spec.digest()[:12]}")
+def _folder(spec: BedSpec, folder: str | Path | RunFolder | None) -> RunFolder:
+    return RunFolder.of(folder) if folder is not None else RunFolder.default(spec)
 
 
-def mesh(spec: BedSpec, folder: str | Path | None = None, engine: str | None = None,
+def mesh_packing(spec: BedSpec, packing: Packing, folder: str | Path | RunFolder,
+                 progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Mesh ``packing`` for ``spec`` in the folder's case; return the mesh quality. A mesh the case already holds
+    for the same :func:`mesh_digest` is kept (only this spec's dictionaries are written)."""
+    where = RunFolder.of(folder)
+    report = progress or no_progress
+    wanted = mesh_digest(spec)
+    known = where.record(where.mesh_record)
+    if known is not None and known.get("digest") == wanted:
+        write_bed_case(where.case, packing, spec, mesh=False)
+        quality = known["quality"]
+        report(1.0, f"reused mesh of {quality['cells']} cells")
+        return quality
+    write_bed_case(where.case, packing, spec)
+    quality = mesh_bed_case(where.case, progress=report, processes=spec.cfd.processes)
+    where.mesh_record.write_text(json.dumps({"digest": wanted, "quality": quality}, indent=2))
+    return quality
+
+
+def mesh(spec: BedSpec, folder: str | Path | RunFolder | None = None, engine: str | None = None,
          progress: ProgressCallback | None = None) -> dict[str, Any]:
     """Pack (or reuse) and mesh ``spec`` in ``folder``; return the mesh quality (reused when unchanged)."""
     spec = with_engine(spec, engine)
     report = progress or no_progress
-    root = Path(folder) if folder else default_run_dir(spec)
-    packed = pack_to_folder(spec, root / "packing", progress=scaled(report, 0.0, 0.2))
-    packing = Packing.load(packed["packing_file"])
-    case = root / "case"
-    record = case / MESH_RECORD
-    wanted = mesh_digest(spec)
-    if record.is_file() and json.loads(record.read_text()).get("digest") == wanted:
-        write_bed_case(case, packing, spec, mesh=False)
-        quality = json.loads(record.read_text())["quality"]
-        report(1.0, f"reused mesh of {quality['cells']} cells")
-        return quality
-    write_bed_case(case, packing, spec)
-    quality = mesh_bed_case(case, progress=scaled(report, 0.2, 1.0), processes=spec.cfd.processes)
-    record.write_text(json.dumps({"digest": wanted, "quality": quality}, indent=2))
-    return quality
+    where = _folder(spec, folder)
+    packed = pack_to_folder(spec, where.packing_dir, progress=scaled(report, 0.0, 0.2))
+    return mesh_packing(spec, packed.packing, where, progress=scaled(report, 0.2, 1.0))
 
 
-SOLVE_RECORD = "solve.json"
-
-
-def solve_case(case_dir: str | Path, processes: int | None = None,
-               progress: ProgressCallback | None = None) -> dict[str, Any]:
+def solve_case(case_dir: str | Path, processes: int | None = None, progress: ProgressCallback | None = None, *,
+               spec: BedSpec | None = None) -> dict[str, Any]:
     """Run simpleFoam on a meshed case written by :func:`mesh`; return (and save as ``solve.json``) the
-    iterations, convergence, last residuals and seconds. ``processes`` overrides the spec's MPI ranks."""
-    case = Path(case_dir)
-    spec = BedSpec.from_json((case / SPEC_FILE).read_text())
+    iterations, convergence, last residuals and seconds. ``spec``: the spec the case was written for (default:
+    read from the case); ``processes`` overrides its MPI ranks."""
+    where = RunFolder(Path(case_dir).parent)
+    spec = spec or BedSpec.from_json(where.spec_file.read_text())
     if processes is not None and processes != spec.cfd.processes:
         spec = spec.updated({"cfd.processes": processes})
-        write_bed_case(case, Packing.load(case.parent / "packing" / "packing.npz"), spec, mesh=False)
-    (case / SOLVE_RECORD).unlink(missing_ok=True)
+        write_bed_case(where.case, where.packing(), spec, mesh=False)
+    where.solve_record.unlink(missing_ok=True)
     started = time.perf_counter()
-    tracker = solve_bed_case(case, spec, progress=progress)
+    tracker = solve_bed_case(where.case, spec, progress=progress)
     record = {"iterations": tracker.iteration, "converged": tracker.converged, "residuals": dict(tracker.residuals),
               "seconds": time.perf_counter() - started, "processes": spec.cfd.processes}
-    (case / SOLVE_RECORD).write_text(json.dumps(record, indent=2))
+    where.solve_record.write_text(json.dumps(record, indent=2))
     return record
 
 
-def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None) -> RunResult:
+def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None, *, spec: BedSpec | None = None,
+                packing: Packing | None = None, quality: dict[str, Any] | None = None,
+                solved: dict[str, Any] | None = None) -> RunResult:
     """Extract the :class:`RunResult` of a case solved by :func:`solve_case` (saved as ``results.json``),
-    and write its VTK fields when the spec asks for them."""
-    case = Path(case_dir)
+    and write its VTK fields when the spec asks for them. What is not given (the spec, packing, mesh quality and
+    solve record) is read from the run folder."""
+    where = RunFolder(Path(case_dir).parent)
+    case = where.case
     report = progress or no_progress
-    spec = BedSpec.from_json((case / SPEC_FILE).read_text())
-    packing = Packing.load(case.parent / "packing" / "packing.npz")
-    quality = json.loads((case / MESH_RECORD).read_text())["quality"]
-    solved = json.loads((case / SOLVE_RECORD).read_text())
+    spec = spec or BedSpec.from_json(where.spec_file.read_text())
+    packing = packing or where.packing()
+    quality = quality or json.loads(where.mesh_record.read_text())["quality"]
+    solved = solved or json.loads(where.solve_record.read_text())
     seconds: dict[str, float] = {"solve": solved["seconds"]}
     started = time.perf_counter()
     report(0.0, "pressure profile")
@@ -124,7 +133,7 @@ def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None) 
         report(0.5, "foamToVTK")
         started = time.perf_counter()
         run_foam("foamToVTK", case, ["-latestTime"])
-        result.vtk_dir = str(case / "VTK")
+        result.vtk_dir = str(where.vtk_dir)
         seconds["vtk"] = time.perf_counter() - started
     result.save()
     report(1.0, f"dp/dz = {result.dp_dz:.4g} Pa/m")
@@ -141,8 +150,8 @@ def solve(case_dir: str | Path, processes: int | None = None, progress: Progress
     return postprocess(case_dir, progress=scaled(report, 0.95, 1.0))
 
 
-def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, folder: str | Path | None = None,
-        progress: ProgressCallback | None = None) -> RunResult:
+def run(spec: BedSpec, engine: str | None = None, processes: int | None = None,
+        folder: str | Path | RunFolder | None = None, progress: ProgressCallback | None = None) -> RunResult:
     """Pack, mesh and solve ``spec``; return (and save as ``case/results.json``) its :class:`RunResult`.
 
     ``engine`` and ``processes`` override the spec's packing method and MPI ranks.
@@ -152,11 +161,14 @@ def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, 
     if processes is not None:
         spec = spec.updated({"cfd.processes": processes})
     report = progress or no_progress
-    root = Path(folder) if folder else default_run_dir(spec)
+    where = _folder(spec, folder)
     started = time.perf_counter()
-    mesh(spec, root, progress=scaled(report, 0.0, 0.5))
+    packed = pack_to_folder(spec, where.packing_dir, progress=scaled(report, 0.0, 0.1))
+    quality = mesh_packing(spec, packed.packing, where, progress=scaled(report, 0.1, 0.5))
     meshing = time.perf_counter() - started
-    result = solve(root / "case", progress=scaled(report, 0.5, 1.0))
+    solved = solve_case(where.case, progress=scaled(report, 0.5, 0.95), spec=spec)
+    result = postprocess(where.case, progress=scaled(report, 0.95, 1.0), spec=spec, packing=packed.packing,
+                         quality=quality, solved=solved)
     result.seconds = {"pack_and_mesh": meshing, **result.seconds}
     result.save()
     report(1.0, f"dp/dz = {result.dp_dz:.4g} Pa/m ({result.as_meshed['ratios']['ergun']:.2f} x Ergun)")
@@ -170,11 +182,16 @@ class MeshStudy:
     resolutions: list[int]
     results: list[RunResult]
     extrapolation: Extrapolation
+    #: The sweep that groups the study's runs, when each resolution is a recorded run.
+    sweep_id: int | None = None
 
     def summary(self) -> dict[str, Any]:
         best = self.results[-1]
         ratios = {name: self.extrapolation.value / value for name, value in best.as_meshed["correlations"].items()}
         return {
+            "sweep_id": self.sweep_id,
+            "run_ids": [r.run_id for r in self.results],
+            "folders": [str(Path(r.case_dir).parent) for r in self.results],
             "resolutions": self.resolutions,
             "cells": [r.cells for r in self.results],
             "dp_dz": [r.dp_dz for r in self.results],
@@ -192,22 +209,34 @@ def study_resolutions(cells_per_diameter: int) -> list[int]:
     return [cells_per_diameter, round(cells_per_diameter * 4 / 3), 2 * cells_per_diameter]
 
 
-def mesh_study(spec: BedSpec, resolutions: list[int] | None = None, folder: str | Path | None = None,
-               engine: str | None = None, progress: ProgressCallback | None = None) -> MeshStudy:
-    """Run ``spec`` at three mesh resolutions and extrapolate dp/dz (Richardson); saved as ``study.json``."""
-    spec = with_engine(spec, engine)
+def study_plan(spec: BedSpec, resolutions: list[int] | None = None) -> list[int]:
+    """The three resolutions of a mesh study of ``spec`` (``resolutions``, sorted, or :func:`study_resolutions`);
+    :class:`ValueError` unless there are three different ones."""
     chosen = sorted(resolutions or study_resolutions(spec.cfd.mesh_cells_per_diameter))
     if len(set(chosen)) != 3:
         raise ValueError(f"a mesh study needs three different resolutions, got {chosen}")
+    return chosen
+
+
+def mesh_study(spec: BedSpec, resolutions: list[int] | None = None, folder: str | Path | None = None,
+               engine: str | None = None, progress: ProgressCallback | None = None, *,
+               runner: Callable[..., RunResult] | None = None, sweep_id: int | None = None) -> MeshStudy:
+    """Run ``spec`` at three mesh resolutions and extrapolate dp/dz (Richardson); saved as ``study.json``.
+
+    ``runner(spec, folder=, progress=)`` runs one resolution (default :func:`run`, unrecorded;
+    :func:`pipeline.runs.mesh_study` passes the recorded run, ``sweep_id`` naming the sweep that groups them)."""
+    spec = with_engine(spec, engine)
+    chosen = study_plan(spec, resolutions)
     report = progress or no_progress
-    root = Path(folder) if folder else default_run_dir(spec)
+    run_one = runner or run
+    root = _folder(spec, folder).root
     results = []
     for k, cells in enumerate(chosen):
         refined = spec.updated({"cfd.mesh_cells_per_diameter": cells})
-        results.append(run(refined, folder=root / f"d{cells}", progress=scaled(report, k / 3, (k + 1) / 3)))
+        results.append(run_one(refined, folder=root / f"d{cells}", progress=scaled(report, k / 3, (k + 1) / 3)))
     d = spec.particles.diameter
     extrapolation = richardson(tuple(d / n for n in chosen), tuple(r.dp_dz for r in results))  # type: ignore[arg-type]
-    study = MeshStudy(chosen, results, extrapolation)
+    study = MeshStudy(chosen, results, extrapolation, sweep_id)
     root.mkdir(parents=True, exist_ok=True)
     (root / "study.json").write_text(json.dumps(study.summary(), indent=2))
     return study

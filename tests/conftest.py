@@ -68,7 +68,7 @@ def _service_missing(name: str, error: Exception) -> None:
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on this machine's server, dropped afterwards."""
     from pipeline.db import DatabaseError
-    from pipeline.db.scratch import scratch_postgres
+    from pipeline.testing import scratch_postgres
 
     try:
         scratch = scratch_postgres("bedflow_test")
@@ -92,7 +92,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[dict[str, str]]:
     """A real S3-protocol server (moto's) on 127.0.0.1 at a free port, for the session: its MINIO_* settings."""
-    from pipeline.store.s3_server import local_s3_server
+    from pipeline.testing import local_s3_server
 
     with local_s3_server() as server:
         yield server.settings
@@ -309,7 +309,7 @@ def served_app(bedflow_cmd: list[str], tmp_path: Path) -> Iterator:
     :class:`ServedApp`, once ``/health`` answers (``wait=False``:
     at once, e.g. for a server expected to refuse to start; use ``.process.wait()``). Every server is
     stopped at teardown, with everything it started."""
-    from pipeline.store.s3_server import free_port
+    from pipeline.testing import free_port
 
     started: list[ServedApp] = []
 

@@ -17,12 +17,12 @@ from conftest import _alive, _descendants
 from pipeline import BedSpec, BedValidationError, parse_bed
 from pipeline.cfd.bed import PATCHES, bed_domain
 from pipeline.cfd.mesh_size import estimated_cells
-from pipeline.db import RunStatus
+from pipeline.db import RunStatus, Simulation
 from pipeline.jobs import queue_for, submit
 from pipeline.jobs.tasks import stage_task
 from pipeline.packing import Packing
 from pipeline.results.extract import RunResult
-from pipeline.runs import (fetch_artifacts, get_run, local_run_folder, missing_artifacts, open_services, run,
+from pipeline.runs import (fetch_artifacts, get_run, missing_artifacts, open_services, run, run_folder,
                            run_artifacts)
 from pipeline.settings import Settings
 from pipeline.workflow import mesh
@@ -62,7 +62,7 @@ def test_run_json_has_the_promised_keys(solved):
     _, summary = solved
     for key in ("id", "cells", "converged", "iterations", "dp_dz", "dp_inlet_outlet", "porosity_core", "re_p",
                 "superficial_velocity", "ergun_dp_dz", "eisfeld_schnitzlein_dp_dz", "ratio_ergun",
-                "ratio_eisfeld_schnitzlein", "seconds", "case_dir"):
+                "ratio_eisfeld_schnitzlein", "seconds", "case_dir", "folder"):
         assert key in summary, key
     assert summary["converged"] and summary["cells"] > 50_000
     assert summary["re_p"] == pytest.approx(5.0)
@@ -192,15 +192,55 @@ def test_the_run_is_recorded_with_every_artifact(recorded, tmp_path):
     assert not any(name.startswith(("processor", "VTK/")) for name in names)
 
 
+def test_the_run_records_its_folder_and_report_and_render_read_it_without_downloading(recorded, tmp_path,
+                                                                                     monkeypatch):
+    """``bedflow run --out`` records the folder it ran in; the report and the pictures right after read that
+    folder and ask the store for nothing (every read of the store fails here)."""
+    from pipeline.reporting import report
+    from pipeline.store.local import LocalStore
+    from viz.figures import render_run
+
+    folder, summary, settings = recorded
+    services = open_services(settings)
+    assert summary["folder"] == str(folder.absolute())
+    assert get_run(summary["id"], services=services).folder == str(folder.absolute())
+    for name, value in {"BEDFLOW_DATA_DIR": str(settings.data_dir)}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("DATABASE_URL", "BEDFLOW_STORE"):
+        monkeypatch.delenv(name, raising=False)
+    asked: list[str] = []
+
+    def no_download(self, key):
+        asked.append(key)
+        raise AssertionError(f"the store was asked for {key}")
+
+    monkeypatch.setattr(LocalStore, "_open", no_download)
+    assert run_folder(summary["id"], services=services).root == folder.absolute()
+    files = render_run(summary["id"], what=("packing", "plots"), out=tmp_path / "pictures", record=False,
+                       services=services)
+    assert {"residuals", "pressure-profile", "validation"} <= set(files)
+    page = report(summary["id"], out=tmp_path / "report.html")
+    assert "run files:" not in page.read_text(), "the report could not read the run's files"
+    assert asked == []
+    assert not services.work_dir(summary["id"]).exists(), "nothing was copied into a second folder"
+
+
 def test_a_recorded_run_comes_back_whole_on_a_machine_without_its_folder(recorded):
     _, summary, settings = recorded
     services = open_services(settings)
-    folder = local_run_folder(summary["id"], services=services)  # the run was made in --out, not here
-    assert folder == services.work_dir(summary["id"])
-    result = RunResult.load(folder / "case" / "results.json")
+    with services.db.session() as session:  # as another machine sees it: the recorded folder is not there
+        row = session.get(Simulation, summary["id"])
+        recorded_at, row.folder = row.folder, "/nonexistent/on/this/machine"
+    try:
+        folder = run_folder(summary["id"], services=services)
+    finally:
+        with services.db.session() as session:
+            session.get(Simulation, summary["id"]).folder = recorded_at
+    assert folder.root == services.work_dir(summary["id"])
+    result = RunResult.load(folder.results_file)
     assert result.dp_dz == pytest.approx(summary["dp_dz"])
-    assert list((folder / "case" / "VTK").rglob("*.vtu")) and (folder / "case" / "constant" / "polyMesh").is_dir()
-    assert Packing.load(folder / "packing" / "packing.npz").count == 90
+    assert list(folder.vtk_dir.rglob("*.vtu")) and (folder.case / "constant" / "polyMesh").is_dir()
+    assert folder.packing().count == 90
 
 
 def test_render_draws_every_picture_of_the_run_and_records_them(recorded, bedflow_cmd, tmp_path):
@@ -253,7 +293,8 @@ def test_a_solve_over_its_time_limit_is_stopped_and_the_run_fails_with_the_reaso
     spec = BedSpec.from_json((folder / "case" / "bed.json").read_text()).updated(
         {"name": "ci-bed-forever", "cfd.convergence": 1e-15, "cfd.max_iterations": 100_000})
     run_id = submit(spec, settings=settings)
-    assert stage_task(settings, run_id, "pack") == "next" and stage_task(settings, run_id, "mesh") == "next"
+    worker = queue_for(settings)
+    assert stage_task(worker, run_id, "pack") == "next" and stage_task(worker, run_id, "mesh") == "next"
     limited = replace(settings, limits=replace(settings.limits, max_stage_seconds=6))
     services = open_services(limited)
     queue = queue_for(limited)
@@ -270,7 +311,7 @@ def test_a_solve_over_its_time_limit_is_stopped_and_the_run_fails_with_the_reaso
     watcher = threading.Thread(target=watch_programs, daemon=True)
     watcher.start()
     try:
-        assert stage_task(limited, run_id, "solve") == "failed"
+        assert stage_task(queue, run_id, "solve") == "failed"
     finally:
         done.set()
         watcher.join()
@@ -358,3 +399,34 @@ def test_parallel_solve_matches_serial(solved):
     parallel = solve(folder / "case", processes=2)
     assert parallel.dp_dz == pytest.approx(summary["dp_dz"], rel=0.01)
     assert (folder / "case" / "log.decomposePar").is_file() and (folder / "case" / "log.reconstructPar").is_file()
+
+
+STUDY_BED = """
+name = "study-bed";
+bed { diameter = 25 mm; height = 25 mm; }
+particles { kind = sphere; diameter = 5 mm; count = 40; seed = 3; }
+cfd { particle_reynolds = 5; mesh_cells_per_diameter = 4; surface_refinement = 0; boundary_layers = 0;
+      max_iterations = 60; }
+"""
+
+
+def test_a_mesh_study_records_each_resolution_as_a_run_in_one_sweep(tmp_path, bedflow_cmd):
+    """``bedflow run --mesh-study --json``: three recorded runs (4, 5, 8 cells per d) in one sweep that ``bedflow
+    runs --sweep`` lists, each with its folder under the study's."""
+    (tmp_path / "study.bed").write_text(STUDY_BED)
+    env = {**os.environ, "BEDFLOW_DATA_DIR": str(tmp_path / "data")}
+    for name in ("DATABASE_URL", "BEDFLOW_STORE"):
+        env.pop(name, None)
+    done = subprocess.run([*bedflow_cmd, "run", "study.bed", "--mesh-study", "--out", "study", "--json"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert summary["resolutions"] == [4, 5, 8] and len(set(summary["cells"])) == 3
+    assert summary["folders"] == [str(tmp_path / "study" / f"d{n}") for n in (4, 5, 8)]
+    listed = subprocess.run([*bedflow_cmd, "runs", "--sweep", str(summary["sweep_id"]), "--json"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    runs = json.loads(listed.stdout)
+    assert sorted(r["id"] for r in runs) == sorted(summary["run_ids"]) and len(runs) == 3
+    assert {r["status"] for r in runs} == {"succeeded"} and sorted(r["resolution"] for r in runs) == [4, 5, 8]
+    assert (tmp_path / "study" / "study.json").is_file()

@@ -210,12 +210,12 @@ def test_rich_reads_no_markup_in_names(bedflow_cmd, tmp_path):
 
 # -- names as folder names, ids from the command line ------------------------------------------------------
 def test_long_unicode_names_make_folder_names_that_fit(bedflow_cmd, tmp_path):
+    from pipeline.folder import RunFolder
     from pipeline.text import NAME_MAX_BYTES, file_name
-    from pipeline.workflow import default_run_dir
 
     name = "𠀀" * 200  # 200 letters of 4 bytes each: a valid name of 800 bytes
     spec = BedSpec.from_dict({"name": name, "particles": {"count": 10}})
-    folder = default_run_dir(spec)
+    folder = RunFolder.default(spec).root
     assert len(folder.name.encode()) <= NAME_MAX_BYTES and folder.name.endswith(f"-{spec.digest()[:12]}")
     assert folder.name.startswith("𠀀" * 60)  # whole letters, as many as fit
     folder.mkdir(parents=True)

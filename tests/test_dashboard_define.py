@@ -18,6 +18,7 @@ import param
 import pytest
 
 import pipeline
+from app import components
 from app.pages import define
 from app.pages.define import PREVIEW_LIMIT, DefinePage
 from app.session import AppSession
@@ -51,8 +52,8 @@ def session() -> RecordingSession:
 
 @pytest.fixture
 def page(session: RecordingSession) -> DefinePage:
-    define._PACKINGS.clear()  # the preview caches are shared by sessions: start each test cold
-    define._SCENES.clear()
+    components.PACKINGS.clear()  # the preview caches are shared by sessions: start each test cold
+    components.SCENES.clear()
     return DefinePage(session)
 
 
@@ -442,8 +443,8 @@ def test_preview_packs_off_the_event_loop_and_shows_the_scene(page: DefinePage, 
 
 
 def test_previews_are_shared_between_sessions(session: RecordingSession, monkeypatch) -> None:
-    define._PACKINGS.clear()
-    define._SCENES.clear()
+    components.PACKINGS.clear()
+    components.SCENES.clear()
     calls = []
     real_pack = pipeline.pack
     monkeypatch.setattr(pipeline, "pack", lambda spec, *a, **k: calls.append(spec) or real_pack(spec, *a, **k))

@@ -57,9 +57,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory):
         spec = BedSpec.from_dict(SPEC).validate()
         solved = pipeline.run(spec, created_by="ana").run_id
         second = pipeline.run(spec.updated({"cfd.particle_reynolds": 20}), created_by="ana").run_id
-        sweep = jobs.submit_sweep(spec, "cfd.particle_reynolds", [2, 8], name="dash Re", created_by="ben",
-                                  settings=settings)
-        sweep_runs = [run.id for run in list_runs(sweep=sweep, newest_first=False, services=services)]
+        submitted = jobs.submit_sweep(spec, "cfd.particle_reynolds", [2, 8], name="dash Re", created_by="ben",
+                                      settings=settings)
+        sweep, sweep_runs = submitted.id, list(submitted.run_ids)
         for run_id in sweep_runs:  # what a worker does with each queued run
             execute(run_id, services=services)
         queued = [jobs.submit(spec.updated({"particles.count": 30 + k}), until="pack", created_by="ben",

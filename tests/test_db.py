@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from pipeline import BedSpec
 from pipeline.db import Artifact, Bed, Database, DatabaseError, Packing, RunStatus, Simulation, Sweep, Worker, utcnow
-from pipeline.db.queries import RUN_COLUMNS, find_runs, run_artifacts, sweep_runs, to_dataframe
+from pipeline.db.queries import RUN_COLUMNS, find_runs, run_artifacts, to_dataframe
 from pipeline.db.records import Upload, add_artifacts, new_simulation, upsert_bed
 from pipeline.store import ObjectInfo
 
@@ -146,7 +146,8 @@ def test_runs_filter_by_bed_status_sweep_time_and_ranges(db, catalog):
         assert set(found(bed="alpha")) == {ids["alpha", r] for r in (1, 10, 100)}
         assert found(status="succeeded") == [ids["alpha", 1]]
         assert set(found(status=["succeeded", RunStatus.failed])) == {ids["alpha", 1], ids["beta", 100]}
-        assert [r.id for r in sweep_runs(session, sweep_id)] == [ids["alpha", r] for r in (1, 10, 100)]
+        assert [r.id for r in find_runs(session, sweep=sweep_id, newest_first=False)] == \
+            [ids["alpha", r] for r in (1, 10, 100)]
         assert set(found(ranges={"re_p": (5, None)})) == {ids[b, r] for b in ("alpha", "beta") for r in (10, 100)}
         assert found(bed="beta", ranges={"re_p": (5, 50)}) == [ids["beta", 10]]
         assert found(ranges={"dp_dz": (10, 20)}) == [ids["alpha", 1]]
@@ -196,20 +197,17 @@ def test_a_database_of_the_previous_release_is_upgraded_in_place(db):
     from pipeline import BedSpec
     from pipeline.db.records import new_simulation
 
-    db.downgrade("0001")
+    with db.session() as session:
+        run_id = new_simulation(session, BedSpec.from_dict({"name": "old"})).id
+    db.downgrade("0001")  # the run stays, in the tables of the first release
     with db.connect() as connection:
         assert "worker" not in inspect(connection).get_table_names()
-    from sqlalchemy.orm import Session
-
-    with db.connect() as connection, Session(bind=connection) as session:  # no schema check on this path
-        run_id = new_simulation(session, BedSpec.from_dict({"name": "old"})).id
-        session.commit()
-        connection.commit()
+        assert "folder" not in {c["name"] for c in inspect(connection).get_columns("simulation")}
     assert db.current_revision() == "0001"
     reopened = Database(db.url)
     reopened.ensure_schema()
-    assert reopened.current_revision() == reopened.head_revision() == "0002"
+    assert reopened.current_revision() == reopened.head_revision() == "0003"
     with reopened.session() as session:
-        assert session.get(Simulation, run_id).spec["name"] == "old"
+        assert session.get(Simulation, run_id).spec["name"] == "old" and session.get(Simulation, run_id).folder == ""
         session.add(Worker(name="h:1", host="h", pid=1, processes=1, queue="sqlite", heartbeat_at=utcnow()))
     reopened.dispose()

@@ -208,7 +208,7 @@ def test_health_url_exits_1_on_http_503(bedflow_cmd, tmp_path, http_server):
 
 
 def test_health_url_to_a_closed_port_exits_1_with_a_message(bedflow_cmd, tmp_path):
-    from pipeline.store.s3_server import free_port
+    from pipeline.testing import free_port
 
     url = f"http://127.0.0.1:{free_port()}/health"
     result = run_bedflow(bedflow_cmd, "health", "--url", url, "--timeout", "3", cwd=tmp_path)
@@ -363,7 +363,7 @@ def test_dockerfile_healthcheck_command_asks_health_on_port(http_server, tmp_pat
 
 
 def test_dockerfile_healthcheck_is_unhealthy_with_1_when_nothing_listens(tmp_path):
-    from pipeline.store.s3_server import free_port
+    from pipeline.testing import free_port
 
     env = {**os.environ, "PORT": str(free_port()), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(healthcheck_command(), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -473,7 +473,7 @@ def test_railway_start_command_serves_health_on_port_as_railway_checks_it(bedflo
     GET healthcheckPath with 200, and so does the image's HEALTHCHECK command."""
     from conftest import SERVER_ONLY_VARIABLES, ServedApp
 
-    from pipeline.store.s3_server import free_port
+    from pipeline.testing import free_port
 
     deploy = railway(RAILWAY_WEB)
     argv = shlex.split(deploy["startCommand"])

@@ -21,7 +21,7 @@ SERVICES = ["database", "store", "queue"]
 
 def doctor(cmd: list[str], *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``bedflow doctor ARGS`` as a user runs it, in this test's environment plus ``env``; wide lines."""
-    return subprocess.run([*cmd, "doctor", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([*cmd, "doctor", *args], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "COLUMNS": "250", **(env or {})})
 
 
@@ -62,9 +62,12 @@ def test_this_machine_with_the_embedded_defaults_is_ready(bedflow_cmd, tmp_path)
     from pipeline.runs import open_services
 
     with WorkerHeartbeat(open_services(), "node-7:42", processes=3):
-        result = doctor(bedflow_cmd, "--json")
-        table = doctor(bedflow_cmd)
-    assert result.returncode == 0, result.stderr
+        # A loaded machine (the rest of the suite) can take more than the default 30 s to start Chromium or bpy:
+        # this test is about what the machine has, not how fast it is today.
+        result = doctor(bedflow_cmd, "--json", "--timeout", "120")
+        table = doctor(bedflow_cmd, "--timeout", "120")
+    failed = [c for c in json.loads(result.stdout or "[]") if c["status"] != "ok"]
+    assert result.returncode == 0, (failed, result.stderr)
     report = by_name(json.loads(result.stdout))
     assert list(report) == list(REGISTRY)
     assert all(set(c) == {"name", "status", "detail", "fix", "seconds"} for c in report.values())

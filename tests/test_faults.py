@@ -24,12 +24,11 @@ from sqlalchemy import func, select
 from pipeline import BedSpec
 from pipeline.db import Artifact, DatabaseError, Packing, RunStatus
 from pipeline.db.records import add_artifacts, upload, upsert_bed
-from pipeline.jobs import recover
-from pipeline.jobs.tasks import stage_task
+from pipeline.jobs import queue_for, recover
 from pipeline.runs import create_run, execute, get_run, missing_artifacts, open_services, run_artifacts
 from pipeline.settings import Settings
 from pipeline.store import StoreError, content_key, sha256_file
-from pipeline.store.s3_server import S3ServerProcess, free_port
+from pipeline.testing import S3ServerProcess, free_port
 
 SMALL = {"name": "faults", "particles": {"count": 40, "seed": 7}, "cfd": {"particle_reynolds": 2}}
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -243,7 +242,8 @@ def test_a_full_disk_fails_the_stage_clearly_leaves_nothing_half_written_and_the
     disk = Path(env["BEDFLOW_STORE"]) if full == "store" else small_disk(services.work_dir(run_id))
     filler = fill(disk)
 
-    assert stage_task(settings, run_id, "pack") == "retrying"
+    task = queue_for(settings).stage.s(run_id, "pack")  # the stage's task, run as a worker runs it
+    assert queue_for(settings).huey.execute(task) is None and task.retries == 2  # retried later by Huey
     run = get_run(run_id, services=services)
     assert run.status is RunStatus.queued and run.completed_stage == ""
     assert "no space left on device" in run.message, run.message
@@ -253,7 +253,7 @@ def test_a_full_disk_fails_the_stage_clearly_leaves_nothing_half_written_and_the
     verified_store(services)
 
     filler.unlink()
-    assert stage_task(settings, run_id, "pack", retry=1) == "succeeded"
+    assert queue_for(settings).huey.execute(task, task.eta) == "succeeded"  # the retry, when due
     run = get_run(run_id, services=services)
     assert run.status is RunStatus.succeeded and run.completed_stage == "pack"
     packing = next(a for a in run_artifacts(run_id, "packing", services=services) if a.name == "packing.npz")

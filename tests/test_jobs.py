@@ -21,12 +21,12 @@ from conftest import wait_for
 from sqlalchemy import func, select
 
 from pipeline import BedSpec, BedValidationError
-from pipeline.db import Artifact, RunStatus, Simulation, Sweep, utcnow
+from pipeline.db import Artifact, Bed, RunStatus, Simulation, Sweep, utcnow
 from pipeline.jobs import STATUS_KEYS, QueueError, cancel, queue_for, recover, status, submit, submit_sweep, watch
 from pipeline.jobs.tasks import stage_task
 from pipeline.runs import RunError, get_run, open_services, run_artifacts
 from pipeline.settings import Settings
-from pipeline.store.s3_server import LocalS3Server
+from pipeline.testing import LocalS3Server
 
 TINY = {"name": "tiny", "particles": {"count": 10, "seed": 1}}
 SOLVABLE = {
@@ -111,7 +111,7 @@ def test_a_hundred_queued_runs_each_complete_exactly_once(env, workers):
         assert {r.attempts for r in rows} == {1}
         assert all(set(r.timings) == {"pack"} for r in rows)
     log = workers.log()
-    assert len(re.findall(r"queue\.stage: \S+ executed in", log)) == 100 and "skipping" not in log  # once each
+    assert len(re.findall(r"queue\.stage: \S+ (?:\d+ retries )?executed in", log)) == 100 and "skipping" not in log  # once each
 
 
 @pytest.mark.slow
@@ -208,25 +208,48 @@ def test_transient_store_errors_retry_with_backoff_then_fail(tmp_path, monkeypat
     settings = Settings.from_env(env, dotenv=None)
     run_id = submit(tiny(), until="pack", settings=settings)
     server.stop()
-    assert stage_task(settings, run_id, "pack") == "retrying"
-    state = status(run_id, settings=settings)
-    assert state["status"] == "queued" and state["message"].startswith("retrying pack in 5 s")
-    delayed = [t for t in queue_for(settings).huey.pending() if t.eta is not None]  # the consumer schedules it
-    assert len(delayed) == 1 and delayed[0].args == (run_id, "pack", 1)
-    assert stage_task(settings, run_id, "pack", retry=3) == "failed"
+    huey = queue_for(settings).huey
+    task = huey.dequeue()  # the message submit queued, run as the consumer runs it
+    for delay, left in ((5, 3), (10, 2), (20, 1)):  # Huey's own retries: the same task again, each later
+        assert task.retries == left
+        assert huey.execute(task, task.eta) is None  # run when due, as the consumer runs it from the schedule
+        assert task.eta is not None
+        state = status(run_id, settings=settings)
+        assert state["status"] == "queued" and state["message"].startswith(f"retrying pack in {delay} s"), state
+        assert task.id in {t.id for t in huey.scheduled()}  # scheduled by Huey, not queued anew by bedflow
+        assert huey.pending_count() == 0
+        assert get_run(run_id).task_id == task.id  # so the recovery sweep sees the run is waiting
+    assert task.retries == 0 and huey.execute(task, task.eta) == "failed"
     assert "after 3 retries" in status(run_id, settings=settings)["error"]
+
+
+def test_a_stale_message_gives_the_run_back_untouched(sqlite_env):
+    """A message for a stage the run has already done (a duplicate after a recovery) runs nothing: the run is
+    queued again as it was, for its own message."""
+    run_id = submit(tiny(), until="mesh")
+    queue = queue_for()
+    (own,) = queue.huey.pending()
+    before = get_run(run_id)
+    assert stage_task(queue, run_id, "mesh") == "stale"
+    after = get_run(run_id)
+    assert (after.status, after.completed_stage, after.message) == (RunStatus.queued, "", before.message)
+    assert [t.id for t in queue.huey.pending()] == [own.id]
 
 
 def test_a_sweep_queues_one_run_per_value_after_checking_them_all(sqlite_env):
     spec = tiny()
-    sweep_id = submit_sweep(spec, "cfd.particle_reynolds", [1, 10, 100], until="pack")
+    submitted = submit_sweep(spec, "cfd.particle_reynolds", [1, 10, 100], until="pack")
     found = open_services()
     with found.db.session() as session:
-        sweep = session.get(Sweep, sweep_id)
-        runs = list(session.scalars(select(Simulation).where(Simulation.sweep_id == sweep_id).order_by(Simulation.id)))
+        sweep = session.get(Sweep, submitted.id)
+        runs = list(session.scalars(select(Simulation).where(Simulation.sweep_id == submitted.id)
+                                    .order_by(Simulation.id)))
+        assert [r.id for r in runs] == list(submitted.run_ids)  # the run ids, in the order of the values
         assert sweep.parameter == "cfd.particle_reynolds" and sweep.values == [1, 10, 100]
         assert [r.re_p for r in runs] == pytest.approx([1, 10, 100])
         assert {r.status for r in runs} == {RunStatus.queued}
+        assert [BedSpec.from_dict(r.spec).cfd.particle_reynolds for r in runs] == [1, 10, 100]  # each its own
+        assert session.get(Bed, sweep.bed_id).spec == spec.to_dict()  # the bed keeps the spec the sweep varies
         before = session.scalar(select(func.count(Simulation.id)))
     with pytest.raises(BedValidationError):
         submit_sweep(spec, "cfd.particle_reynolds", [1, -5])
@@ -275,9 +298,9 @@ def test_sweep_names_fit_and_are_checked(database_url, monkeypatch):
     spec = BedSpec(name="é" * 200)  # the longest bed name: the default sweep name is cut to fit its column
     default = sweep_name(spec, "cfd.particle_reynolds")
     assert len(default) == 200 and default.endswith(": cfd.particle_reynolds")
-    sweep_id = submit_sweep(spec, "cfd.particle_reynolds", [1, 2], until="pack")
+    sweep = submit_sweep(spec, "cfd.particle_reynolds", [1, 2], until="pack")
     with open_services().db.session() as session:
-        assert session.get(Sweep, sweep_id).name == default
+        assert session.get(Sweep, sweep.id).name == default
     with pytest.raises(RunError, match="sweep name: must not contain \\\\x1b"):
         submit_sweep(spec, "cfd.particle_reynolds", [1], name="a\x1b[2Jb", until="pack")
     with pytest.raises(RunError, match="sweep name: must be at most 200 characters"):

@@ -185,7 +185,7 @@ def test_a_stage_over_its_time_limit_is_stopped_and_the_run_fails_without_retry(
     run_id = submit(big, until="pack", settings=settings)
     queue = queue_for(settings)
     queue.huey.flush()  # no worker here: this test plays the worker's part
-    assert stage_task(settings, run_id, "pack") == "failed"
+    assert stage_task(queue, run_id, "pack") == "failed"
     run = get_run(run_id, services=open_services(settings))
     assert run.status is RunStatus.failed and not run.completed_stage
     assert run.error == "pack stopped after its time limit of 1 s (BEDFLOW_MAX_STAGE_SECONDS)"

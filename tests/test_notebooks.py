@@ -44,6 +44,8 @@ assert (study["core porosity"] - study["Benyahia–O'Neill"]).abs().max() < 0.05
 assert summary["resolutions"] == [5, 6, 8]
 assert summary["cells"] == sorted(summary["cells"]) and len(set(summary["cells"])) == 3
 assert all(v > 0 for v in summary["dp_dz"]) and np.isfinite(summary["dp_dz_extrapolated"])
+recorded = pipeline.runs.list_runs(sweep=study.sweep_id)
+assert sorted(r.id for r in recorded) == sorted(summary["run_ids"]) and len(recorded) == 3
 """,
     "05_validation": """
 assert len(cases) == 4 and (cases["Δp/L (Pa/m)"] > 0).all(), cases

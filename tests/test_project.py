@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
+from pathlib import Path
 
 import yaml
 
@@ -90,3 +92,38 @@ def test_no_benchmark_script_shadows_a_standard_module():
 
     names = {path.stem for path in (ROOT / "benchmarks").glob("*.py")}
     assert names and not names & set(sys.stdlib_module_names)
+
+
+#: The library's core: what every front end calls. It imports neither the pictures (viz) nor the dashboard (app);
+#: the report, the CLI and the doctor (which probes the renderer) sit above viz.
+CORE = ("spec", "dsl", "units", "settings", "presets", "packing", "geometry", "contacts", "correlations", "openfoam",
+        "cfd", "results", "store", "db", "jobs", "runs", "folder", "workflow", "study", "verification", "limits",
+        "text", "errors", "progress", "provenance", "children", "health", "metrics", "logconfig")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_the_library_core_imports_neither_viz_nor_app():
+    found = []
+    for name in CORE:
+        module = ROOT / "pipeline" / name
+        for path in sorted(module.rglob("*.py")) if module.is_dir() else [module.with_suffix(".py")]:
+            found += [f"{path.relative_to(ROOT)}: {imported}" for imported in _imports(path)
+                      if imported.split(".")[0] in ("viz", "app")]
+    assert found == []
+
+
+def test_test_servers_live_in_one_testing_module_not_in_the_library():
+    assert not (ROOT / "pipeline" / "db" / "scratch.py").exists()
+    assert not (ROOT / "pipeline" / "store" / "s3_server.py").exists()
+    library = [p for p in (ROOT / "pipeline").rglob("*.py") if p.name != "testing.py"]
+    assert [str(p.relative_to(ROOT)) for p in library if "pipeline.testing" in _imports(p)] == []

@@ -20,7 +20,7 @@ from pipeline.runs import (RunError, StageError, create_run, execute, fetch_arti
                            missing_artifacts, open_services, run_artifacts, run_stage, runs_frame)
 from pipeline.settings import Settings
 from pipeline.store import StoreError
-from pipeline.store.s3_server import LocalS3Server
+from pipeline.testing import LocalS3Server
 
 SMALL = {"name": "recorded", "particles": {"count": 40, "seed": 7}, "cfd": {"particle_reynolds": 2}}
 
@@ -150,8 +150,8 @@ def test_cli_says_when_the_database_cannot_be_reached(monkeypatch, capsys):
 
 def test_a_local_copy_cut_short_is_fetched_again_not_used(services):
     """A packing file in a run folder that does not match its artifact row's checksum (a download cut half-way,
-    a changed file) is fetched again from the store, by a later stage and by ``local_run_folder``."""
-    from pipeline.runs import local_run_folder
+    a changed file) is fetched again from the store, by a later stage and by ``run_folder``."""
+    from pipeline.runs import run_folder
     from pipeline.store import sha256_file
 
     first = create_run(small_spec(), until="pack", services=services)
@@ -160,7 +160,7 @@ def test_a_local_copy_cut_short_is_fetched_again_not_used(services):
     local = services.work_dir(first) / "packing" / "packing.npz"
     whole = local.read_bytes()
     local.write_bytes(whole[: len(whole) // 2])
-    assert sha256_file(local_run_folder(first, services=services) / "packing" / "packing.npz") == stored.sha256
+    assert sha256_file(run_folder(first, services=services).packing_file) == stored.sha256
 
     second = create_run(small_spec(**{"cfd.particle_reynolds": 20}), until="pack", services=services)
     cut = services.work_dir(second) / "packing" / "packing.npz"

@@ -15,7 +15,7 @@ from pipeline.settings import Settings
 from pipeline.store import LocalStore, StoreError, content_key, open_store, safe_key, safe_name
 from pipeline.settings import SettingsError
 from pipeline.store.s3 import S3Store
-from pipeline.store.s3_server import free_port
+from pipeline.testing import free_port
 
 ACCESS, SECRET = "bedflow-test", "bedflow-test-secret"
 

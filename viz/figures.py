@@ -2,7 +2,7 @@
 
 3D pictures come from :mod:`viz.scene`, plots from :mod:`viz.plots`; the files of a
 recorded run are fetched from the store when this machine does not have them
-(:func:`pipeline.runs.local_run_folder`). Rendered files can be recorded as the
+(:func:`pipeline.runs.run_folder`). Rendered files can be recorded as the
 run's ``png``/``html`` artifacts, so the dashboard and reports find them.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.packing import Packing
-from pipeline.results.extract import RESULTS_FILE, RunResult
+from pipeline.folder import RunFolder
 
 if TYPE_CHECKING:
     from pipeline.runs import Services
@@ -74,10 +74,11 @@ def result_plots(case_dir: Path, out: Path, html: bool = False) -> dict[str, Pat
     from . import plots
 
     files = {}
-    result = RunResult.load(case_dir / RESULTS_FILE) if (case_dir / RESULTS_FILE).is_file() else None
+    where = RunFolder(Path(case_dir).parent)
+    result = where.result()
     charts = []
-    if (case_dir / "log.simpleFoam").is_file():
-        charts.append(("residuals", plots.residuals_plot(case_dir / "log.simpleFoam")))
+    if where.solver_log.is_file():
+        charts.append(("residuals", plots.residuals_plot(where.solver_log)))
     if result is not None:
         charts.append(("pressure-profile", plots.pressure_profile_plot(result)))
         charts.append(("validation", plots.friction_chart([result])))
@@ -115,18 +116,18 @@ def render_run(run_id: int, what: Iterable[str] = WHATS, out: str | Path | None 
     ``what``: any of ``packing``, ``mesh``, ``fields``, ``plots``. Returns name → file.
     """
     from pipeline.db.records import add_artifacts, upload
-    from pipeline.runs import local_run_folder, open_services
+    from pipeline.runs import open_services, run_folder
 
     chosen = _check(what)
     found = services or open_services()
-    folder = local_run_folder(run_id, services=found)
+    folder = run_folder(run_id, services=found)
     target = Path(out) if out else found.settings.data_dir / "figures" / f"run-{run_id}"
     files: dict[str, Path] = {}
     if "packing" in chosen:
-        files.update(packing_figures(Packing.load(folder / "packing" / "packing.npz"), target, size, html))
-    files.update(case_figures(folder / "case", target, chosen, size, html))
+        files.update(packing_figures(folder.packing(), target, size, html))
+    files.update(case_figures(folder.case, target, chosen, size, html))
     if "plots" in chosen:
-        files.update(result_plots(folder / "case", target, html))
+        files.update(result_plots(folder.case, target, html))
     if record and files:
         uploads = [upload(found.store, "html" if p.suffix == ".html" else "png", p) for p in files.values()]
         with found.db.session() as session:

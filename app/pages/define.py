@@ -9,7 +9,8 @@
   disabled until the spec is valid again.
 * A 3D preview of a quick native packing, made in a worker thread, a second after the last valid
   change (or on "Preview"); a result for a spec that changed meanwhile is dropped. Packings and their
-  scenes are shared between sessions (:data:`_PACKINGS`, :data:`_SCENES`).
+  scenes are shared between sessions (the dashboard's caches, :data:`app.components.PACKINGS` and
+  :data:`~app.components.SCENES`; scenes are built in its one VTK thread).
 * "Pack only", "Run CFD" and "Sweep" queue runs through :mod:`pipeline.jobs`, off the event loop.
 
 CSS classes (for browser tests): ``bf-field-<section>-<field>``, ``bf-field-name``,
@@ -26,8 +27,6 @@ from __future__ import annotations
 import asyncio
 import html
 import io
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from panel.pane.vtk.vtk import VTKRenderWindow
 
 import pipeline
 from app.browser_fixes import AceEchoFix, VTKRemovalFix
-from app.components import soon
+from app.components import PACKINGS, SCENES, VTK_EXECUTOR, soon
 from pipeline.jobs.control import parse_sweep_values
 from app.session import AppSession
 from app.spec_form import METADATA_FIELDS, SpecForm, field_paths, numeric_paths, parameter_of, spec_values
@@ -59,41 +58,6 @@ UNTIL = ("solve", "mesh", "pack")
 
 _PLACEHOLDER = "Choose a preset…"
 _SCENE_HEIGHT = 520
-
-
-# -- shared between sessions: packings and their serialised scenes, by packing digest -------------
-class _SharedCache:
-    """A small thread-safe LRU map (the preview's packings and scenes, shared by all sessions)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-            return None
-
-    def put(self, key: str, value: Any) -> Any:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-            return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_PACKINGS = _SharedCache(16)
-_SCENES = _SharedCache(8)
-#: One offscreen OpenGL render (scene building, serialisation) at a time in this process.
-_RENDER_LOCK = threading.Lock()
 
 
 class PreviewScene(VTKRenderWindow):
@@ -167,22 +131,17 @@ def build_preview(spec: BedSpec) -> Preview:
     from viz import scene
 
     native = spec.updated({"packing.method": "native"})
-    key = packing_digest(native)
-    packing = _PACKINGS.get(key)
-    if packing is None:
-        packing = _PACKINGS.put(key, pipeline.pack(native))
-    serialised = _SCENES.get(key)
-    if serialised is None:
-        with _RENDER_LOCK:
-            serialised = _SCENES.get(key)
-            if serialised is None:
-                plotter = scene.packing_scene(packing, point_budget=scene.INTERACTIVE_POINT_BUDGET,
-                                              window_size=(600, 600))
-                try:
-                    serialised = PreviewScene(plotter.ren_win)  # serialised here, in this thread
-                finally:
-                    plotter.close()  # the pane keeps the serialised scene; free the OpenGL window
-                _SCENES.put(key, serialised)
+    key = ("preview", packing_digest(native))
+    packing = PACKINGS.get(key, lambda: pipeline.pack(native)).result()
+
+    def serialise() -> PreviewScene:
+        plotter = scene.packing_scene(packing, point_budget=scene.INTERACTIVE_POINT_BUDGET, window_size=(600, 600))
+        try:
+            return PreviewScene(plotter.ren_win)  # serialised here, in the VTK thread
+        finally:
+            plotter.close()  # the pane keeps the serialised scene; free the OpenGL window
+
+    serialised = SCENES.get(key, serialise, VTK_EXECUTOR).result()
     return Preview(spec, packing, serialised, expected_porosity(packing.kind, packing.aspect_ratio),
                    porosity_correlation(packing.kind).name)
 
@@ -426,24 +385,18 @@ class DefinePage:
         except ValueError as error:
             self._failed_submit(f"Sweep values: {error}")
             return None
-        from pipeline import jobs, runs
-
-        def queue() -> tuple[int, list[int]]:
-            sweep_id = jobs.submit_sweep(spec, parameter, values, until=until, created_by=self.session.user,
-                                         settings=self.session.services.settings)
-            run_ids = sorted(r.id for r in runs.list_runs(sweep=sweep_id, services=self.session.services))
-            return sweep_id, run_ids
+        from pipeline import jobs
 
         with self._submitting():
             try:
-                sweep_id, run_ids = await asyncio.to_thread(queue)
+                sweep = await asyncio.to_thread(jobs.submit_sweep, spec, parameter, values, until=until,
+                                                created_by=self.session.user, settings=self.session.services.settings)
             except Exception as error:  # noqa: BLE001
                 self._failed_submit(error)
                 return None
-        self._submitted(run_ids[0] if run_ids else None,
-                        f"Queued sweep {sweep_id} of {parameter}: {len(run_ids)} runs "
-                        f"({', '.join(str(i) for i in run_ids)}).")
-        return sweep_id
+        self._submitted(sweep.run_ids[0], f"Queued sweep {sweep.id} of {parameter}: {len(sweep.run_ids)} runs "
+                                          f"({', '.join(str(i) for i in sweep.run_ids)}).")
+        return sweep.id
 
     def panel(self) -> pn.viewable.Viewable:
         toolbar = pn.Row(self.preset, self.upload, self.download, sizing_mode="stretch_width")

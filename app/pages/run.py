@@ -22,15 +22,15 @@ from typing import Any
 
 import panel as pn
 
-from app.components import (POLL_MS, SCENE_KINDS, SOLVER_LOG, ErrorOnce, PlotSlot, SceneView, soon,
-                            correlation_table, describe, download_widget, finished_residuals, mesh_quality,
+from app.components import (POLL_MS, SCENE_KINDS, ErrorOnce, PlotSlot, SceneView, soon,
+                            correlation_table, describe, download_widget, finished_residuals,
                             placeholder, quality_table, residual_history, result_of, result_summary, scene_data,
                             stage_done, status_box, status_html, timings_table)
 from app.session import AppSession
 from pipeline import jobs
 from pipeline.db import Artifact, Simulation
 from pipeline.results.extract import RunResult
-from pipeline.runs import get_run, run_artifacts
+from pipeline.runs import get_run, mesh_quality, recorded_folder, run_artifacts
 from pipeline.spec import BedSpec
 
 #: Seconds between two reads of a running solver's log.
@@ -61,7 +61,7 @@ def read_run(services: Any, run_id: int) -> RunView:
     except Exception as error:  # noqa: BLE001 - an old spec still shows as data
         spec_text = f"# this spec does not load in this bedflow: {describe(error)}\n{run.spec}"
     artifacts = run_artifacts(run_id, services=services)
-    view = RunView(run, spec_text, mesh_quality(services, run), artifacts, result_of(run))
+    view = RunView(run, spec_text, mesh_quality(run, services=services), artifacts, result_of(run))
     if view.result is not None:
         try:
             view.chart = friction_chart([view.result])
@@ -327,7 +327,7 @@ class RunPage:
             self._polling = False
 
     async def _live_residuals(self, run: Simulation, token: int) -> None:
-        log = self.services.work_dir(run.id) / "case" / SOLVER_LOG
+        log = recorded_folder(run, self.services).solver_log
         seen = await asyncio.to_thread(_stat, log)
         if seen is None or seen == self._log_seen:
             return

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..folder import SPEC_FILE  # the spec of the case, in canonical JSON, beside the OpenFOAM files
 from ..geometry import treated_particle_mesh
 from ..openfoam import run_foam, snappy_phase_seconds, write_dictionary
 from ..openfoam.logs import ResidualTracker
@@ -34,8 +35,6 @@ ENTRANCE = 3.0
 EXIT = 3.0
 #: The patches of a packed-bed mesh.
 PATCHES = ("inlet", "outlet", "wall", "particles")
-#: The spec of the case, in canonical JSON, beside the OpenFOAM files.
-SPEC_FILE = "bed.json"
 
 
 @dataclass(frozen=True)

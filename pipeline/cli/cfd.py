@@ -10,6 +10,7 @@ import typer
 from ..dsl import read_bed
 from ..packing import ENGINES, with_engine
 from ..results.extract import RunResult
+from ..results.presentation import correlation_rows
 from .output import echo, echo_fields, echo_json, progress_bar
 
 EngineOption = Annotated[
@@ -25,12 +26,12 @@ def show_result(result: RunResult, json_output: bool) -> None:
     if json_output:
         echo_json(summary)
         return
-    meshed, nominal = result.as_meshed, result.nominal
+    rows = correlation_rows(result)
     title = f"run {result.run_id}: solved {result.case_dir}" if result.run_id else f"solved {result.case_dir}"
     echo_fields(title, {
         **dict(result.headline()),
-        "as meshed": ", ".join(f"{k} {v:.3g} Pa/m ({meshed['ratios'][k]:.2f}x)" for k, v in meshed["correlations"].items()),
-        "nominal": ", ".join(f"{k} {v:.3g} Pa/m ({nominal['ratios'][k]:.2f}x)" for k, v in nominal["correlations"].items()),
+        "as meshed": ", ".join(f"{r.label} {r.meshed:.3g} Pa/m ({r.ratio_meshed:.2f}x)" for r in rows),
+        "nominal": ", ".join(f"{r.label} {r.nominal:.3g} Pa/m ({r.ratio_nominal:.2f}x)" for r in rows),
         "seconds": ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
     })
     for warning in result.warnings():
@@ -47,9 +48,9 @@ def run_command(
                                         "extrapolate dp/dz (Richardson).")] = False,
 ) -> None:
     """Pack → geometry → mesh → solve → results, recorded in the run database and store (``--json`` gains
-    ``id``); a packing or mesh recorded for the same spec is reused."""
-    from ..runs import run
-    from ..workflow import mesh_study
+    ``id`` and the run ``folder``); a packing or mesh recorded for the same spec is reused. A mesh study records
+    each resolution as a run, grouped in one sweep."""
+    from ..runs import mesh_study, run
 
     spec = read_bed(file)
     if processes is not None:
@@ -74,17 +75,18 @@ def mesh_command(
     json_output: JsonOption = False,
 ) -> None:
     """Pack (or reuse) and mesh a bed with blockMesh + snappyHexMesh; print the mesh quality."""
-    from ..workflow import default_run_dir, mesh
+    from ..folder import RunFolder
+    from ..workflow import mesh
 
     spec = with_engine(read_bed(file), engine)
-    folder = out or default_run_dir(spec)
+    folder = RunFolder(out) if out else RunFolder.default(spec)
     with progress_bar(f"meshing {spec.name}", enabled=not json_output) as progress:
         quality = mesh(spec, folder, progress=progress)
-    quality = {**quality, "case_dir": str(folder / "case")}
+    quality = {**quality, "case_dir": str(folder.case)}
     if json_output:
         echo_json(quality)
     else:
-        echo_fields(f"meshed {folder / 'case'}", {k: str(v) for k, v in quality.items()})
+        echo_fields(f"meshed {folder.case}", {k: str(v) for k, v in quality.items()})
 
 
 def solve_command(

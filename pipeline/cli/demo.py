@@ -34,10 +34,10 @@ def demo(
     echo_fields(f"bed {spec.name}: {spec.description}", spec.summary())
     echo("")
     from ..runs import run
-    from ..workflow import default_run_dir
+    from ..folder import RunFolder
 
-    folder = default_run_dir(spec, settings)
-    pack_and_show(spec, folder / "packing")  # the run below reuses this packing
+    folder = RunFolder.default(spec, settings)
+    pack_and_show(spec, folder.packing_dir)  # the run below reuses this packing
     if until == "pack":
         return
 

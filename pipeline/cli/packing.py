@@ -26,7 +26,7 @@ def pack_and_show(spec: BedSpec, out: Path | None, json_output: bool = False) ->
     folder = out or default_packing_dir(Settings.from_env(), spec.name, packing_digest(spec))
     started = time.perf_counter()
     with progress_bar(f"packing {spec.name}", enabled=not json_output) as progress:
-        report = pack_to_folder(spec, folder, progress=progress)
+        report = pack_to_folder(spec, folder, progress=progress).as_json()
     report["seconds"]["command"] = time.perf_counter() - started
     if json_output:
         echo_json(report)

@@ -66,7 +66,8 @@ def show_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
     run = get_run(run_id)
     row = {k: _plain(v) for k, v in run_row(run).items()}
     details = {**row, "until": run.until, "completed_stage": run.completed_stage, "message": run.message,
-               "worker": run.worker, "heartbeat_at": _plain(run.heartbeat_at), "timings": run.timings,
+               "worker": run.worker, "folder": run.folder, "heartbeat_at": _plain(run.heartbeat_at),
+               "timings": run.timings,
                "provenance": run.provenance, "spec": run.spec}
     if json_output:
         echo_json(details)
@@ -76,6 +77,7 @@ def show_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
     software = run.provenance or {}
     fields["software"] = ", ".join(f"{k} {software.get(k)}" for k in ("bedflow", "openfoam", "blender", "python"))
     fields["host"] = str(software.get("host", "-"))
+    fields["folder"] = printable(run.folder) or "-"
     echo_fields(f"run {run.id} ({run.bed.name})", fields)
 
 

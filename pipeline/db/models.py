@@ -218,6 +218,9 @@ class Simulation(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     worker: Mapped[str] = mapped_column(String(200), default="")
     task_id: Mapped[str] = mapped_column(String(64), default="")
+    #: The run folder its stages worked in, on the worker's machine (``host:`` is in ``worker``): a local copy
+    #: that :func:`pipeline.runs.run_folder` reads instead of fetching the run's archives again.
+    folder: Mapped[str] = mapped_column(String(4096), default="", server_default="")
     process_group: Mapped[int | None]
     error: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(200), default="")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from .models import Artifact, Bed, RunStatus, Simulation, Sweep, id_in_range
+from .models import Artifact, Bed, RunStatus, Simulation, id_in_range
 
 if TYPE_CHECKING:
     import pandas
@@ -60,15 +60,6 @@ def find_runs(session: Session, **filters: Any) -> list[Simulation]:
     return list(session.scalars(runs_query(**filters)).unique())
 
 
-def latest_runs(session: Session, count: int = 20) -> list[Simulation]:
-    return find_runs(session, limit=count)
-
-
-def sweep_runs(session: Session, sweep_id: int) -> list[Simulation]:
-    """The simulations of a sweep, in the order they were created."""
-    return find_runs(session, sweep=sweep_id, newest_first=False)
-
-
 def find(session: Session, model: type[T], row_id: int) -> T | None:
     """``session.get(model, row_id)``, and ``None`` for an id no row can have (ids from users: the CLI, URLs)."""
     return session.get(model, row_id) if id_in_range(row_id) else None
@@ -79,10 +70,6 @@ def get_run(session: Session, run_id: int) -> Simulation | None:
         return None
     return session.scalars(select(Simulation).options(joinedload(Simulation.bed), joinedload(Simulation.sweep))
                            .where(Simulation.id == run_id)).first()
-
-
-def get_sweep(session: Session, sweep_id: int) -> Sweep | None:
-    return find(session, Sweep, sweep_id)
 
 
 def run_artifacts(session: Session, run_id: int, kind: str | None = None) -> list[Artifact]:

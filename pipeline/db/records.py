@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..spec import BedSpec
 from ..store import ObjectInfo, Store
-from .models import ARTIFACT_KINDS, OWNERS, Artifact, Bed, RunStatus, Simulation, utcnow
+from .models import ARTIFACT_KINDS, OWNERS, Artifact, Bed, RunStatus, Simulation, Sweep, utcnow
 
 if TYPE_CHECKING:
     from .database import Database
@@ -83,15 +83,15 @@ def add_artifacts(session: Session, owner: str, owner_id: int, uploads: Iterable
     return rows
 
 
-def upsert_bed(session: Session, spec: BedSpec, created_by: str = "") -> Bed:
-    """The bed named like the spec for this owner, created or updated to this spec."""
+def upsert_bed(session: Session, spec: BedSpec, created_by: str = "", *, update: bool = True) -> Bed:
+    """The bed named like the spec for this owner, created or (``update``) updated to this spec."""
     bed = session.scalars(select(Bed).where(Bed.created_by == created_by, Bed.name == spec.name)).first()
     digest = spec.digest()
     if bed is None:
         bed = Bed(name=spec.name, created_by=created_by, spec=spec.to_dict(), spec_digest=digest,
                   description=spec.description)
         session.add(bed)
-    elif bed.spec_digest != digest or bed.description != spec.description:
+    elif update and (bed.spec_digest != digest or bed.description != spec.description):
         bed.spec, bed.spec_digest, bed.description = spec.to_dict(), digest, spec.description
     session.flush()
     return bed
@@ -120,13 +120,24 @@ def spec_inputs(spec: BedSpec) -> dict[str, Any]:
 
 def new_simulation(session: Session, spec: BedSpec, *, created_by: str = "", sweep_id: int | None = None,
                    until: str = "solve", provenance: dict[str, Any] | None = None) -> Simulation:
-    """A queued simulation of ``spec`` (its bed created or updated)."""
-    bed = upsert_bed(session, spec, created_by)
+    """A queued simulation of ``spec`` (its bed created, or updated to this spec unless the run belongs to a sweep:
+    a sweep's bed keeps the spec the sweep varies, each run its own variant)."""
+    bed = upsert_bed(session, spec, created_by, update=sweep_id is None)
     simulation = Simulation(bed_id=bed.id, sweep_id=sweep_id, created_by=created_by, until=until,
                             status=RunStatus.queued, provenance=provenance or {}, timings={}, **spec_inputs(spec))
     session.add(simulation)
     session.flush()
     return simulation
+
+
+def new_sweep(session: Session, name: str, parameter: str, values: list[Any], *, bed_id: int | None = None,
+              description: str = "", created_by: str = "") -> int:
+    """A sweep row (the group of runs that vary ``parameter`` over ``values``); its id."""
+    sweep = Sweep(name=name, bed_id=bed_id, parameter=parameter, values=list(values), description=description,
+                  created_by=created_by)
+    session.add(sweep)
+    session.flush()
+    return int(sweep.id)
 
 
 def result_columns(result: Any) -> dict[str, Any]:

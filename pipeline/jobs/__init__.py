@@ -7,11 +7,12 @@ writes progress and heartbeats to the database, and queues the next.
 ``recover`` re-queues runs whose worker died.
 """
 
-from .control import (STATUS_KEYS, RunPermissionError, cancel, check_owner, parse_sweep_values, recover, resubmit,
-                      status, submit, submit_sweep, sweep_name, watch)
+from .control import (STATUS_KEYS, RunPermissionError, SweepRuns, cancel, check_owner, parse_sweep_values, recover,
+                      resubmit, status, submit, submit_sweep, watch)
+from ..runs.sweeps import sweep_name
 from .queue import JobQueue, QueueError, make_huey, queue_for
 from .worker import run_worker
 
-__all__ = ["STATUS_KEYS", "JobQueue", "QueueError", "RunPermissionError", "cancel",
+__all__ = ["STATUS_KEYS", "JobQueue", "QueueError", "RunPermissionError", "SweepRuns", "cancel",
            "check_owner", "make_huey", "parse_sweep_values", "queue_for", "recover", "resubmit", "run_worker", "status",
            "submit", "submit_sweep", "sweep_name", "watch"]

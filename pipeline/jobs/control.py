@@ -18,18 +18,14 @@ import param
 from sqlalchemy import or_, select, update
 
 from .. import children
-from ..db import RunStatus, Simulation, Sweep, utcnow
+from ..db import RunStatus, Simulation, utcnow
 from ..db.queries import find
-from ..db.records import upsert_bed
-from ..limits import check_run, check_sweep_size, check_user_runs
 from ..runs import RunError, create_run, finish, open_services, pending_stages, worker_id
 from ..runs import cancel as cancel_run
-from ..runs.execute import active_runs, update_run
+from ..runs.execute import update_run
+from ..runs.sweeps import SweepRuns, create_sweep
 from ..settings import Settings
 from ..spec import BedSpec
-from ..spec.bedspec import suggest
-from ..spec.fields import LINE_LENGTH
-from ..text import check_text
 from .queue import QueueError, queue_for
 
 STATUS_KEYS = ("id", "status", "progress", "stage", "attempts", "error", "message")
@@ -112,47 +108,17 @@ def parse_sweep_values(path: str, text: str) -> list[float | int]:
     return values
 
 
-def sweep_name(spec: BedSpec, parameter: str, name: str | None = None) -> str:
-    """A sweep's name: ``name`` checked like a bed's (one line of at most 200 printable characters), or by
-    default ``"<bed name>: <parameter>"`` with the bed's name cut to fit; :class:`RunError` for a bad name."""
-    if name is not None and name.strip():
-        try:
-            return check_text(name.strip(), max_length=LINE_LENGTH)
-        except ValueError as error:
-            raise RunError(f"sweep name: {error}") from None
-    suffix = f": {parameter}"
-    return spec.name[: LINE_LENGTH - len(suffix)] + suffix
-
-
 def submit_sweep(spec: BedSpec, parameter: str, values: Sequence[Any], *, name: str | None = None,
-                 until: str = "solve", created_by: str = "", settings: Settings | None = None) -> int:
+                 until: str = "solve", created_by: str = "", settings: Settings | None = None) -> SweepRuns:
     """A sweep: one run of ``spec`` per value of ``parameter`` (a dotted spec path such as
-    ``cfd.particle_reynolds``), all queued. Every value is validated, and every run checked against the
-    deployment's limits (the sweep's size, each run's, and all its runs against the user's runs at once), before
-    anything is recorded. Returns the sweep id (its runs: ``pipeline.runs.list_runs(sweep=id)``)."""
+    ``cfd.particle_reynolds``), recorded (:func:`pipeline.runs.create_sweep`: every value and run checked first)
+    and all queued for the workers. Returns the sweep's id and its run ids."""
     settings = settings or Settings.from_env()
-    if not values:
-        raise RunError("a sweep needs at least one value")
-    if parameter not in spec.field_paths():
-        raise RunError(f"cannot sweep {parameter!r}: not a spec field{suggest(parameter, spec.field_paths())}")
-    sweep_title = sweep_name(spec, parameter, name)
-    limits = settings.limits
-    check_sweep_size(len(values), limits)
-    variants = [spec.updated({parameter: value}).validate() for value in values]
-    for variant in variants:
-        check_run(variant, until, limits)
-    found = open_services(settings)
-    with found.db.session() as session:
-        check_user_runs(created_by, active_runs(session, created_by), len(variants), limits)
-        bed = upsert_bed(session, spec, created_by)
-        sweep = Sweep(name=sweep_title, bed_id=bed.id, parameter=parameter,
-                      values=list(values), created_by=created_by)
-        session.add(sweep)
-        session.flush()
-        sweep_id = int(sweep.id)
-    for variant in variants:
-        submit(variant, until=until, created_by=created_by, sweep_id=sweep_id, settings=settings)
-    return sweep_id
+    created = create_sweep(spec, parameter, values, name=name, until=until, created_by=created_by,
+                           services=open_services(settings))
+    for run_id in created.run_ids:
+        _enqueue_first(settings, run_id)
+    return created
 
 
 def status(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:

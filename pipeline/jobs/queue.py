@@ -1,54 +1,49 @@
 """The Huey queue of bedflow: SQLite in the data dir (embedded default) or Redis (shared by many machines).
 
-One :class:`JobQueue` per queue URL holds the Huey instance and bedflow's task
-registered on it: ``stage`` (one pipeline stage of one run, which enqueues the
-next). Workers (``bedflow worker``) run Huey's consumer on it, and sweep for
-lost runs beside it (:mod:`.sweeper`); submitting only enqueues.
+One :class:`JobQueue` per queue URL and process holds the Huey instance and bedflow's one task on it, ``stage``
+(one pipeline stage of one run, which enqueues the next; :func:`~pipeline.jobs.tasks.stage_task`), declared with
+Huey's own retries and back-off for transient errors. The queue URL comes from the settings, so the task is
+declared when the queue is made rather than at import. Workers (``bedflow worker``) run Huey's consumer on it,
+and sweep for lost runs beside it (:mod:`.sweeper`); submitting only enqueues.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, TaskWrapper
 
-from ..errors import BedflowError
+from ..errors import QueueError
 from ..settings import Settings
+from .tasks import RETRY_BACKOFF, RETRY_DELAY, TRANSIENT_RETRIES, log, stage_task
 
-log = logging.getLogger("bedflow.jobs")
-
-#: Retries of a stage after a transient error (store or database unreachable), with doubling delays.
-TRANSIENT_RETRIES = 3
-RETRY_DELAY = 5.0
-
-
-class QueueError(BedflowError):
-    """The job queue cannot be reached."""
+__all__ = ["JobQueue", "QueueError", "log", "make_huey", "queue_for"]
 
 
 @dataclass
 class JobQueue:
-    """A Huey instance with bedflow's task registered on it."""
+    """A Huey instance with bedflow's task declared on it."""
 
     settings: Settings
     huey: Huey
     stage: TaskWrapper = field(init=False)
 
     def __post_init__(self) -> None:
-        from . import tasks
+        @self.huey.task(retries=TRANSIENT_RETRIES, retry_delay=RETRY_DELAY, retry_backoff=RETRY_BACKOFF, context=True,
+                        name="stage")
+        def stage(run_id: int, stage: str, task: Any = None) -> str:
+            return stage_task(self, run_id, stage, task)
 
-        settings = self.settings
-        self.stage = self.huey.task(context=True, name="stage")(
-            lambda run_id, stage, retry=0, task=None: tasks.stage_task(settings, run_id, stage, retry, task))
+        self.stage = stage
 
-    def enqueue_stage(self, run_id: int, stage: str, retry: int = 0, delay: float | None = None) -> str:
-        """Queue one stage of a run (after ``delay`` seconds); return the Huey task id (the run records it, so
+    def enqueue_stage(self, run_id: int, stage: str) -> str:
+        """Queue one stage of a run; return the Huey task id (the run records it, so
         that :func:`~pipeline.jobs.recover` can tell a waiting run from one whose message was lost)."""
         # The task is made here and its id read from it: Huey without a result store returns no result to read
         # it from.
-        task = self.stage.s(run_id, stage, retry, **({"delay": delay} if delay else {}))
+        task = self.stage.s(run_id, stage)
         try:
             self.huey.enqueue(task)
         except Exception as error:  # redis.ConnectionError, sqlite3.OperationalError, ...

@@ -6,13 +6,14 @@ returns a :class:`Packing`, whose metrics (porosity, radial and axial profiles,
 gaps, overlaps, coordination) are methods.
 """
 
-from .api import ENGINES, PACKING_FILE, pack, pack_to_folder, packing_report, with_engine
+from .api import ENGINES, PACKING_FILE, Packed, pack, pack_to_folder, packing_report, with_engine
 from .model import Container, Packing, PackingError, packing_digest
 
 __all__ = [
     "ENGINES",
     "PACKING_FILE",
     "Container",
+    "Packed",
     "Packing",
     "PackingError",
     "pack",

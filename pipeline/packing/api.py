@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..correlations import expected_porosity
+from ..folder import PACKING_FILE
 from ..progress import ProgressCallback
 from ..spec import BedSpec
 from .model import Packing, PackingError, packing_digest
 
 #: Engine names accepted from users, mapped to ``packing.method`` values.
 ENGINES = {"native": "native", "rigid_body": "rigid_body", "blender": "rigid_body"}
-PACKING_FILE = "packing.npz"
 GEOMETRY_MANIFEST = "geometry.json"  # written by write_geometry
 
 
@@ -63,13 +64,32 @@ def pack(spec: BedSpec, engine: str | None = None, progress: ProgressCallback | 
     return packing
 
 
+@dataclass(frozen=True)
+class Packed:
+    """What :func:`pack_to_folder` made: the packing (in memory), where it was saved, its geometry files and its
+    report (:func:`packing_report` with the seconds of each step)."""
+
+    packing: Packing
+    folder: Path
+    files: dict[str, Path]
+    report: dict[str, Any]
+
+    @property
+    def packing_file(self) -> Path:
+        return self.folder / PACKING_FILE
+
+    def as_json(self) -> dict[str, Any]:
+        """The report with ``packing_file`` and ``files`` (the keys of ``bedflow pack --json``)."""
+        return {**self.report, "packing_file": str(self.packing_file),
+                "files": {key: str(path) for key, path in self.files.items()}}
+
+
 def pack_to_folder(spec: BedSpec, folder: str | Path, engine: str | None = None,
-                   progress: ProgressCallback | None = None) -> dict[str, Any]:
+                   progress: ProgressCallback | None = None) -> Packed:
     """Pack (reusing ``folder/packing.npz`` if it matches), write the spec's export formats, report.
 
     Geometry already written for the same packing and export settings (its
-    ``geometry.json`` manifest names them) is reused too. Returns :func:`packing_report` plus
-    ``packing_file``, ``files`` (the geometry) and the seconds of each stage.
+    ``geometry.json`` manifest names them) is reused too.
     """
     from ..geometry import write_geometry  # trimesh loads only when geometry is written
 
@@ -90,9 +110,7 @@ def pack_to_folder(spec: BedSpec, folder: str | Path, engine: str | None = None,
         manifest_file.write_text(json.dumps(manifest, indent=2))
     report = packing_report(packing)
     report["seconds"]["geometry"] = time.perf_counter() - started
-    report["packing_file"] = str(folder / PACKING_FILE)
-    report["files"] = {key: str(path) for key, path in files.items()}
-    return report
+    return Packed(packing, folder, files, report)
 
 
 def packing_report(packing: Packing) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..correlations import friction_factor, reichelt_wall_share
+from ..folder import RESULTS_FILE
 from ..geometry import porosity_as_meshed
 from ..packing import Packing
 from ..spec import BedSpec
@@ -19,7 +20,6 @@ from .radial import NEAR_WALL, RadialProfile
 from .profiles import PlaneProfile, ResultsError, fit_gradient, plane_profile
 from .validation import BedGeometry, Comparison, as_meshed, compare
 
-RESULTS_FILE = "results.json"
 #: A core window shorter than this (particle diameters) or a fit with R² under MIN_R_SQUARED is flagged.
 MIN_WINDOW_DIAMETERS = 5.0
 MIN_R_SQUARED = 0.99
@@ -143,6 +143,7 @@ class RunResult:
             "window": list(self.window),
             "seconds": self.seconds,
             "case_dir": self.case_dir,
+            "folder": str(Path(self.case_dir).parent),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,17 +2,97 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..db import Artifact, Simulation
+from sqlalchemy import select
+
+from ..db import Artifact, Bed, Mesh, RunStatus, Simulation, Sweep
 from ..db import queries
+from ..folder import RunFolder
 from ..store import safe_join
 from .execute import RunError
 from .services import Services, open_services
 
 if TYPE_CHECKING:
     import pandas
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """The columns of a run that tables and pickers list (read without the spec or the results: cheap to read
+    every second)."""
+
+    id: int
+    bed: str
+    status: RunStatus
+    stage: str
+    progress: float
+    re_p: float
+    aspect_ratio: float
+    resolution: int
+    cells: int | None
+    dp_dz: float | None
+    ratio_ergun: float | None
+    created_at: datetime | None
+    created_by: str
+    sweep_id: int | None
+
+
+@dataclass(frozen=True)
+class SweepInfo:
+    """A sweep as pickers list it."""
+
+    id: int
+    name: str
+    parameter: str
+
+
+_ROW_COLUMNS = (Simulation.id, Simulation.bed_id, Simulation.status, Simulation.stage, Simulation.progress,
+                Simulation.re_p, Simulation.aspect_ratio, Simulation.resolution, Simulation.cells, Simulation.dp_dz,
+                Simulation.ratio_ergun, Simulation.created_at, Simulation.created_by, Simulation.sweep_id)
+
+
+def run_rows(*, solved: bool = False, services: Services | None = None, **filters: Any) -> list[RunRow]:
+    """:class:`RunRow` of the runs matching :func:`pipeline.db.queries.runs_query`'s filters, newest first
+    (``solved``: only runs with results)."""
+    found = services or open_services()
+    query = queries.runs_query(**filters).with_only_columns(*_ROW_COLUMNS)
+    if solved:
+        query = query.where(Simulation.results.is_not(None))
+    with found.db.session() as session:
+        rows = session.execute(query).all()
+        beds = dict(session.execute(select(Bed.id, Bed.name)).all())
+    return [RunRow(r.id, beds.get(r.bed_id, ""), r.status, r.stage or "", r.progress or 0.0, r.re_p, r.aspect_ratio,
+                   r.resolution, r.cells, r.dp_dz, r.ratio_ergun, r.created_at, r.created_by or "", r.sweep_id)
+            for r in rows]
+
+
+def bed_names(*, services: Services | None = None) -> list[str]:
+    """The names of the recorded beds, sorted."""
+    found = services or open_services()
+    with found.db.session() as session:
+        return sorted(set(session.scalars(select(Bed.name))))
+
+
+def list_sweeps(*, services: Services | None = None) -> list[SweepInfo]:
+    """The recorded sweeps, newest first."""
+    found = services or open_services()
+    with found.db.session() as session:
+        rows = session.execute(select(Sweep.id, Sweep.name, Sweep.parameter).order_by(Sweep.id.desc())).all()
+    return [SweepInfo(i, n, p) for i, n, p in rows]
+
+
+def mesh_quality(run: Simulation, *, services: Services | None = None) -> dict[str, Any] | None:
+    """The quality report (checkMesh, cells, resolution) of the run's mesh, or ``None`` before its mesh stage."""
+    if run.mesh_id is None:
+        return None
+    found = services or open_services()
+    with found.db.session() as session:
+        mesh = session.get(Mesh, run.mesh_id)
+        return {"cells": mesh.cells, "resolution": mesh.resolution, **(mesh.quality or {})} if mesh else None
 
 
 def list_runs(*, services: Services | None = None, **filters: Any) -> list[Simulation]:
@@ -76,18 +156,27 @@ def fetch_artifacts(run_id: int, kind: str, destination: str | Path, *,
     return [found.store.get_file(a.key, target) for a, target in zip(artifacts, targets)]
 
 
-def local_run_folder(run_id: int, *, services: Services | None = None) -> Path:
-    """A folder on this machine with the run's files (``packing/``, ``case/`` with results and VTK fields),
-    fetched from the store when missing: its work folder."""
+def recorded_folder(run: Simulation, services: Services) -> RunFolder:
+    """The folder the run's stages work or worked in (recorded on its row; its work folder before a stage has
+    started), as it is: nothing fetched. A running run's live files (the solver's log) are there."""
+    return RunFolder(Path(run.folder) if run.folder else services.work_dir(run.id))
+
+
+def run_folder(run_id: int, *, services: Services | None = None) -> RunFolder:
+    """The run's folder on this machine with everything its completed stages made (``packing/``, ``case/`` with
+    results and VTK fields): the folder recorded on its row when it is here (what it holds is checked against the
+    artifacts' checksums and kept), else its work folder; what is missing or differs is fetched from the store."""
     from ..progress import no_progress
     from ..spec import BedSpec
     from .stages import StageContext, materialize
 
     found = services or open_services()
     run = get_run(run_id, services=found)
-    folder = found.work_dir(run_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    return materialize(StageContext(run_id, BedSpec.from_dict(run.spec), folder, found, no_progress))
+    where = recorded_folder(run, found)
+    if not where.root.is_dir():
+        where = RunFolder(found.work_dir(run_id))
+    where.root.mkdir(parents=True, exist_ok=True)
+    return materialize(StageContext(run_id, BedSpec.from_dict(run.spec), where, found, no_progress))
 
 
 def missing_artifacts(*, services: Services | None = None) -> list[Artifact]:

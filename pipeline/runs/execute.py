@@ -26,14 +26,15 @@ from ..db import RunStatus, Simulation, utcnow
 from ..db.queries import find
 from ..db.records import add_artifacts, new_simulation, upload
 from ..errors import BedflowError
+from ..folder import RunFolder
 from ..limits import Limits, StageTimeLimit, check_run, check_user_runs
 from ..packing import with_engine
 from ..progress import ProgressCallback, no_progress
 from ..provenance import provenance
-from ..results.extract import RESULTS_FILE, RunResult
+from ..results.extract import RunResult
 from ..spec import BedSpec
 from .services import Services, open_services
-from .stages import STAGE_FUNCTIONS, STAGES, TARGETS, WEIGHTS, StageContext, record_partial_logs
+from .stages import STAGE_FUNCTIONS, STAGES, TARGETS, WEIGHTS, Carried, StageContext, record_partial_logs
 
 HEARTBEAT_SECONDS = 5.0
 CANCEL_POLL_SECONDS = 1.0
@@ -283,10 +284,11 @@ def _spans(stages: list[str]) -> dict[str, tuple[float, float]]:
     return spans
 
 
-def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, progress: ProgressCallback | None = None,
-              span: tuple[float, float] = (0.0, 1.0), services: Services | None = None,
-              claim: Claim | None = None) -> None:
-    """Run one stage of a recorded run here (in ``folder``, default its work folder) and mark it completed.
+def run_stage(run_id: int, stage: str, *, folder: str | Path | RunFolder | None = None,
+              progress: ProgressCallback | None = None, span: tuple[float, float] = (0.0, 1.0),
+              services: Services | None = None, claim: Claim | None = None, carried: Carried | None = None) -> None:
+    """Run one stage of a recorded run here (in ``folder``, default its work folder, recorded on the run's row) and
+    mark it completed. ``carried``: what the previous stage of this run made in this process (handed on in memory).
 
     Writes progress and a heartbeat meanwhile; raises :class:`RunCancelled` if the run is cancelled, and
     :class:`~pipeline.limits.StageTimeLimit` once the stage has run ``BEDFLOW_MAX_STAGE_SECONDS``, after stopping
@@ -303,13 +305,13 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | None = None, prog
             raise RunError(f"run {run_id} is not in the database")
         spec = BedSpec.from_dict(simulation.spec)
         timings = dict(simulation.timings or {})
-    root = Path(folder) if folder else found.work_dir(run_id)
-    root.mkdir(parents=True, exist_ok=True)
+    where = RunFolder.of(folder) if folder else RunFolder(found.work_dir(run_id))
+    where.root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with RunGuard(found, run_id, claim=claim, stage=stage, limit=found.settings.limits.max_stage_seconds) as guard:
-        guard.write(stage=stage, progress=span[0], message=f"{stage} started")
+        guard.write(stage=stage, progress=span[0], message=f"{stage} started", folder=str(where.root))
         reporter = _Progress(found, run_id, stage, span, progress or no_progress, guard)
-        context = StageContext(run_id, spec, root, found, reporter)
+        context = StageContext(run_id, spec, where, found, reporter, carried if carried is not None else Carried())
         try:
             guard.check()
             STAGE_FUNCTIONS[stage](context)
@@ -399,7 +401,7 @@ def outcome(error: BaseException) -> tuple[RunStatus, str]:
     return RunStatus.failed, describe_error(error)
 
 
-def execute(run_id: int, *, folder: str | Path | None = None, progress: ProgressCallback | None = None,
+def execute(run_id: int, *, folder: str | Path | RunFolder | None = None, progress: ProgressCallback | None = None,
             worker: str | None = None, services: Services | None = None) -> Simulation:
     """Run all pending stages of a queued run here: running, then succeeded, failed or cancelled.
 
@@ -415,9 +417,11 @@ def execute(run_id: int, *, folder: str | Path | None = None, progress: Progress
     with found.db.session() as session:
         stages = pending_stages(session.get(Simulation, run_id))  # type: ignore[arg-type]
     spans = _spans(stages)
+    carried = Carried()  # each stage hands the next what it made, in memory
     try:
         for stage in stages:
-            run_stage(run_id, stage, folder=folder, progress=progress, span=spans[stage], services=found, claim=taken)
+            run_stage(run_id, stage, folder=folder, progress=progress, span=spans[stage], services=found, claim=taken,
+                      carried=carried)
     except RunLost:
         raise
     except BaseException as error:
@@ -450,9 +454,9 @@ def cancel(run_id: int, *, services: Services | None = None) -> RunStatus:
     return before
 
 
-def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, folder: str | Path | None = None,
-        progress: ProgressCallback | None = None, *, created_by: str = "", sweep_id: int | None = None,
-        services: Services | None = None) -> RunResult:
+def run(spec: BedSpec, engine: str | None = None, processes: int | None = None,
+        folder: str | Path | RunFolder | None = None, progress: ProgressCallback | None = None, *,
+        created_by: str = "", sweep_id: int | None = None, services: Services | None = None) -> RunResult:
     """Pack, mesh, solve and evaluate ``spec`` here, recorded in the database and the store (in the sweep
     ``sweep_id`` when given).
 
@@ -465,9 +469,11 @@ def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, 
         spec = spec.updated({"cfd.processes": processes})
     found = services or open_services()
     run_id = create_run(spec, created_by=created_by, sweep_id=sweep_id, services=found)
-    root = Path(folder) if folder else found.work_dir(run_id)
-    execute(run_id, folder=root, progress=progress, services=found)
-    result = RunResult.load(root / "case" / RESULTS_FILE)
+    where = RunFolder.of(folder) if folder else RunFolder(found.work_dir(run_id))
+    execute(run_id, folder=where, progress=progress, services=found)
+    result = where.result()
+    if result is None:
+        raise RunError(f"run {run_id} succeeded but {where.results_file} is missing")
     result.run_id = run_id
     timings = get_timings(found, run_id)
     result.seconds = {"pack": timings.get("pack", 0.0), "mesh": timings.get("mesh", 0.0), **result.seconds}

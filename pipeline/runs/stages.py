@@ -17,10 +17,9 @@ artifact names from the database are joined to folders only through
 from __future__ import annotations
 
 import functools
-import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +27,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import workflow
-from ..cfd.bed import SPEC_FILE
+from ..cfd.bed import write_bed_case
 from ..db import Artifact, Simulation
 from ..db import Mesh as MeshRow
 from ..db import Packing as PackingRow
 from ..db.records import Upload, add_artifacts, result_columns, upload
 from ..errors import BedflowError
-from ..packing import PACKING_FILE, Packing, pack_to_folder
+from ..folder import RunFolder
+from ..packing import Packing, pack_to_folder
 from ..packing.model import packing_digest
 from ..progress import ProgressCallback
-from ..results.extract import RESULTS_FILE, RunResult
+from ..results.extract import RunResult
 from ..spec import BedSpec
 from ..store import Store, StoreError, is_intact, safe_join
 from ..store.archive import archive_folder, extract_archive
@@ -60,22 +60,35 @@ class StageError(BedflowError):
 
 
 @dataclass
+class Carried:
+    """What one stage made that the next stage of the same run, in the same process, takes in memory instead of
+    reading it back from the run folder."""
+
+    packing: Packing | None = None
+    quality: dict[str, Any] | None = None
+    solved: dict[str, Any] | None = None
+
+
+@dataclass
 class StageContext:
     """One stage of one run."""
 
     run_id: int
     spec: BedSpec
-    folder: Path
+    folder: RunFolder
     services: Services
     progress: ProgressCallback
+    carried: Carried = field(default_factory=Carried)
 
     @property
     def case(self) -> Path:
-        return self.folder / "case"
+        return self.folder.case
 
-    @property
-    def packing_folder(self) -> Path:
-        return self.folder / "packing"
+    def packing(self) -> Packing:
+        """The run's packing: carried from the pack stage, else loaded from the folder (once)."""
+        if self.carried.packing is None:
+            self.carried.packing = self.folder.packing()
+        return self.carried.packing
 
     def simulation(self) -> Simulation:
         with self.services.db.session() as session:
@@ -98,7 +111,7 @@ class StageContext:
 
     def logs(self) -> list[Upload]:
         """The OpenFOAM logs of the case, uploaded (as the simulation's ``log`` artifacts)."""
-        return [self.upload("log", path) for path in sorted(self.case.glob("log.*")) if path.is_file()]
+        return [self.upload("log", path) for path in self.folder.logs()]
 
 
 def fetch(store: Store, artifact: Artifact, destination: Path) -> Path:
@@ -126,13 +139,13 @@ def _owned(ctx: StageContext, owner: str, owner_id: int | None, kind: str) -> Ar
 
 def _fetch_archive(ctx: StageContext, artifact: Artifact, folder: Path) -> None:
     """``folder`` replaced by the unpacked archive ``artifact`` (never half of it: see :func:`extract_archive`)."""
-    with tempfile.TemporaryDirectory(dir=ctx.folder) as scratch:
+    with tempfile.TemporaryDirectory(dir=ctx.folder.root) as scratch:
         archive = fetch(ctx.services.store, artifact, safe_join(scratch, artifact.name))
         extract_archive(archive, folder)
 
 
 def _archive(ctx: StageContext, kind: str, folder: Path, name: str) -> Upload:
-    with tempfile.TemporaryDirectory(dir=ctx.folder) as scratch:
+    with tempfile.TemporaryDirectory(dir=ctx.folder.root) as scratch:
         path = archive_folder(folder, Path(scratch) / name, exclude=CASE_EXCLUDE)
         return ctx.upload(kind, path)
 
@@ -158,20 +171,21 @@ def stage_pack(ctx: StageContext) -> None:
     digest = packing_digest(ctx.spec)
     with ctx.services.db.session() as session:
         known = session.scalars(select(PackingRow).where(PackingRow.digest == digest)).first()
-    local = ctx.packing_folder / PACKING_FILE
+    local = ctx.folder.packing_file
     stored = _owned(ctx, "packing", known.id if known else None, "packing")
     if stored is not None and refresh(ctx.services.store, stored, local):
         ctx.progress(0.1, f"fetched packing {digest[:12]} from the store")
-    report = pack_to_folder(ctx.spec, ctx.packing_folder, progress=ctx.progress)
-    geometry = [ctx.upload(GEOMETRY_KINDS[key.split(":")[0]], Path(path)) for key, path in report["files"].items()]
-    manifest = ctx.packing_folder / "geometry.json"
+    packed = pack_to_folder(ctx.spec, ctx.folder.packing_dir, progress=ctx.progress)
+    ctx.carried.packing = packing = packed.packing
+    geometry = [ctx.upload(GEOMETRY_KINDS[key.split(":")[0]], path) for key, path in packed.files.items()]
+    manifest = ctx.folder.packing_dir / "geometry.json"
     if manifest.is_file():
         geometry.append(ctx.upload("packing", manifest))
     if known is not None and stored is not None:
         packing_id = known.id
     else:
-        packing = Packing.load(local)
-        metrics = {k: v for k, v in report.items() if k not in ("files", "packing_file", "seconds")}
+        report = packed.report
+        metrics = {k: v for k, v in report.items() if k != "seconds"}
         packing_id = _insert_once(ctx, PackingRow, digest, lambda: PackingRow(
             engine=packing.engine, digest=digest, count=packing.count, porosity=report["porosity"],
             porosity_gap=report["porosity_meshed"], porosity_core=report["porosity_core"],
@@ -183,25 +197,11 @@ def _ensure_packing(ctx: StageContext) -> None:
     stored = _owned(ctx, "packing", ctx.simulation().packing_id, "packing")
     if stored is None:
         raise StageError(f"run {ctx.run_id}: no packing recorded for it; run the pack stage")
-    refresh(ctx.services.store, stored, ctx.packing_folder / PACKING_FILE)
+    if refresh(ctx.services.store, stored, ctx.folder.packing_file):
+        ctx.carried.packing = None  # the folder's copy was not this run's: read the fetched one
 
 
 # -- mesh --------------------------------------------------------------------------------------------
-def _record(case: Path, name: str) -> dict[str, Any] | None:
-    """A record a step writes into the case once it is complete (``mesh.json``, ``solve.json``); ``None`` if it is
-    missing or cut short."""
-    try:
-        record = json.loads((case / name).read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _has_mesh(case: Path, digest: str) -> bool:
-    """Whether ``case`` holds the mesh with this digest."""
-    return (_record(case, workflow.MESH_RECORD) or {}).get("digest") == digest
-
-
 def stage_mesh(ctx: StageContext) -> None:
     """Mesh (or fetch the mesh recorded with this digest), with this spec's dictionaries written."""
     _ensure_packing(ctx)
@@ -209,10 +209,10 @@ def stage_mesh(ctx: StageContext) -> None:
     with ctx.services.db.session() as session:
         known = session.scalars(select(MeshRow).where(MeshRow.digest == digest)).first()
     stored = _owned(ctx, "mesh", known.id if known else None, "mesh")
-    if stored is not None and not _has_mesh(ctx.case, digest):
+    if stored is not None and not ctx.folder.has_mesh(digest):
         _fetch_archive(ctx, stored, ctx.case)
         ctx.progress(0.1, f"fetched mesh {digest[:12]} from the store")
-    quality = workflow.mesh(ctx.spec, ctx.folder, progress=ctx.progress)
+    ctx.carried.quality = quality = workflow.mesh_packing(ctx.spec, ctx.packing(), ctx.folder, progress=ctx.progress)
     if known is not None and stored is not None:
         mesh_id = known.id
     else:
@@ -226,25 +226,28 @@ def stage_mesh(ctx: StageContext) -> None:
 
 def _ensure_mesh(ctx: StageContext) -> None:
     _ensure_packing(ctx)
-    if not _has_mesh(ctx.case, workflow.mesh_digest(ctx.spec)):
+    if ctx.folder.has_mesh(workflow.mesh_digest(ctx.spec)):
+        if ctx.carried.quality is not None:
+            return  # meshed in this process a moment ago, with this spec's dictionaries
+    else:
         stored = _owned(ctx, "mesh", ctx.simulation().mesh_id, "mesh")
         if stored is None:
             raise StageError(f"run {ctx.run_id}: no mesh in {ctx.case} nor in the store; run the mesh stage")
         _fetch_archive(ctx, stored, ctx.case)
-    workflow.mesh(ctx.spec, ctx.folder)  # reuses the mesh; writes this spec's dictionaries
+    write_bed_case(ctx.case, ctx.packing(), ctx.spec, mesh=False)  # this spec's dictionaries around the mesh
 
 
 # -- solve -------------------------------------------------------------------------------------------
 def stage_solve(ctx: StageContext) -> None:
     """simpleFoam on the meshed case; the solved case is stored as one archive."""
     _ensure_mesh(ctx)
-    workflow.solve_case(ctx.case, progress=ctx.progress)
+    ctx.carried.solved = workflow.solve_case(ctx.case, progress=ctx.progress, spec=ctx.spec)
     ctx.record("simulation", ctx.run_id, [_archive(ctx, "case", ctx.case, "case.tar.gz"), *ctx.logs()])
 
 
 def _ensure_solved(ctx: StageContext) -> None:
     _ensure_packing(ctx)
-    if _record(ctx.case, workflow.SOLVE_RECORD) is not None and (ctx.case / SPEC_FILE).is_file():
+    if ctx.folder.is_solved():
         return
     stored = _owned(ctx, "simulation", ctx.run_id, "case")
     if stored is None:
@@ -256,19 +259,22 @@ def _ensure_solved(ctx: StageContext) -> None:
 def stage_postprocess(ctx: StageContext) -> None:
     """Results (Δp/L, porosity, correlations) into the simulation row; results, VTK fields and logs stored."""
     _ensure_solved(ctx)
-    result: RunResult = workflow.postprocess(ctx.case, progress=ctx.progress)
-    uploads = [ctx.upload("results", ctx.case / RESULTS_FILE), *ctx.logs()]
+    carried = ctx.carried
+    result: RunResult = workflow.postprocess(ctx.case, progress=ctx.progress, spec=ctx.spec, packing=ctx.packing(),
+                                             quality=carried.quality, solved=carried.solved)
+    uploads = [ctx.upload("results", ctx.folder.results_file), *ctx.logs()]
     if result.vtk_dir and Path(result.vtk_dir).is_dir():
         uploads.append(_archive(ctx, "vtk", Path(result.vtk_dir), "vtk.tar.gz"))
     ctx.record("simulation", ctx.run_id, uploads, **result_columns(result))
 
 
-def materialize(ctx: StageContext) -> Path:
+def materialize(ctx: StageContext) -> RunFolder:
     """The run's folder with everything its completed stages made: the packing, the meshed or solved case,
-    ``results.json`` and the VTK fields — fetched from the store when this machine lacks them."""
+    ``results.json`` and the VTK fields — fetched from the store when this machine lacks them (what it has is
+    checked against the artifact rows' checksums, and kept when they match)."""
     done = ctx.simulation().completed_stage
     _ensure_packing(ctx)
-    if done == "mesh" and not _has_mesh(ctx.case, workflow.mesh_digest(ctx.spec)):
+    if done == "mesh" and not ctx.folder.has_mesh(workflow.mesh_digest(ctx.spec)):
         stored = _owned(ctx, "mesh", ctx.simulation().mesh_id, "mesh")
         if stored is not None:
             _fetch_archive(ctx, stored, ctx.case)
@@ -277,10 +283,10 @@ def materialize(ctx: StageContext) -> Path:
     if done == "postprocess":
         results = _owned(ctx, "simulation", ctx.run_id, "results")
         if results is not None:
-            refresh(ctx.services.store, results, ctx.case / RESULTS_FILE)
+            refresh(ctx.services.store, results, ctx.folder.results_file)
         vtk = _owned(ctx, "simulation", ctx.run_id, "vtk")
-        if vtk is not None and not (ctx.case / "VTK").is_dir():
-            _fetch_archive(ctx, vtk, ctx.case / "VTK")
+        if vtk is not None and not ctx.folder.vtk_dir.is_dir():
+            _fetch_archive(ctx, vtk, ctx.folder.vtk_dir)
     return ctx.folder
 
 

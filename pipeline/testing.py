@@ -1,10 +1,10 @@
-"""A real S3-protocol server on 127.0.0.1 for tests, benchmarks and local trials (moto's; a ``test`` extra).
+"""Real servers for tests and benchmarks, not part of the library a front end calls: throw-away PostgreSQL
+databases on this machine's server, and a real S3-protocol server on 127.0.0.1 (moto's; a ``test`` extra).
 
-No MinIO binary can be installed on the machines bedflow is developed on; moto's
-server speaks the same protocol to the same ``minio`` SDK code that talks to
-MinIO in production. :class:`LocalS3Server` runs it in this process's threads;
-:class:`S3ServerProcess` in a process of its own, which tests kill to see what a
-crashed server does to an upload.
+No MinIO binary can be installed on the machines bedflow is developed on; moto's server speaks the same protocol
+to the same ``minio`` SDK code that talks to MinIO in production. :class:`LocalS3Server` runs it in this
+process's threads; :class:`S3ServerProcess` in a process of its own, which tests kill to see what a crashed
+server does to an upload.
 """
 
 from __future__ import annotations
@@ -14,12 +14,51 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .db.database import DatabaseError
 
+# -- PostgreSQL -------------------------------------------------------------------------------------------
+#: How tests and benchmarks reach this machine's server (trust authentication, no password).
+LOCAL_SERVER = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+@contextmanager
+def scratch_postgres(prefix: str = "bedflow_scratch", *, host: str = LOCAL_SERVER["host"],  # type: ignore[assignment]
+                     port: int = LOCAL_SERVER["port"], user: str = LOCAL_SERVER["user"],  # type: ignore[assignment]
+                     connect_timeout: int = 3) -> Iterator[str]:
+    """A new empty database ``<prefix>_<random>`` on the server; yields its SQLAlchemy URL, drops it on exit
+    (``WITH (FORCE)``: connections left open do not keep it alive). :class:`DatabaseError` if the server
+    cannot be reached."""
+    import psycopg2
+
+    from .db.database import _OPEN
+
+    try:
+        admin = psycopg2.connect(host=host, port=port, user=user, dbname="postgres", connect_timeout=connect_timeout)
+    except psycopg2.OperationalError as error:
+        raise DatabaseError(f"cannot reach PostgreSQL at {host}:{port}: {str(error).strip()}") from error
+    admin.autocommit = True
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql://{user}@{host}:{port}/{name}"
+        finally:
+            for url in [u for u in _OPEN if name in u]:  # engines opened through open_database
+                _OPEN.pop(url).dispose()
+            with admin.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
+# -- S3 ---------------------------------------------------------------------------------------------------
 def free_port() -> int:
     """A TCP port nobody listens on at this moment."""
     with socket.socket() as probe:
