@@ -303,7 +303,8 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | RunFolder | None 
         simulation = session.get(Simulation, run_id)
         if simulation is None:
             raise RunError(f"run {run_id} is not in the database")
-        spec = BedSpec.from_dict(simulation.spec)
+        carried = carried if carried is not None else Carried()
+        spec = carried.spec = carried.spec or BedSpec.from_dict(simulation.spec)
         timings = dict(simulation.timings or {})
     where = RunFolder.of(folder) if folder else RunFolder(found.work_dir(run_id))
     where.root.mkdir(parents=True, exist_ok=True)
@@ -311,7 +312,7 @@ def run_stage(run_id: int, stage: str, *, folder: str | Path | RunFolder | None 
     with RunGuard(found, run_id, claim=claim, stage=stage, limit=found.settings.limits.max_stage_seconds) as guard:
         guard.write(stage=stage, progress=span[0], message=f"{stage} started", folder=str(where.root))
         reporter = _Progress(found, run_id, stage, span, progress or no_progress, guard)
-        context = StageContext(run_id, spec, where, found, reporter, carried if carried is not None else Carried())
+        context = StageContext(run_id, spec, where, found, reporter, carried)
         try:
             guard.check()
             STAGE_FUNCTIONS[stage](context)

@@ -62,8 +62,9 @@ class StageError(BedflowError):
 @dataclass
 class Carried:
     """What one stage made that the next stage of the same run, in the same process, takes in memory instead of
-    reading it back from the run folder."""
+    reading it back from the run folder or the database (the spec is parsed once per process)."""
 
+    spec: BedSpec | None = None
     packing: Packing | None = None
     quality: dict[str, Any] | None = None
     solved: dict[str, Any] | None = None
