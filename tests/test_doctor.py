@@ -75,7 +75,7 @@ def test_this_machine_with_the_embedded_defaults_is_ready(bedflow_cmd, tmp_path)
     assert "schema at the newest revision" in report["database"]["detail"]
     assert report["workers"]["detail"].startswith("1 alive (node-7:42), 3 process(es)")
 
-    assert table.returncode == 0, table.stderr
+    assert table.returncode == 0, table.stdout + table.stderr
     assert all(name in table.stdout for name in REGISTRY)
     assert f"bedflow is ready: {len(REGISTRY)} ok, 0 warnings, 0 failed" in table.stdout
 
