@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from .errors import BedflowError
+from .health import CHECK_MODULES, import_before_threads
 from .limits import VARIABLES as LIMIT_VARIABLES
 from .limits import available_cpus
 
@@ -213,6 +214,10 @@ class Context:
 
 
 CheckFunction = Callable[[Context], Outcome]
+#: What the checks import besides the health checks' :data:`~pipeline.health.CHECK_MODULES` (imported before the
+#: checks' threads start).
+DOCTOR_MODULES = ("pipeline.settings", "pipeline.health", "pipeline.openfoam.environment", "pipeline.provenance",
+                  "pipeline.jobs.heartbeats", "pipeline.reporting", "viz.headless")
 #: The checks by name, in report order.
 REGISTRY: dict[str, CheckFunction] = {}
 
@@ -560,6 +565,7 @@ def diagnose(settings: Settings | None = None, *, timeout: float = DEFAULT_TIMEO
     unknown name in ``only``, before anything runs.
     """
     names = select(only)
+    import_before_threads(CHECK_MODULES + DOCTOR_MODULES)  # no two checks' threads import one package at once
     context = Context(settings, timeout)
     results: dict[str, Check] = {}
     done = {name: threading.Event() for name in names}

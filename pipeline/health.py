@@ -23,6 +23,7 @@ seconds, and the details of a failure written to the log (and shown by ``bedflow
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
@@ -44,6 +45,10 @@ CHECKS = ("database", "store", "queue")
 PROBE_PREFIX = "health/probe"
 #: Seconds a :class:`HealthMonitor` reuses its last report.
 CACHE_SECONDS = 5.0
+#: The modules the checks import. They are imported by the caller before the checks' threads start: two threads
+#: importing modules of one package at once (``pipeline.jobs`` here, ``pipeline.jobs.heartbeats`` there) can make
+#: Python's import system report a deadlock (``_DeadlockError``), which a check would take for a failure.
+CHECK_MODULES = ("pipeline.db", "pipeline.store", "pipeline.runs", "pipeline.jobs")
 #: Seconds between repeated log lines about a component that stays down.
 LOG_REPEAT_SECONDS = 60.0
 
@@ -122,6 +127,16 @@ def _check_queue(settings: Settings) -> Callable[[], None]:
     return check
 
 
+def import_before_threads(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` in this thread, before threads that use them start (see :data:`CHECK_MODULES`). A module
+    that fails to import is left to the check that needs it, which reports the error."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - the check that imports it says what is wrong
+            continue
+
+
 def _failed(error: BaseException) -> dict[str, Any]:
     return {"ok": False, "latency_ms": 0.0, "error": _describe(error)}
 
@@ -145,6 +160,7 @@ def check_health(services: Services | None = None, *, settings: Settings | None 
 
     kinds = {"database": settings.database_url.split(":", 1)[0].split("+", 1)[0],
              "store": settings.store_kind, "queue": settings.queue_kind}
+    import_before_threads(CHECK_MODULES)
     checks = {"database": _check_database(services, settings), "store": _check_store(services, settings),
               "queue": _check_queue(settings)}
     # In parallel, each in a daemon thread: the slowest check bounds the total, and a hung one is left behind.

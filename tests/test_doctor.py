@@ -62,8 +62,8 @@ def test_this_machine_with_the_embedded_defaults_is_ready(bedflow_cmd, tmp_path)
     from pipeline.runs import open_services
 
     with WorkerHeartbeat(open_services(), "node-7:42", processes=3):
-        # A loaded machine (the rest of the suite) can take more than the default 30 s to start Chromium or bpy:
-        # this test is about what the machine has, not how fast it is today.
+        # This test is about what the machine has, not how fast it is today: a loaded machine may take more
+        # than the default 30 s to start Chromium or bpy.
         result = doctor(bedflow_cmd, "--json", "--timeout", "120")
         table = doctor(bedflow_cmd, "--timeout", "120")
     failed = [c for c in json.loads(result.stdout or "[]") if c["status"] != "ok"]
@@ -204,3 +204,31 @@ def test_a_check_that_raises_or_hangs_becomes_a_failure(monkeypatch):
     assert "bedflow doctor --only explodes" in checks["explodes"].fix
     assert checks["hangs"].status == "fail" and checks["hangs"].detail == "no answer within 0.5 s"
     assert "--timeout" in checks["hangs"].fix
+
+
+def test_every_module_a_check_imports_is_imported_before_the_checks_threads_start(tmp_path):
+    """Checks run in threads; two threads importing one package at once (the queue check ``pipeline.jobs``, the
+    workers check ``pipeline.jobs.heartbeats``) made Python report an import deadlock, and ``bedflow doctor``
+    failed the queue check with "deadlock detected by _ModuleLock('pipeline.jobs.heartbeats')" about one time in
+    ten on a loaded machine. Deterministic: in a fresh interpreter, every check thread must start with the
+    modules already imported."""
+    probe = """
+import sys, threading
+from pipeline.health import CHECK_MODULES
+from pipeline.doctor import DOCTOR_MODULES, diagnose
+missing = []
+start = threading.Thread.start
+def watched(self):
+    if self.name.startswith(("bedflow-doctor-", "bedflow-health-")):
+        missing.extend(m for m in CHECK_MODULES + DOCTOR_MODULES if m not in sys.modules)
+    return start(self)
+threading.Thread.start = watched
+diagnose(only=["database", "store", "queue", "workers", "python"])
+print(sorted(set(missing)))
+"""
+    env = {**os.environ, "BEDFLOW_DATA_DIR": str(tmp_path / "data")}
+    for name in ("DATABASE_URL", "BEDFLOW_STORE", "BEDFLOW_QUEUE"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
