@@ -29,7 +29,8 @@ from panel.pane.vtk.vtk import VTKRenderWindow
 from pipeline.db import Artifact, Simulation
 from pipeline.errors import BedflowError
 from pipeline.results.extract import RunResult
-from pipeline.results.presentation import correlation_rows
+from pipeline.openfoam import MeshQuality
+from pipeline.results.presentation import Quantity, correlation_rows, mesh_quantities, result_quantities
 from pipeline.folder import SOLVER_LOG, RunFolder
 from pipeline.runs import Services, fetch_artifacts, recorded_folder, run_artifacts
 from pipeline.runs.catalog import SweepInfo, bed_names, list_sweeps, run_rows
@@ -254,25 +255,31 @@ def result_of(run: Simulation) -> RunResult | None:
     return RunResult.from_dict(run.results) if run.results else None
 
 
-def correlation_table(results: dict[str, Any]) -> "pd.DataFrame":
+def correlation_table(result: RunResult) -> "pd.DataFrame":
     """The CFD Δp/L against each correlation, for the geometry solved (as meshed) and the nominal one:
     the correlations' Δp/L and the ratios CFD / correlation, as the run recorded them."""
     import pandas as pd
 
-    rows = [{"Correlation": "CFD (this run)", "Δp/L as meshed (Pa/m)": results["dp_dz"],
-             "CFD / correlation, as meshed": float("nan"), "Δp/L nominal (Pa/m)": results["dp_dz"],
+    rows = [{"Correlation": "CFD (this run)", "Δp/L as meshed (Pa/m)": result.dp_dz,
+             "CFD / correlation, as meshed": float("nan"), "Δp/L nominal (Pa/m)": result.dp_dz,
              "CFD / correlation, nominal": float("nan")}]
     rows += [{"Correlation": row.label, "Δp/L as meshed (Pa/m)": row.meshed, "CFD / correlation, as meshed":
               row.ratio_meshed, "Δp/L nominal (Pa/m)": row.nominal, "CFD / correlation, nominal": row.ratio_nominal}
-             for row in correlation_rows(results)]
+             for row in correlation_rows(result)]
     return pd.DataFrame(rows).set_index("Correlation")
 
 
-def result_summary(result: RunResult) -> "pd.DataFrame":
-    """The headline numbers of a result, one per row (:meth:`RunResult.headline`)."""
+def quantity_frame(quantities: Iterable[Quantity]) -> "pd.DataFrame":
+    """Quantities (:mod:`pipeline.results.presentation`) as a two-column table: label, value with unit."""
     import pandas as pd
 
-    return pd.DataFrame(result.headline(), columns=["Quantity", "Value"]).set_index("Quantity")
+    rows = [(q.label, q.text) for q in quantities]
+    return pd.DataFrame(rows, columns=["Quantity", "Value"]).set_index("Quantity")
+
+
+def result_summary(result: RunResult) -> "pd.DataFrame":
+    """The headline numbers of a result, one per row."""
+    return quantity_frame(result_quantities(result))
 
 
 def compare_table(runs: Iterable[Simulation]) -> "pd.DataFrame":
@@ -287,7 +294,7 @@ def compare_table(runs: Iterable[Simulation]) -> "pd.DataFrame":
             "D/d": run.aspect_ratio, "Cells/d": run.resolution, "Cells": run.cells, "Porosity": run.porosity,
             "Δp/L (Pa/m)": run.dp_dz, "CFD / Ergun": run.ratio_ergun,
             "CFD / Eisfeld–Schnitzlein": run.ratio_eisfeld_schnitzlein,
-            "CFD / KTA": result.as_meshed["ratios"].get("kta") if result else None,
+            "CFD / KTA": result.as_meshed.ratios.get("kta") if result else None,
             "Iterations": run.iterations, "Converged": run.converged,
         })
     return pd.DataFrame(rows).set_index("Run") if rows else pd.DataFrame(columns=["Run"]).set_index("Run")
@@ -551,16 +558,14 @@ def timings_table(timings: dict[str, float]) -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=["Stage", "Seconds"]).set_index("Stage")
 
 
-def quality_table(quality: dict[str, Any] | None) -> "pd.DataFrame":
-    import pandas as pd
-
-    rows = [(str(k), v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in (quality or {}).items()]
-    return pd.DataFrame(rows, columns=["Check", "Value"]).set_index("Check")
+def quality_table(quality: MeshQuality, resolution: int | None = None) -> "pd.DataFrame":
+    """A mesh's size, checkMesh verdict and meshing time, one per row."""
+    return quantity_frame(mesh_quantities(quality, resolution))
 
 
 __all__ = ["MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_COLUMNS", "SCENE_KINDS", "SOLVER_LOG",
            "ErrorOnce", "PlotSlot", "SceneData", "SceneTooLarge", "SceneView", "SharedCache", "Text",
            "build_scene", "compare_table", "correlation_table", "download_widget", "finished_residuals",
-           "packing_of", "porosity_plot", "residual_history", "result_of", "result_summary",
-           "run_folder", "runs_table", "scene_data", "soon", "stage_done", "status_box", "status_html",
-           "succeeded_runs", "sweep_choices"]
+           "packing_of", "porosity_plot", "quality_table", "quantity_frame", "residual_history", "result_of",
+           "result_summary", "run_folder", "runs_table", "scene_data", "soon", "stage_done", "status_box",
+           "status_html", "succeeded_runs", "sweep_choices"]

@@ -39,13 +39,13 @@ def main() -> None:
         print("cells/d    cells     dp/dz (Pa/m)  ratios (solved geometry)                 seconds")
         for n, result in zip(study.resolutions, study.results):
             stages = ", ".join(f"{k} {v:.0f}" for k, v in result.seconds.items())
-            print(f"d/{n:<6} {result.cells:>9}  {result.dp_dz:12.4f}  {ratios(result.as_meshed['correlations'], result.dp_dz)}"
+            print(f"d/{n:<6} {result.cells:>9}  {result.dp_dz:12.4f}  {ratios(result.as_meshed.correlations, result.dp_dz)}"
                   f"  {stages}")
         ex = study.extrapolation
         finest = study.results[-1]
         print(f"observed order {ex.order:.2f} ({'monotonic' if ex.monotonic else 'oscillating'}), "
               f"extrapolated dp/dz {ex.value:.4f} Pa/m, GCI(fine) {ex.gci_fine:.1%}")
-        print(f"extrapolated ratios: {ratios(finest.as_meshed['correlations'], ex.value)}")
+        print(f"extrapolated ratios: {ratios(finest.as_meshed.correlations, ex.value)}")
 
         case = root / f"d{study.resolutions[-1]}" / "case"
         serial = finest.seconds["solve"]

@@ -47,7 +47,7 @@ def main() -> None:
         for ranks in (1, 2):
             started = time.perf_counter()
             quality = mesh(spec.updated({"cfd.processes": ranks}), Path(tmp) / f"r{ranks}")
-            timings[ranks] = (time.perf_counter() - started, quality["cells"])
+            timings[ranks] = (time.perf_counter() - started, quality.cells)
     print(f"meshing a 90-sphere bed at d/10: 1 rank {timings[1][0]:.1f} s ({timings[1][1]:,} cells), "
           f"2 ranks {timings[2][0]:.1f} s ({timings[2][1]:,} cells): speed-up {timings[1][0] / timings[2][0]:.2f}x")
 

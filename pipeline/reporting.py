@@ -27,10 +27,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .results.presentation import correlation_rows
 from .errors import BedflowError
+from .packing import PackingReport
+from .results.extract import RunResult
+from .results.validation import BedGeometry
+from .results.presentation import Quantity, correlation_rows, mesh_quantities, packing_quantities, result_quantities
 
 if TYPE_CHECKING:
+    from .openfoam import MeshQuality
     from .runs import Services
 
 FORMATS = ("html", "pdf")
@@ -76,6 +80,13 @@ def _table(rows: Iterable[tuple[str, str]], caption: str = "") -> str:
     body = "".join(f"<tr><th scope=\"row\">{label}</th><td>{cell}</td></tr>" for label, cell in rows)
     cap = f"<caption>{caption}</caption>" if caption else ""
     return f'<table class="kv">{cap}<tbody>{body}</tbody></table>'
+
+
+def _quantity_table(quantities: Iterable[Quantity], caption: str = "", prefix: str = "") -> str:
+    """Quantities as label/value rows, each value with its exact number in ``data-key``/``data-value``."""
+    rows = [(_e(q.label), f'<span class="num" data-key="{_e(prefix + q.key)}" data-value="{_e(repr(q.value))}">'
+             f"{_e(q.text)}</span>") for q in quantities]
+    return _table(rows, caption)
 
 
 def _grid(header: list[str], rows: list[list[str]], caption: str = "", cls: str = "grid") -> str:
@@ -170,6 +181,7 @@ def _rows(found: "Services", run_id: int) -> dict[str, Any]:
     from .db import Mesh, Packing as PackingRow, Simulation, Sweep
     from .db.queries import find
     from .runs import RunError
+    from .runs.catalog import packing_report_of, quality_of
 
     with found.db.session() as session:
         run = find(session, Simulation, run_id)
@@ -181,10 +193,9 @@ def _rows(found: "Services", run_id: int) -> dict[str, Any]:
         return {
             "run": run,
             "bed": run.bed.name if run.bed is not None else run.spec.get("name", ""),
-            "mesh": {"cells": mesh.cells, "quality": dict(mesh.quality or {}), "resolution": mesh.resolution,
-                     "seconds": mesh.seconds} if mesh else None,
-            "packing": {"count": packing.count, "porosity": packing.porosity, "engine": packing.engine,
-                        "metrics": dict(packing.metrics or {})} if packing else None,
+            "mesh": quality_of(mesh) if mesh else None,
+            "resolution": mesh.resolution if mesh else run.resolution,
+            "packing": packing_report_of(packing) if packing else None,
             "sweep": {"id": sweep.id, "name": sweep.name, "parameter": sweep.parameter} if sweep else None,
         }
 
@@ -282,28 +293,12 @@ def _provenance_section(run: Any) -> str:
     return _section("provenance", "Provenance", _table(rows, "Software and machine") + grid)
 
 
-def _packing_section(info: dict[str, Any], packing: Any, pictures: dict[str, Path], fig: list[int],
-                     notes: list[str], scene_html: str | None) -> str:
-    metrics: dict[str, Any] = {}
-    if packing is not None:
-        from .packing import packing_report
-
-        metrics = _try(notes, "packing metrics", lambda: packing_report(packing)) or {}
-    if not metrics and info.get("packing"):
-        metrics = {"count": info["packing"]["count"], "porosity": info["packing"]["porosity"],
-                   "engine": info["packing"]["engine"], **info["packing"]["metrics"]}
-    if not metrics:
+def _packing_section(report: "PackingReport | None", pictures: dict[str, Path], fig: list[int],
+                     scene_html: str | None) -> str:
+    if report is None:
         return _section("packing", "Packing", _missing("the packing (the run did not get this far, or its "
                                                         "files are gone)"))
-    labels = [("engine", "Engine", ""), ("count", "Particles", ""), ("aspect_ratio", "Aspect ratio D/d", ""),
-              ("bed_height", "Bed height", "m"), ("porosity", "Porosity ε (bed)", ""),
-              ("porosity_meshed", "Porosity as meshed", ""), ("porosity_core", "Porosity of the core", ""),
-              ("porosity_correlation", "Porosity from correlation", ""), ("overlaps", "Overlaps", ""),
-              ("max_overlap", "Largest overlap", "m"), ("min_gap", "Smallest gap", "m"),
-              ("coordination_number", "Coordination number", ""), ("settled", "Settled", ""),
-              ("stop_reason", "Stop reason", ""), ("simulated_time", "Simulated time", "s")]
-    rows = [(label, _value(f"packing.{key}", metrics[key], unit)) for key, label, unit in labels if key in metrics]
-    body = _table(rows, "Packing metrics (ε: void fraction, –)")
+    body = _quantity_table(packing_quantities(report), "Packing metrics (ε: void fraction, –)", "packing.")
     body += _figure(pictures.get("porosity-profiles"), "Porosity profiles of the packing: radial (against the "
                     "distance from the wall, in particle diameters) and axial (against height, m).", fig,
                     "porosity-profiles")
@@ -317,82 +312,47 @@ def _packing_section(info: dict[str, Any], packing: Any, pictures: dict[str, Pat
     return _section("packing", "Packing", body)
 
 
-def _mesh_section(run: Any, info: dict[str, Any], result: dict[str, Any] | None, pictures: dict[str, Path],
+def _mesh_section(quality: "MeshQuality | None", resolution: int | None, pictures: dict[str, Path],
                   fig: list[int]) -> str:
-    quality = dict((info.get("mesh") or {}).get("quality") or (result or {}).get("mesh") or {})
-    cells = (info.get("mesh") or {}).get("cells") or quality.get("cells") or run.cells
-    if not quality and cells is None:
+    if quality is None:
         return _section("mesh", "Mesh", _missing("the mesh (the run was not meshed)"))
-    rows = [("Cells", _value("mesh.cells", cells)),
-            ("Points", _value("mesh.points", quality.get("points"))),
-            ("Faces", _value("mesh.faces", quality.get("faces"))),
-            ("Max. non-orthogonality", _value("mesh.max_non_orthogonality", quality.get("max_non_orthogonality"),
-                                              "°")),
-            ("Max. skewness", _value("mesh.max_skewness", quality.get("max_skewness"))),
-            ("Failed checks (checkMesh)", _value("mesh.failed_checks", quality.get("failed_checks"))),
-            ("checkMesh verdict", "passed" if quality.get("ok") else ("failed" if quality else "–")),
-            ("Resolution", _value("resolution", run.resolution) + "\u00a0cells per particle diameter")]
-    extra = [(k, v) for k, v in quality.items() if k not in {"points", "faces", "cells", "max_non_orthogonality",
-                                                             "max_skewness", "failed_checks", "ok", "seconds"}]
-    rows += [(_e(k.replace("_", " ")), _value(f"mesh.{k}", v)) for k, v in extra if not isinstance(v, (dict, list))]
-    body = _table(rows, "Mesh size and checkMesh quality")
+    body = _quantity_table(mesh_quantities(quality, resolution), "Mesh size and checkMesh quality", "mesh.")
     body += _figure(pictures.get("mesh"), "The mesh, clipped through the axis; patches coloured.", fig, "mesh")
     return _section("mesh", "Mesh", body)
 
 
-def _residuals_section(run: Any, result: dict[str, Any] | None, pictures: dict[str, Path], fig: list[int]) -> str:
+def _residuals_section(run: Any, result: "RunResult | None", pictures: dict[str, Path], fig: list[int]) -> str:
     if result is None and "residuals" not in pictures:
         return _section("residuals", "Solver residuals", _missing("residuals (the flow was not solved)"))
-    result = result or {}
-    rows = [("Iterations", _value("iterations", result.get("iterations", run.iterations))),
-            ("Converged", _value("converged", result.get("converged", run.converged)))]
+    rows = [("Iterations", _value("iterations", result.iterations if result else run.iterations)),
+            ("Converged", _value("converged", result.converged if result else run.converged))]
     rows += [(f"Final residual of {_e(k)}", _value(f"residual.{k}", v, digits=3))
-             for k, v in (result.get("residuals") or {}).items()]
+             for k, v in (result.residuals if result else {}).items()]
     body = _table(rows, "simpleFoam: final initial residuals (–)")
     body += _figure(pictures.get("residuals"), "Initial residuals of simpleFoam against iteration (–, log scale).",
                     fig, "residuals")
     return _section("residuals", "Solver residuals", body)
 
 
-def _results_section(run: Any, result: dict[str, Any] | None, pictures: dict[str, Path], fig: list[int]) -> str:
+def _results_section(result: "RunResult | None", pictures: dict[str, Path], fig: list[int]) -> str:
     if result is None:
         return _section("results", "Results", _missing("results (the run has not been solved and evaluated)"))
-    window = result.get("window") or (None, None)
-    rows = [("Pressure gradient Δp/L (core window fit)", _value("dp_dz", run.dp_dz if run.dp_dz is not None
-                                                                 else result["dp_dz"], "Pa/m")),
-            ("R² of the gradient fit", _value("dp_dz_r_squared", result.get("dp_dz_r_squared"))),
-            ("Core window", f"{_num(window[0])}–{_num(window[1])}\u00a0m"),
-            ("Pressure drop Δp, inlet to outlet", _value("dp", result.get("dp_inlet_outlet"), "Pa")),
-            ("Particle Reynolds number Reₚ", _value("re_p", result.get("re_p"))),
-            ("Superficial velocity u", _value("superficial_velocity", result.get("superficial_velocity"), "m/s")),
-            ("Porosity of the core, solved geometry ε", _value("porosity", result.get("porosity_core"))),
-            ("Porosity of the mesh (cell volumes in the window)", _value("porosity_mesh", result.get("porosity_mesh"))),
-            ("Core window length (particle diameters)", _value("window_diameters", result.get("window_diameters"))),
-            ("Uncertainty of Δp/L (95 % of the fit)", _value("dp_dz_uncertainty", result.get("dp_dz_uncertainty"),
-                                                            "Pa/m")),
-            ("Friction factor f (as meshed)", _value("friction_factor", result.get("friction_factor")))]
-    body = _table(rows, "CFD results (SI units; gradients positive for a drop)")
-    from .results.extract import RunResult
-
-    warnings = RunResult.from_dict(result).warnings() if "case_dir" in result else []
-    if warnings:
-        body = "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in warnings) + body
-    meshed, nominal = result.get("as_meshed") or {}, result.get("nominal") or {}
+    body = "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in result.warnings())
+    body += _quantity_table(result_quantities(result), "CFD results (SI units; gradients positive for a drop)")
     table_rows = [[_e(row.label), _value(f"as_meshed.{row.key}", row.meshed, "Pa/m"),
                    _value(f"ratio_{row.key}", row.ratio_meshed, digits=3),
                    _value(f"nominal.{row.key}", row.nominal, "Pa/m"),
                    _value(f"nominal.ratio_{row.key}", row.ratio_nominal, digits=3)]
                   for row in correlation_rows(result)]
 
-    def geometry(g: dict[str, Any]) -> str:
-        g = g.get("geometry") or {}
-        return (f"d\u00a0=\u00a0{_num(g.get('particle_diameter'))}\u00a0m, ε\u00a0=\u00a0{_num(g.get('porosity'))}, "
-                f"D\u00a0=\u00a0{_num(g.get('tube_diameter'))}\u00a0m")
+    def geometry(g: "BedGeometry") -> str:
+        return (f"d\u00a0=\u00a0{_num(g.particle_diameter)}\u00a0m, ε\u00a0=\u00a0{_num(g.porosity)}, "
+                f"D\u00a0=\u00a0{_num(g.tube_diameter)}\u00a0m")
 
     body += _grid(["Correlation", "Δp/L as meshed", "CFD / corr.", "Δp/L nominal", "CFD / corr. (nominal)"],
-                  table_rows, "Correlations for the geometry as meshed (" + geometry(meshed) + ") and nominal ("
-                  + geometry(nominal) + "); ratios are CFD Δp/L over the correlation's (–).",
-                  cls="grid correlations")
+                  table_rows, "Correlations for the geometry as meshed (" + geometry(result.as_meshed.geometry)
+                  + ") and nominal (" + geometry(result.nominal.geometry) + "); ratios are CFD Δp/L over the "
+                  "correlation's (–).", cls="grid correlations")
     body += _figure(pictures.get("validation"), "Validation: the run's friction factor f = Δp d ε³ / [L ρ u² "
                     "(1 − ε)] (–) on the correlations' curves against Reₚ (–), as-meshed geometry.", fig,
                     "validation")
@@ -412,13 +372,13 @@ def _fields_section(pictures: dict[str, Path], fig: list[int]) -> str:
     return _section("fields", "Flow fields", body)
 
 
-def _timings_section(run: Any, result: dict[str, Any] | None) -> str:
+def _timings_section(run: Any, result: "RunResult | None") -> str:
     timings = dict(run.timings or {})
     if not timings:
         return _section("timings", "Timings", _missing("timings (no stage completed)"))
     rows = [(_e(stage), _value(f"timings.{stage}", float(seconds), "s", 3)) for stage, seconds in timings.items()]
     rows.append(("Total", _value("timings.total", float(sum(timings.values())), "s", 3)))
-    solver = (result or {}).get("seconds") or {}
+    solver = result.seconds if result else {}
     body = _table(rows, "Wall-clock time per stage")
     if solver:
         body += _table([(_e(k), _value(f"seconds.{k}", float(v), "s", 3)) for k, v in solver.items()],
@@ -453,14 +413,17 @@ def run_html(run_id: int, *, interactive: bool = False, services: "Services | No
     with tempfile.TemporaryDirectory(prefix=f"bedflow-report-{run_id}-") as folder:
         tmp = Path(folder)
         _, pictures, packing, scene_html = _run_files(found, run_id, tmp, interactive, notes)
-        result = dict(run.results) if run.results else None
+        result = RunResult.from_dict(run.results) if run.results else None
+        packing_report = info["packing"]
+        if packing_report is None and packing is not None:
+            packing_report = _try(notes, "packing metrics", lambda: PackingReport.of(packing))
         sections = [
             _spec_section(run, info["bed"]),
             _provenance_section(run),
-            _packing_section(info, packing, pictures, fig, notes, scene_html),
-            _mesh_section(run, info, result, pictures, fig),
+            _packing_section(packing_report, pictures, fig, scene_html),
+            _mesh_section(info["mesh"] or (result.mesh if result else None), info["resolution"], pictures, fig),
             _residuals_section(run, result, pictures, fig),
-            _results_section(run, result, pictures, fig),
+            _results_section(result, pictures, fig),
             _fields_section(pictures, fig),
             _timings_section(run, result),
         ]
@@ -480,7 +443,6 @@ def sweep_html(sweep_id: int, *, services: "Services | None" = None) -> tuple[st
     from .db import Sweep
     from .db.queries import find
     from .runs import RunError, list_runs, open_services
-    from .results.extract import RunResult
 
     found = services or open_services()
     with found.db.session() as session:

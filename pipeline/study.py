@@ -23,7 +23,7 @@ from typing import Any, Callable
 from .contacts import AUTO
 from .correlations import PRESSURE_DROP_NAMES, eisfeld_schnitzlein
 from .progress import ProgressCallback, no_progress, scaled
-from .results import BedGeometry, RunResult, compare
+from .results import RunResult
 from .spec import BedSpec
 
 #: The study's beds: D/d = 5 and 10 with core windows of at least 20 d and 10 d (glass spheres in water).
@@ -121,10 +121,8 @@ def row_of(case: StudyCase, spec: BedSpec, result: RunResult, seconds: float,
            radial: tuple[Any, Any] | None = None) -> StudyRow:
     """A study row from a run's result. The correlations are evaluated for the packing as packed (nominal d
     and core porosity): what a researcher compares a measured bed with; the as-meshed ratios stay in the run."""
-    nominal = result.nominal["geometry"]
-    geometry = BedGeometry(nominal["particle_diameter"], nominal["porosity"], nominal["tube_diameter"])
-    comparison = compare(result.dp_dz, geometry, result.superficial_velocity, spec.cfd.fluid_density,
-                         spec.cfd.fluid_dynamic_viscosity, "nominal")
+    comparison = result.nominal  # the run's own comparison for the packing as packed
+    geometry = comparison.geometry
     return StudyRow(
         case=case, run_id=result.run_id, cells=result.cells, converged=result.converged, dp_dz=result.dp_dz,
         dp_dz_uncertainty=result.dp_dz_uncertainty, window_diameters=result.window_diameters,

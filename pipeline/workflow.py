@@ -14,15 +14,16 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .cfd.bed import bed_domain, mesh_bed_case, solve_bed_case, write_bed_case
 from .folder import MESH_RECORD, SOLVE_RECORD, RunFolder
-from .openfoam import run_foam
+from .openfoam import MeshQuality, run_foam
 from .packing import Packing, pack_to_folder, with_engine
 from .packing.model import packing_digest
+from .plain import known_fields
 from .progress import ProgressCallback, no_progress, scaled
 from .results.extract import RunResult, bed_result, pressure_profile, read_internal_mesh
 from .results.forces import evaluate as evaluate_functions
@@ -31,7 +32,7 @@ from .results.radial import RING_WIDTH, radial_profile
 from .results.richardson import Extrapolation, richardson
 from .spec import BedSpec
 
-__all__ = ["MESH_RECORD", "SOLVE_RECORD", "MeshStudy", "RunFolder", "mesh", "mesh_digest",
+__all__ = ["MESH_RECORD", "SOLVE_RECORD", "MeshStudy", "RunFolder", "SolveRecord", "mesh", "mesh_digest",
            "mesh_packing", "mesh_study", "postprocess", "run", "solve", "solve_case", "study_plan", "study_resolutions"]
 
 #: Changes whenever the mesh of the same spec changes (the surface a packing is meshed from, the meshing
@@ -56,7 +57,7 @@ def _folder(spec: BedSpec, folder: str | Path | RunFolder | None) -> RunFolder:
 
 
 def mesh_packing(spec: BedSpec, packing: Packing, folder: str | Path | RunFolder,
-                 progress: ProgressCallback | None = None) -> dict[str, Any]:
+                 progress: ProgressCallback | None = None) -> MeshQuality:
     """Mesh ``packing`` for ``spec`` in the folder's case; return the mesh quality. A mesh the case already holds
     for the same :func:`mesh_digest` is kept (only this spec's dictionaries are written)."""
     where = RunFolder.of(folder)
@@ -65,17 +66,17 @@ def mesh_packing(spec: BedSpec, packing: Packing, folder: str | Path | RunFolder
     known = where.record(where.mesh_record)
     if known is not None and known.get("digest") == wanted:
         write_bed_case(where.case, packing, spec, mesh=False)
-        quality = known["quality"]
-        report(1.0, f"reused mesh of {quality['cells']} cells")
+        quality = MeshQuality.from_dict(known["quality"])
+        report(1.0, f"reused mesh of {quality.cells} cells")
         return quality
     write_bed_case(where.case, packing, spec)
     quality = mesh_bed_case(where.case, progress=report, processes=spec.cfd.processes)
-    where.mesh_record.write_text(json.dumps({"digest": wanted, "quality": quality}, indent=2))
+    where.mesh_record.write_text(json.dumps({"digest": wanted, "quality": quality.to_dict()}, indent=2))
     return quality
 
 
 def mesh(spec: BedSpec, folder: str | Path | RunFolder | None = None, engine: str | None = None,
-         progress: ProgressCallback | None = None) -> dict[str, Any]:
+         progress: ProgressCallback | None = None) -> MeshQuality:
     """Pack (or reuse) and mesh ``spec`` in ``folder``; return the mesh quality (reused when unchanged)."""
     spec = with_engine(spec, engine)
     report = progress or no_progress
@@ -84,8 +85,27 @@ def mesh(spec: BedSpec, folder: str | Path | RunFolder | None = None, engine: st
     return mesh_packing(spec, packed.packing, where, progress=scaled(report, 0.2, 1.0))
 
 
+@dataclass(frozen=True)
+class SolveRecord:
+    """What simpleFoam did: its iterations, whether residualControl was met, the last initial residual of each
+    field, the wall-clock seconds and the MPI ranks (``solve.json`` in a run folder)."""
+
+    iterations: int
+    converged: bool
+    residuals: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    processes: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SolveRecord":
+        return cls(**known_fields(cls, data))
+
+
 def solve_case(case_dir: str | Path, processes: int | None = None, progress: ProgressCallback | None = None, *,
-               spec: BedSpec | None = None) -> dict[str, Any]:
+               spec: BedSpec | None = None) -> SolveRecord:
     """Run simpleFoam on a meshed case written by :func:`mesh`; return (and save as ``solve.json``) the
     iterations, convergence, last residuals and seconds. ``spec``: the spec the case was written for (default:
     read from the case); ``processes`` overrides its MPI ranks."""
@@ -97,15 +117,15 @@ def solve_case(case_dir: str | Path, processes: int | None = None, progress: Pro
     where.solve_record.unlink(missing_ok=True)
     started = time.perf_counter()
     tracker = solve_bed_case(where.case, spec, progress=progress)
-    record = {"iterations": tracker.iteration, "converged": tracker.converged, "residuals": dict(tracker.residuals),
-              "seconds": time.perf_counter() - started, "processes": spec.cfd.processes}
-    where.solve_record.write_text(json.dumps(record, indent=2))
+    record = SolveRecord(tracker.iteration, tracker.converged, dict(tracker.residuals), time.perf_counter() - started,
+                         spec.cfd.processes)
+    where.solve_record.write_text(json.dumps(record.to_dict(), indent=2))
     return record
 
 
 def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None, *, spec: BedSpec | None = None,
-                packing: Packing | None = None, quality: dict[str, Any] | None = None,
-                solved: dict[str, Any] | None = None) -> RunResult:
+                packing: Packing | None = None, quality: MeshQuality | None = None,
+                solved: SolveRecord | None = None) -> RunResult:
     """Extract the :class:`RunResult` of a case solved by :func:`solve_case` (saved as ``results.json``),
     and write its VTK fields when the spec asks for them. What is not given (the spec, packing, mesh quality and
     solve record) is read from the run folder."""
@@ -114,9 +134,9 @@ def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None, 
     report = progress or no_progress
     spec = spec or BedSpec.from_json(where.spec_file.read_text())
     packing = packing or where.packing()
-    quality = quality or json.loads(where.mesh_record.read_text())["quality"]
-    solved = solved or json.loads(where.solve_record.read_text())
-    seconds: dict[str, float] = {"solve": solved["seconds"]}
+    quality = quality or MeshQuality.from_dict(json.loads(where.mesh_record.read_text())["quality"])
+    solved = solved or SolveRecord.from_dict(json.loads(where.solve_record.read_text()))
+    seconds: dict[str, float] = {"solve": solved.seconds}
     started = time.perf_counter()
     report(0.0, "pressure profile")
     domain = bed_domain(packing, spec.cfd.mesh_cells_per_diameter)
@@ -126,7 +146,7 @@ def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None, 
     window = packing.core_range()
     porosity = fluid_volume_fraction(internal, *window, math.pi * packing.container.radius**2)
     radial = radial_profile(internal, *window, packing.container.radius, RING_WIDTH * packing.diameter)
-    result = bed_result(case, packing, spec, profile, solved["iterations"], solved["converged"], solved["residuals"],
+    result = bed_result(case, packing, spec, profile, solved.iterations, solved.converged, solved.residuals,
                         quality, seconds, porosity, forces, radial)
     seconds["results"] = time.perf_counter() - started
     if spec.cfd.write_fields:
@@ -171,7 +191,7 @@ def run(spec: BedSpec, engine: str | None = None, processes: int | None = None,
                          quality=quality, solved=solved)
     result.seconds = {"pack_and_mesh": meshing, **result.seconds}
     result.save()
-    report(1.0, f"dp/dz = {result.dp_dz:.4g} Pa/m ({result.as_meshed['ratios']['ergun']:.2f} x Ergun)")
+    report(1.0, f"dp/dz = {result.dp_dz:.4g} Pa/m ({result.as_meshed.ratios['ergun']:.2f} x Ergun)")
     return result
 
 
@@ -187,7 +207,7 @@ class MeshStudy:
 
     def summary(self) -> dict[str, Any]:
         best = self.results[-1]
-        ratios = {name: self.extrapolation.value / value for name, value in best.as_meshed["correlations"].items()}
+        ratios = {name: self.extrapolation.value / value for name, value in best.as_meshed.correlations.items()}
         return {
             "sweep_id": self.sweep_id,
             "run_ids": [r.run_id for r in self.results],

@@ -22,6 +22,7 @@ from pipeline.jobs import queue_for, submit
 from pipeline.jobs.tasks import stage_task
 from pipeline.packing import Packing
 from pipeline.results.extract import RunResult
+from pipeline.results.presentation import result_quantities
 from pipeline.runs import (fetch_artifacts, get_run, missing_artifacts, open_services, run, run_folder,
                            run_artifacts)
 from pipeline.settings import Settings
@@ -80,7 +81,9 @@ def test_the_result_says_how_far_to_trust_it(solved):
     assert any("core window" in w and "unreliable" in w for w in summary["warnings"]), summary["warnings"]
     result = RunResult.load(solved[0] / "case" / "results.json")
     assert result.warnings() == summary["warnings"]
-    assert dict(result.headline())["Porosity of the mesh (cell volumes)"] == f"{summary['porosity_mesh']:.4f}"
+    shown = {q.key: q for q in result_quantities(result)}
+    assert shown["porosity_mesh"].text == f"{summary['porosity_mesh']:.4g}"
+    assert result.mesh.ok and result.mesh.cells == summary["cells"] and result.mesh.phase_seconds
 
 
 def test_pressure_gradient_agrees_with_the_correlations(solved):
@@ -170,7 +173,7 @@ def test_mesh_is_reused_for_the_same_spec(solved):
     messages: list[str] = []
     quality = mesh(spec, folder, progress=lambda f, m: messages.append(m))
     assert any("reused mesh" in m for m in messages)
-    assert quality["ok"]
+    assert quality.ok
 
 
 def test_the_run_is_recorded_with_every_artifact(recorded, tmp_path):
@@ -369,7 +372,7 @@ def test_a_bed_with_bridges_meshes_and_solves_with_the_porosity_of_its_bridged_s
     assert packing.treatment().kind == "bridge" and result.porosity_core < nominal - 5e-4
     assert 0.2 < result.porosity_mesh < result.porosity_core - 0.01
     assert any("does not keep the geometry" in warning for warning in result.warnings())
-    assert result.as_meshed["geometry"]["particle_diameter"] == pytest.approx(packing.diameter)  # no shrink
+    assert result.as_meshed.geometry.particle_diameter == pytest.approx(packing.diameter)  # no shrink
     assert result.converged and result.dp_dz > 0
     boundary = (tmp_path / "bridged" / "case" / "constant" / "polyMesh" / "boundary").read_text()
     assert all(f"{patch}\n" in boundary for patch in PATCHES)
@@ -382,10 +385,10 @@ def test_parallel_meshing_matches_serial(tmp_path):
                                          "cfd.boundary_layers": 2})  # the default refinement, coarser
     serial = mesh(spec, tmp_path / "serial")
     parallel = mesh(spec.updated({"cfd.processes": 2}), tmp_path / "parallel")
-    assert parallel["ok"] and parallel["cells"] == pytest.approx(serial["cells"], rel=0.02)
+    assert parallel.ok and parallel.cells == pytest.approx(serial.cells, rel=0.02)
     for quality in (serial, parallel):  # what each snappyHexMesh phase cost, and the whole
-        assert set(quality["phase_seconds"]) == {"refine", "snap", "layers"}
-        assert 0 < sum(quality["phase_seconds"].values()) < quality["seconds"]
+        assert set(quality.phase_seconds) == {"refine", "snap", "layers"}
+        assert 0 < sum(quality.phase_seconds.values()) < quality.seconds
     case = tmp_path / "parallel" / "case"
     assert (case / "log.reconstructParMesh").is_file() and not list(case.glob("processor*"))
 

@@ -274,7 +274,7 @@ def test_the_run_page_of_a_solved_run(recorded, session):
     # the spec, timings and mesh quality
     assert "count = 40;" in page.spec.object and "particle_reynolds = 5.0;" in page.spec.object
     assert set(page.timings.object.index) == {"pack", "mesh", "solve", "postprocess", "total"}
-    assert page.quality.object.at["cells", "Value"] == run.cells
+    assert page.quality.object.at["Cells", "Value"] == f"{run.cells:,}"
     assert page.provenance.object["openfoam"] == "v1912"
     # one download link per artifact, to the server's streaming route (tests/test_downloads.py serves them)
     artifacts = run_artifacts(run.id, services=recorded.services)

@@ -6,6 +6,7 @@ skipped when it is not installed.
 
 from __future__ import annotations
 
+import json
 import math
 import stat
 from pathlib import Path
@@ -21,6 +22,7 @@ from pipeline.openfoam import (
     foam_command,
     foam_environment,
     openfoam_version,
+    MeshQuality,
     parse_checkmesh,
     parse_solver_line,
     render_dictionary,
@@ -230,20 +232,21 @@ Failed 2 mesh checks.
 
 
 def test_parse_checkmesh() -> None:
-    assert parse_checkmesh(CHECKMESH_OK) == {
-        "points": 12749,
-        "faces": 35712,
-        "cells": 11520,
-        "max_non_orthogonality": 23.4971053173,
-        "max_skewness": 0.524802973278,
-        "failed_checks": 0,
-        "ok": True,
-    }
+    quality = parse_checkmesh(CHECKMESH_OK)
+    assert quality == MeshQuality(cells=11520, points=12749, faces=35712, max_non_orthogonality=23.4971053173,
+                                  max_skewness=0.524802973278, failed_checks=0, ok=True)
     failed = parse_checkmesh(CHECKMESH_FAILED)
-    assert failed["failed_checks"] == 2
-    assert failed["ok"] is False
-    assert failed["max_skewness"] == 12.5
-    assert failed["max_non_orthogonality"] == 89.9
+    assert failed.failed_checks == 2
+    assert failed.ok is False
+    assert failed.max_skewness == 12.5
+    assert failed.max_non_orthogonality == 89.9
+
+
+def test_a_mesh_quality_round_trips_through_json_and_reads_older_records() -> None:
+    timed = parse_checkmesh(CHECKMESH_OK).timed(12.5, {"refine": 3.0, "snap": 9.5})
+    assert MeshQuality.from_dict(json.loads(json.dumps(timed.to_dict()))) == timed
+    older = {"cells": 11520, "ok": True, "failed_checks": None, "seconds": None, "resolution": 12}
+    assert MeshQuality.from_dict(older) == MeshQuality(cells=11520, ok=True)
 
 
 # --- runner ------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_run_report_sections_pictures_and_numbers(env: dict[str, Any], tmp_path:
     assert float(results["ratio_ergun"]) == run.ratio_ergun
     assert float(results["ratio_eisfeld_schnitzlein"]) == run.ratio_eisfeld_schnitzlein
     assert float(results["re_p"]) == pytest.approx(run.re_p)
-    assert float(results["porosity"]) == pytest.approx(run.porosity)
+    assert float(results["porosity_core"]) == pytest.approx(run.porosity)
     assert f"{run.dp_dz:.4g}\u00a0Pa/m" in section(page, "results")
     nominal = run.results["nominal"]["ratios"]["ergun"]
     assert float(results["nominal.ratio_ergun"]) == nominal

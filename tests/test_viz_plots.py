@@ -83,8 +83,8 @@ def make_result(re_p: float, ratio: float = 1.05) -> RunResult:
         case_dir="", cells=100_000, iterations=200, converged=True, dp_dz=dp, dp_dz_r_squared=0.999,
         window=(0.005, 0.025), dp_inlet_outlet=float(p[0]), porosity_core=eps, porosity_mesh=eps,
         superficial_velocity=u, re_p=re_p, friction_factor=dp * d * eps**3 / (RHO * u * u * (1 - eps)),
-        as_meshed=compare(dp, MESHED, u, RHO, MU, "as meshed").to_dict(),
-        nominal=compare(dp, NOMINAL, u, RHO, MU, "nominal").to_dict(),
+        as_meshed=compare(dp, MESHED, u, RHO, MU, "as meshed"),
+        nominal=compare(dp, NOMINAL, u, RHO, MU, "nominal"),
         profile={"z": z.tolist(), "p": p.tolist(), "porosity": [0.44] * len(z)},
     )
 
@@ -96,8 +96,8 @@ def runs_frame(results: list[RunResult]) -> pd.DataFrame:
         rows.append({"id": k + 1, "bed": "viz", "status": "done", "sweep_id": 1, "regime": "laminar",
                      "particle_diameter": NOMINAL.particle_diameter, "superficial_velocity": r.superficial_velocity,
                      "re_p": r.re_p, "resolution": 12, "cells": r.cells, "porosity": r.porosity_core,
-                     "dp_dz": r.dp_dz, "ratio_ergun": r.as_meshed["ratios"]["ergun"],
-                     "ratio_eisfeld_schnitzlein": r.as_meshed["ratios"]["eisfeld_schnitzlein"]})
+                     "dp_dz": r.dp_dz, "ratio_ergun": r.as_meshed.ratios["ergun"],
+                     "ratio_eisfeld_schnitzlein": r.as_meshed.ratios["eisfeld_schnitzlein"]})
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS)).set_index("id")
 
 
@@ -509,11 +509,10 @@ def test_a_real_result_on_the_validation_chart_and_its_profile(solved: RunResult
     assert set(found) == {*CURVES, "CFD"}
     (re_cfd,), (f_cfd,) = xy(only(found, "CFD", hv.Scatter))
     assert f_cfd == pytest.approx(solved.friction_factor, rel=1e-9)
-    geometry = solved.as_meshed["geometry"]
-    assert re_cfd == pytest.approx(solved.re_p * geometry["particle_diameter"] / solved.nominal["geometry"][
-        "particle_diameter"], rel=1e-6)
+    assert re_cfd == pytest.approx(solved.re_p * solved.as_meshed.geometry.particle_diameter
+                                   / solved.nominal.geometry.particle_diameter, rel=1e-6)
     re, f = xy(only(found, "Ergun", hv.Curve))
     ergun_there = math.exp(np.interp(math.log(re_cfd), np.log(re), np.log(f)))
-    assert f_cfd / ergun_there == pytest.approx(solved.as_meshed["ratios"]["ergun"], rel=1e-3)
+    assert f_cfd / ergun_there == pytest.approx(solved.as_meshed.ratios["ergun"], rel=1e-3)
     for plot, name in ((friction_chart([solved]), "chart.png"), (pressure_profile_plot(solved), "profile.svg")):
         assert save(plot, tmp_path / name).stat().st_size > 10_000

@@ -327,9 +327,9 @@ def _cfd_points(points: Iterable[RunResult] | pd.DataFrame) -> tuple[np.ndarray,
     u = np.array([r.superficial_velocity for r in results], dtype=float)
     dp = np.array([r.dp_dz for r in results], dtype=float)
     spread = np.array([r.dp_dz_uncertainty for r in results], dtype=float)
-    d = np.array([r.nominal["geometry"]["particle_diameter"] for r in results], dtype=float)
+    d = np.array([r.nominal.geometry.particle_diameter for r in results], dtype=float)
     nu = u * d / np.array([r.re_p for r in results], dtype=float)
-    geometry = BedGeometry(**results[0].as_meshed["geometry"]) if results else None
+    geometry = results[0].as_meshed.geometry if results else None
     return u, dp, spread, nu, geometry
 
 

@@ -29,6 +29,7 @@ from app.components import (POLL_MS, SCENE_KINDS, ErrorOnce, PlotSlot, SceneView
 from app.session import AppSession
 from pipeline import jobs
 from pipeline.db import Artifact, Simulation
+from pipeline.openfoam import MeshQuality
 from pipeline.results.extract import RunResult
 from pipeline.runs import get_run, mesh_quality, recorded_folder, run_artifacts
 from pipeline.spec import BedSpec
@@ -43,7 +44,7 @@ class RunView:
 
     run: Simulation
     spec_text: str
-    quality: dict[str, Any] | None
+    quality: MeshQuality | None
     artifacts: list[Artifact]
     result: RunResult | None
     chart: Any = None
@@ -248,7 +249,7 @@ class RunPage:
             notes.append(f"The validation chart could not be drawn: {view.chart_error}")
         self.results_note.object = "\n".join(notes)  # a Text pane: escaped there
         self.summary.object = result_summary(result)
-        self.correlations.object = correlation_table(view.run.results)
+        self.correlations.object = correlation_table(result)
         self.chart.show(view.chart)
         self.profile.show(view.profile)
 
@@ -258,7 +259,7 @@ class RunPage:
                             f"{html.escape(view.spec_text)}</pre>")
         self.provenance.object = run.provenance or {}
         self.timings.object = timings_table(run.timings)
-        self.quality.object = quality_table(view.quality) if view.quality else None
+        self.quality.object = quality_table(view.quality, view.run.resolution) if view.quality else None
 
     def _show_downloads(self, view: RunView) -> None:
         self.download_widgets = [download_widget(a) for a in view.artifacts]

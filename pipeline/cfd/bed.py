@@ -22,7 +22,7 @@ from typing import Any
 from ..folder import SPEC_FILE  # the spec of the case, in canonical JSON, beside the OpenFOAM files
 from ..geometry import treated_particle_mesh
 from ..openfoam import run_foam, snappy_phase_seconds, write_dictionary
-from ..openfoam.logs import ResidualTracker
+from ..openfoam.logs import MeshQuality, ResidualTracker
 from ..packing import Packing
 from ..progress import ProgressCallback, no_progress
 from ..spec import BedSpec
@@ -110,7 +110,7 @@ def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool =
 
 
 def mesh_bed_case(case_dir: Path, progress: ProgressCallback | None = None,
-                  timeout: float | None = None, processes: int = 1) -> dict[str, Any]:
+                  timeout: float | None = None, processes: int = 1) -> MeshQuality:
     """blockMesh, snappyHexMesh (in place; on ``processes`` MPI ranks when > 1, reassembled with
     reconstructParMesh), checkMesh; the parsed mesh quality (raises if it fails) with the ``seconds`` it all
     took and snappyHexMesh's ``phase_seconds`` (refine, snap, layers)."""
@@ -132,10 +132,9 @@ def mesh_bed_case(case_dir: Path, progress: ProgressCallback | None = None,
         run_foam("snappyHexMesh", case_dir, ["-overwrite"], timeout=timeout)
     phases = snappy_phase_seconds((case_dir / "log.snappyHexMesh").read_text(encoding="utf-8", errors="replace"))
     report(0.9, "checkMesh")
-    quality = check_mesh(case_dir, timeout)
-    quality.update(seconds=time.perf_counter() - started, phase_seconds=phases)
+    quality = check_mesh(case_dir, timeout).timed(time.perf_counter() - started, phases)
     spent = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in phases.items())
-    report(1.0, f"mesh of {quality['cells']} cells ({spent})")
+    report(1.0, f"mesh of {quality.cells} cells ({spent})")
     return quality
 
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from pipeline.errors import BedflowError
 from pipeline.openfoam.dictionary import Raw, words, write_dictionary
-from pipeline.openfoam.logs import ResidualTracker, parse_checkmesh
+from pipeline.openfoam.logs import MeshQuality, ResidualTracker, parse_checkmesh
 from pipeline.openfoam.runner import run_foam
 from pipeline.progress import ProgressCallback
 from pipeline.results.extract import read_internal_mesh
@@ -317,13 +317,13 @@ def timed(seconds: dict[str, float], stage: str, action: Callable[[], Any]) -> A
         seconds[stage] = time.perf_counter() - start
 
 
-def check_mesh(case_dir: Path, timeout: float | None) -> dict[str, Any]:
+def check_mesh(case_dir: Path, timeout: float | None) -> MeshQuality:
     log = run_foam("checkMesh", case_dir, timeout=timeout)
     summary = parse_checkmesh(log.read_text(encoding="utf-8", errors="replace"))
-    if summary["failed_checks"] or not summary["ok"]:
+    if summary.failed_checks or not summary.ok:
         raise MeshCheckFailed(
-            f"checkMesh failed {summary['failed_checks']} mesh check(s) in {case_dir} "
-            f"(max non-orthogonality {summary['max_non_orthogonality']}, max skewness {summary['max_skewness']}); "
+            f"checkMesh failed {summary.failed_checks} mesh check(s) in {case_dir} "
+            f"(max non-orthogonality {summary.max_non_orthogonality}, max skewness {summary.max_skewness}); "
             f"see {log}"
         )
     return summary
@@ -368,7 +368,7 @@ def run_empty_tube(
     inlet_drop, developed_drop = pressure_drops(mean_z, mean_p, length)
     mu = nu * density
     return {
-        "cells": mesh["cells"],
+        "cells": mesh.cells,
         "iterations": tracker.iteration,
         "converged": tracker.converged,
         "residuals": dict(tracker.residuals),

@@ -10,8 +10,8 @@ import typer
 from ..dsl import read_bed
 from ..packing import ENGINES, with_engine
 from ..results.extract import RunResult
-from ..results.presentation import correlation_rows
-from .output import echo, echo_fields, echo_json, progress_bar
+from ..results.presentation import correlation_rows, mesh_quantities, result_quantities
+from .output import echo, echo_fields, echo_json, echo_quantities, progress_bar
 
 EngineOption = Annotated[
     Optional[str], typer.Option("--engine", "-e", help=f"Packing engine ({', '.join(ENGINES)}); default: the spec's.")
@@ -28,8 +28,7 @@ def show_result(result: RunResult, json_output: bool) -> None:
         return
     rows = correlation_rows(result)
     title = f"run {result.run_id}: solved {result.case_dir}" if result.run_id else f"solved {result.case_dir}"
-    echo_fields(title, {
-        **dict(result.headline()),
+    echo_quantities(title, result_quantities(result), {
         "as meshed": ", ".join(f"{r.label} {r.meshed:.3g} Pa/m ({r.ratio_meshed:.2f}x)" for r in rows),
         "nominal": ", ".join(f"{r.label} {r.nominal:.3g} Pa/m ({r.ratio_nominal:.2f}x)" for r in rows),
         "seconds": ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
@@ -82,11 +81,10 @@ def mesh_command(
     folder = RunFolder(out) if out else RunFolder.default(spec)
     with progress_bar(f"meshing {spec.name}", enabled=not json_output) as progress:
         quality = mesh(spec, folder, progress=progress)
-    quality = {**quality, "case_dir": str(folder.case)}
     if json_output:
-        echo_json(quality)
+        echo_json({**quality.to_dict(), "case_dir": str(folder.case)})
     else:
-        echo_fields(f"meshed {folder.case}", {k: str(v) for k, v in quality.items()})
+        echo_quantities(f"meshed {folder.case}", mesh_quantities(quality, spec.cfd.mesh_cells_per_diameter))
 
 
 def solve_command(

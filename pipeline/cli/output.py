@@ -8,7 +8,7 @@ never sent to the terminal, and rich never reads markup in them. JSON stays exac
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..progress import ProgressCallback, no_progress
+from ..results.presentation import Quantity
 from ..text import json_printable, printable
 
 
@@ -40,6 +41,11 @@ def echo_fields(title: str, fields: dict[str, str]) -> None:
     width = max((len(k) for k in fields), default=0)
     for label, value in fields.items():
         echo(f"    {label:<{width}}  {value}")
+
+
+def echo_quantities(title: str, quantities: Iterable[Quantity], more: dict[str, str] | None = None) -> None:
+    """Print ``title`` and one aligned line per quantity (its label and value with unit), then ``more``."""
+    echo_fields(title, {**{q.label: q.text for q in quantities}, **(more or {})})
 
 
 @contextmanager

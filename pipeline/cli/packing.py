@@ -13,7 +13,8 @@ from ..packing import ENGINES, pack_to_folder, packing_digest, with_engine
 from ..settings import Settings
 from ..spec import BedSpec
 from ..text import file_name
-from .output import echo_fields, echo_json, progress_bar
+from ..results.presentation import packing_quantities
+from .output import echo_json, echo_quantities, progress_bar
 
 
 def default_packing_dir(settings: Settings, name: str, digest: str) -> Path:
@@ -26,25 +27,18 @@ def pack_and_show(spec: BedSpec, out: Path | None, json_output: bool = False) ->
     folder = out or default_packing_dir(Settings.from_env(), spec.name, packing_digest(spec))
     started = time.perf_counter()
     with progress_bar(f"packing {spec.name}", enabled=not json_output) as progress:
-        report = pack_to_folder(spec, folder, progress=progress).as_json()
+        packed = pack_to_folder(spec, folder, progress=progress)
+    report = packed.as_json()
     report["seconds"]["command"] = time.perf_counter() - started
     if json_output:
         echo_json(report)
         return report
-    d = spec.particles.diameter
-    echo_fields(
-        f"packed {spec.name} with {report['engine']} -> {folder}",
-        {
-            "particles": f"{report['count']} (D/d = {report['aspect_ratio']:.2f})",
-            "porosity": f"{report['porosity']:.4f} bed, {report['porosity_core']:.4f} core, "
-            f"{report['porosity_meshed']:.4f} meshed ({spec.contact_treatment().describe()})",
-            "correlation": f"{report['porosity_correlation']:.4f} (Benyahia & O'Neill 2005)",
-            "overlaps": f"{report['overlaps']} beyond 1e-6 d; min gap {report['min_gap'] / d:.2e} d",
-            "settled": f"{report['settled']} ({report['stop_reason']}, {report['simulated_time']:.2f} s simulated)",
-            "seconds": ", ".join(f"{k} {v:.2f}" for k, v in report["seconds"].items()),
-            "files": ", ".join(sorted(Path(p).name for p in report["files"].values())),
-        },
-    )
+    title = f"packed {spec.name} with {packed.report.engine} -> {folder}"
+    echo_quantities(title, packing_quantities(packed.report), {
+        "contact treatment": spec.contact_treatment().describe(),
+        "seconds": ", ".join(f"{k} {v:.2f}" for k, v in report["seconds"].items()),
+        "files": ", ".join(sorted(path.name for path in packed.files.values())),
+    })
     return report
 
 

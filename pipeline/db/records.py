@@ -142,7 +142,7 @@ def new_sweep(session: Session, name: str, parameter: str, values: list[Any], *,
 
 def result_columns(result: Any) -> dict[str, Any]:
     """The simulation's result columns from a :class:`~pipeline.results.RunResult`."""
-    ratios = result.as_meshed["ratios"]
+    ratios = result.as_meshed.ratios
     return {
         "dp": result.dp_inlet_outlet,
         "dp_dz": result.dp_dz,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.plain import known_fields
 from pipeline.progress import ProgressCallback
 
 _SOLVING = re.compile(
@@ -105,20 +107,48 @@ _CHECKMESH_PATTERNS: dict[str, tuple[re.Pattern[str], type]] = {
 }
 
 
-def parse_checkmesh(text: str) -> dict[str, Any]:
-    """Summarize a checkMesh log.
+@dataclass(frozen=True)
+class MeshQuality:
+    """A mesh as checkMesh saw it: size, the worst non-orthogonality (degrees) and skewness, the checks it failed,
+    and (for a mesh bedflow made) the ``seconds`` the meshing took and snappyHexMesh's ``phase_seconds``."""
 
-    Keys: ``cells``, ``points``, ``faces`` (int or ``None``), ``max_non_orthogonality``,
-    ``max_skewness`` (float or ``None``), ``failed_checks`` (int, 0 unless reported)
-    and ``ok`` (``True`` iff the log says ``Mesh OK.``).
-    """
+    cells: int = 0
+    points: int | None = None
+    faces: int | None = None
+    max_non_orthogonality: float | None = None
+    max_skewness: float | None = None
+    failed_checks: int = 0
+    ok: bool = False
+    seconds: float | None = None
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, seconds: float, phase_seconds: dict[str, float]) -> "MeshQuality":
+        """This quality with the time the meshing took."""
+        return MeshQuality(**{**asdict(self), "seconds": seconds, "phase_seconds": dict(phase_seconds)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "MeshQuality":
+        """A quality from :meth:`to_dict`'s output (a mesh record, a mesh row's ``quality``)."""
+        values = known_fields(cls, data or {})
+        values["cells"] = int(values.get("cells") or 0)
+        values["failed_checks"] = int(values.get("failed_checks") or 0)
+        return cls(**values)
+
+
+def parse_checkmesh(text: str) -> MeshQuality:
+    """Summarize a checkMesh log: sizes and worst values (``None`` where the log does not say), the failed
+    checks (0 unless reported) and ``ok`` (``True`` iff the log says ``Mesh OK.`` and no check failed)."""
     summary: dict[str, Any] = {}
     for key, (pattern, kind) in _CHECKMESH_PATTERNS.items():
         match = pattern.search(text)
         summary[key] = kind(match.group(1)) if match else None
     summary["failed_checks"] = summary["failed_checks"] or 0
+    summary["cells"] = summary["cells"] or 0
     summary["ok"] = "Mesh OK." in text and summary["failed_checks"] == 0
-    return summary
+    return MeshQuality(**summary)
 
 
 # snappyHexMesh's line at the end of each phase, and the phase's name.

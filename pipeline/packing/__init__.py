@@ -6,8 +6,9 @@ returns a :class:`Packing`, whose metrics (porosity, radial and axial profiles,
 gaps, overlaps, coordination) are methods.
 """
 
-from .api import ENGINES, PACKING_FILE, Packed, pack, pack_to_folder, packing_report, with_engine
+from .api import ENGINES, PACKING_FILE, Packed, pack, pack_to_folder, with_engine
 from .model import Container, Packing, PackingError, packing_digest
+from .report import PackingReport
 
 __all__ = [
     "ENGINES",
@@ -16,9 +17,9 @@ __all__ = [
     "Packed",
     "Packing",
     "PackingError",
+    "PackingReport",
     "pack",
     "pack_to_folder",
     "packing_digest",
-    "packing_report",
     "with_engine",
 ]

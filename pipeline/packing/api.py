@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..correlations import expected_porosity
 from ..folder import PACKING_FILE
 from ..progress import ProgressCallback
 from ..spec import BedSpec
 from .model import Packing, PackingError, packing_digest
+from .report import PackingReport
 
 #: Engine names accepted from users, mapped to ``packing.method`` values.
 ENGINES = {"native": "native", "rigid_body": "rigid_body", "blender": "rigid_body"}
@@ -67,12 +67,12 @@ def pack(spec: BedSpec, engine: str | None = None, progress: ProgressCallback | 
 @dataclass(frozen=True)
 class Packed:
     """What :func:`pack_to_folder` made: the packing (in memory), where it was saved, its geometry files and its
-    report (:func:`packing_report` with the seconds of each step)."""
+    :class:`PackingReport` (with the seconds of each step, geometry files included)."""
 
     packing: Packing
     folder: Path
     files: dict[str, Path]
-    report: dict[str, Any]
+    report: PackingReport
 
     @property
     def packing_file(self) -> Path:
@@ -80,7 +80,7 @@ class Packed:
 
     def as_json(self) -> dict[str, Any]:
         """The report with ``packing_file`` and ``files`` (the keys of ``bedflow pack --json``)."""
-        return {**self.report, "packing_file": str(self.packing_file),
+        return {**self.report.to_dict(), "packing_file": str(self.packing_file),
                 "files": {key: str(path) for key, path in self.files.items()}}
 
 
@@ -108,31 +108,5 @@ def pack_to_folder(spec: BedSpec, folder: str | Path, engine: str | None = None,
         manifest = json.loads(manifest_file.read_text())
         manifest["source"] = wanted  # packing and export digests: the same pair reuses these files
         manifest_file.write_text(json.dumps(manifest, indent=2))
-    report = packing_report(packing)
-    report["seconds"]["geometry"] = time.perf_counter() - started
+    report = PackingReport.of(packing).with_seconds(geometry=time.perf_counter() - started)
     return Packed(packing, folder, files, report)
-
-
-def packing_report(packing: Packing) -> dict[str, Any]:
-    """The numbers a user wants after packing (the CLI's ``--json`` keys)."""
-    violations = packing.overlaps()
-    ratio = packing.aspect_ratio
-    return {
-        "engine": packing.engine,
-        "count": packing.count,
-        "aspect_ratio": ratio,
-        "bed_height": packing.bed_height(),
-        "porosity": packing.porosity(),
-        "porosity_meshed": packing.porosity_meshed,
-        "porosity_core": packing.core_porosity(),
-        "porosity_correlation": expected_porosity(packing.kind, ratio),
-        "overlaps": len(violations),
-        "max_overlap": max((v[3] for v in violations), default=0.0),
-        "min_gap": packing.min_gap(),
-        "coordination_number": packing.coordination_number(),
-        "settled": packing.settled,
-        "stop_reason": packing.stop_reason,
-        "simulated_time": packing.simulated_time,
-        "seconds": dict(packing.timings),
-        "digest": packing.digest,
-    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,9 @@ import numpy as np
 from ..correlations import friction_factor, reichelt_wall_share
 from ..folder import RESULTS_FILE
 from ..geometry import porosity_as_meshed
+from ..openfoam import MeshQuality
 from ..packing import Packing
+from ..plain import known_fields
 from ..spec import BedSpec
 from .forces import BedForces
 from .radial import NEAR_WALL, RadialProfile
@@ -44,17 +46,17 @@ class RunResult:
     superficial_velocity: float
     re_p: float
     friction_factor: float  # dp/dz d ε³ / (rho u² (1-ε)), as-meshed geometry
-    as_meshed: dict[str, Any]
-    nominal: dict[str, Any]
+    as_meshed: Comparison  # the correlations for the geometry solved (particles shrunk by the contact gap)
+    nominal: Comparison  # ... for the packing as packed
     residuals: dict[str, float] = field(default_factory=dict)
-    mesh: dict[str, Any] = field(default_factory=dict)
+    mesh: MeshQuality = field(default_factory=MeshQuality)
     seconds: dict[str, float] = field(default_factory=dict)
     profile: dict[str, list[float]] = field(default_factory=dict)
     vtk_dir: str | None = None  # foamToVTK output of the last iteration, when cfd.write_fields
     window_diameters: float = math.nan  # length of the core window in particle diameters
     dp_dz_uncertainty: float = math.nan  # Pa/m: half-width of the fit's 95 % interval
     porosity_mesh_planes: float = math.nan  # fluid area over tube area, mean over the window's planes
-    mesh_porosity: dict[str, Any] = field(default_factory=dict)  # the correlations at the mesh's porosity
+    mesh_porosity: Comparison | None = None  # the correlations at the mesh's porosity
     run_id: int | None = None  # the simulation's id in the run database, when the run was recorded
     wall_share: float = math.nan  # the tube wall's share of the drag in the core window (OpenFOAM's forces)
     wall_share_reichelt: float = math.nan  # the wall's share of the wetted surface there (Reichelt's A_w model)
@@ -64,11 +66,11 @@ class RunResult:
 
     @property
     def ergun_dp_dz(self) -> float:
-        return self.as_meshed["correlations"]["ergun"]
+        return self.as_meshed.correlations["ergun"]
 
     @property
     def eisfeld_schnitzlein_dp_dz(self) -> float:
-        return self.as_meshed["correlations"]["eisfeld_schnitzlein"]
+        return self.as_meshed.correlations["eisfeld_schnitzlein"]
 
     def warnings(self) -> list[str]:
         """What makes this result less trustworthy, in words (the CLI, the dashboard and reports show these)."""
@@ -87,35 +89,9 @@ class RunResult:
                          f"cfd.mesh_cells_per_diameter, cfd.surface_refinement, cfd.gap_refinement)")
         return found
 
-    def headline(self) -> list[tuple[str, str]]:
-        """The headline numbers as ``(label, text)`` rows: what the CLI and the dashboard show of a result."""
-        low, high = self.window
-        diameter = self.as_meshed["geometry"]["particle_diameter"]
-        uncertainty = f" ± {self.dp_dz_uncertainty:.2g}" if math.isfinite(self.dp_dz_uncertainty) else ""
-        length = f" ({self.window_diameters:.1f} d)" if math.isfinite(self.window_diameters) else ""
-        return [
-            ("Δp/L, core-window fit (Pa/m)", f"{self.dp_dz:.5g}{uncertainty}"),
-            ("R² of the fit", f"{self.dp_dz_r_squared:.4f}"),
-            ("Core window z (mm)", f"{low * 1e3:.3g} – {high * 1e3:.3g}{length}"),
-            ("Δp inlet → outlet (Pa)", f"{self.dp_inlet_outlet:.5g}"),
-            ("Reₚ", f"{self.re_p:.4g}"),
-            ("Superficial velocity (m/s)", f"{self.superficial_velocity:.4g}"),
-            ("Porosity of the core, solved geometry", f"{self.porosity_core:.4f}"),
-            ("Porosity of the mesh (cell volumes)", f"{self.porosity_mesh:.4f}"),
-            ("Particle diameter as meshed (mm)", f"{diameter * 1e3:.4g}"),
-            ("Friction factor", f"{self.friction_factor:.4g}"),
-            ("Wall's share of the drag (of the surface)", f"{self.wall_share:.1%} ({self.wall_share_reichelt:.1%})"
-             if math.isfinite(self.wall_share) else "–"),
-            (f"Flow within {NEAR_WALL:g} d of the wall (of the area)",
-             f"{self.near_wall_flow_share:.1%} ({self.near_wall_area_share:.1%})"
-             if math.isfinite(self.near_wall_flow_share) else "–"),
-            ("Cells", f"{self.cells:,}"),
-            ("Iterations", f"{self.iterations}" + (" (converged)" if self.converged else " (not converged)")),
-        ]
-
     def summary(self) -> dict[str, Any]:
         """The flat keys of ``bedflow run --json``."""
-        ratios = self.as_meshed["ratios"]
+        ratios = self.as_meshed.ratios
         return {
             "id": self.run_id,
             "cells": self.cells,
@@ -139,7 +115,7 @@ class RunResult:
             "eisfeld_schnitzlein_dp_dz": self.eisfeld_schnitzlein_dp_dz,
             "ratio_ergun": ratios["ergun"],
             "ratio_eisfeld_schnitzlein": ratios["eisfeld_schnitzlein"],
-            "ratios_at_mesh_porosity": self.mesh_porosity.get("ratios", {}),
+            "ratios_at_mesh_porosity": dict(self.mesh_porosity.ratios) if self.mesh_porosity else {},
             "window": list(self.window),
             "seconds": self.seconds,
             "case_dir": self.case_dir,
@@ -158,17 +134,19 @@ class RunResult:
     def from_dict(cls, data: dict[str, Any]) -> "RunResult":
         """A result from :meth:`to_dict`'s output (e.g. a simulation row's ``results``); keys this version
         does not know are ignored, missing optional ones take their defaults."""
-        known = {f.name for f in fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
-        if "window" in values:
-            values["window"] = tuple(values["window"])
+        values = known_fields(cls, data)
+        values["window"] = tuple(values["window"])
+        values["as_meshed"] = Comparison.from_dict(values["as_meshed"])
+        values["nominal"] = Comparison.from_dict(values["nominal"])
+        values["mesh_porosity"] = Comparison.from_dict(values["mesh_porosity"]) \
+            if values.get("mesh_porosity") else None
+        values["mesh"] = MeshQuality.from_dict(values.get("mesh"))
         return cls(**values)
 
     @classmethod
     def load(cls, path: Path) -> "RunResult":
-        data = json.loads(Path(path).read_text())
-        data["window"] = tuple(data["window"])
-        return cls(**data)
+        """The result saved in ``path`` (:meth:`save`)."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 def read_internal_mesh(case_dir: Path) -> "Any":
@@ -194,7 +172,7 @@ def pressure_profile(mesh: Any, packing: Packing, cell: float, z0: float, z1: fl
 
 
 def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlaneProfile, iterations: int,
-               converged: bool, residuals: dict[str, float], mesh: dict[str, Any],
+               converged: bool, residuals: dict[str, float], mesh: MeshQuality,
                seconds: dict[str, float], porosity_mesh: float = math.nan,
                forces: BedForces | None = None, radial: RadialProfile | None = None) -> RunResult:
     """Pressure gradient in the core window, porosity there, and the correlations it is compared with.
@@ -221,9 +199,10 @@ def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlanePr
     at_mesh = compare(dp_dz, as_meshed(nominal_geometry, packing.contact_gap, porosity_mesh), u, rho, mu,
                       "at the mesh's porosity")
     d = meshed_geometry.particle_diameter
+    near_wall = radial.flow_share(NEAR_WALL * packing.diameter) if radial else (math.nan, math.nan)
     return RunResult(
         case_dir=str(case_dir),
-        cells=int(mesh.get("cells", 0)),
+        cells=mesh.cells,
         iterations=iterations,
         converged=converged,
         dp_dz=dp_dz,
@@ -235,8 +214,8 @@ def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlanePr
         superficial_velocity=u,
         re_p=spec.particle_reynolds(),
         friction_factor=friction_factor(dp_dz, d, porosity, u, rho),
-        as_meshed=solved.to_dict(),
-        nominal=nominal.to_dict(),
+        as_meshed=solved,
+        nominal=nominal,
         residuals=residuals,
         mesh=mesh,
         seconds=seconds,
@@ -245,11 +224,11 @@ def bed_result(case_dir: Path, packing: Packing, spec: BedSpec, profile: PlanePr
         window_diameters=(window[1] - window[0]) / packing.diameter,
         dp_dz_uncertainty=fit.slope_uncertainty * rho,
         porosity_mesh_planes=porosity_planes,
-        mesh_porosity=at_mesh.to_dict(),
+        mesh_porosity=at_mesh,
         wall_share=forces.wall_share(-fit.slope, math.pi * packing.container.radius**2, *window)
         if forces else math.nan,
         wall_share_reichelt=reichelt_wall_share(packing.container.diameter / d, porosity),
         radial=radial.to_dict(packing.diameter, u) if radial else {},
-        near_wall_area_share=radial.flow_share(NEAR_WALL * packing.diameter)[0] if radial else math.nan,
-        near_wall_flow_share=radial.flow_share(NEAR_WALL * packing.diameter)[1] if radial else math.nan,
+        near_wall_area_share=near_wall[0],
+        near_wall_flow_share=near_wall[1],
     )

@@ -1,15 +1,137 @@
-"""How a result is shown: the rows of "CFD against each correlation", in one order with one set of labels, for
-the CLI, the dashboard and the report alike (each only formats these rows its own way: text, a DataFrame, HTML).
+"""How results are shown: labelled quantities with units, in one order with one set of labels and digits, for the
+CLI, the dashboard and the report alike (each only lays these out its own way: text lines, a DataFrame, HTML).
+
+* :func:`packing_quantities` — a :class:`~pipeline.packing.PackingReport`;
+* :func:`mesh_quantities` — a :class:`~pipeline.openfoam.MeshQuality`;
+* :func:`result_quantities` — a :class:`~pipeline.results.RunResult`'s headline numbers;
+* :func:`correlation_rows` — the CFD against each correlation, as meshed and nominal.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..correlations import PRESSURE_DROP_NAMES
+from .radial import NEAR_WALL
+
+if TYPE_CHECKING:
+    from ..openfoam import MeshQuality
+    from ..packing import PackingReport
+    from .extract import RunResult
+
+#: Shown where a value is missing or not a number.
+MISSING = "–"
+
+
+def format_value(value: Any, digits: int = 4) -> str:
+    """A value as text: ``–`` for missing/NaN, ``yes``/``no``, integers with thousands separators, floats to
+    ``digits`` significant digits, a pair as ``low – high``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    if isinstance(value, tuple):
+        return " – ".join(format_value(v, digits) for v in value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One labelled value as people read it: ``key`` names it for scripts (the report's ``data-key``),
+    ``value`` is the number in ``unit`` (percentages are shown ×100 with unit ``%``)."""
+
+    key: str
+    label: str
+    value: Any
+    unit: str = ""
+    digits: int = 4
+
+    @property
+    def text(self) -> str:
+        """The value with its unit (``–`` alone when missing)."""
+        shown = format_value(self.value, self.digits)
+        return shown if shown == MISSING or not self.unit else f"{shown} {self.unit}"
+
+
+def _percent(share: float) -> float:
+    return 100.0 * share if math.isfinite(share) else math.nan
+
+
+def packing_quantities(report: "PackingReport") -> list[Quantity]:
+    """What a packing is: particles, aspect ratio, porosities, overlaps and gaps, how the packer stopped."""
+    return [
+        Quantity("engine", "Engine", report.engine),
+        Quantity("count", "Particles", report.count),
+        Quantity("aspect_ratio", "Aspect ratio D/d", report.aspect_ratio),
+        Quantity("bed_height", "Bed height", report.bed_height, "m"),
+        Quantity("porosity", "Porosity ε (bed)", report.porosity),
+        Quantity("porosity_meshed", "Porosity as meshed (after the contact treatment)", report.porosity_meshed),
+        Quantity("porosity_core", "Porosity of the core", report.porosity_core),
+        Quantity("porosity_correlation", "Porosity from correlation (Benyahia & O'Neill 2005)",
+                 report.porosity_correlation),
+        Quantity("overlaps", "Overlaps beyond 1e-6 d", report.overlaps),
+        Quantity("max_overlap", "Largest overlap", report.max_overlap, "m", 3),
+        Quantity("min_gap", "Smallest gap", report.min_gap, "m", 3),
+        Quantity("coordination_number", "Coordination number", report.coordination_number, digits=3),
+        Quantity("settled", "Settled", report.settled),
+        Quantity("stop_reason", "Stop reason", report.stop_reason),
+        Quantity("simulated_time", "Simulated time", report.simulated_time, "s", 3),
+    ]
+
+
+def mesh_quantities(quality: "MeshQuality", resolution: int | None = None) -> list[Quantity]:
+    """What a mesh is: size, checkMesh's worst values and verdict, resolution and the time meshing took."""
+    rows = [
+        Quantity("cells", "Cells", quality.cells),
+        Quantity("points", "Points", quality.points),
+        Quantity("faces", "Faces", quality.faces),
+        Quantity("max_non_orthogonality", "Max. non-orthogonality", quality.max_non_orthogonality, "°", 3),
+        Quantity("max_skewness", "Max. skewness", quality.max_skewness, digits=3),
+        Quantity("failed_checks", "Failed checks (checkMesh)", quality.failed_checks),
+        Quantity("ok", "checkMesh verdict", "passed" if quality.ok else "failed"),
+    ]
+    if resolution is not None:
+        rows.append(Quantity("resolution", "Resolution", resolution, "cells per particle diameter"))
+    rows.append(Quantity("seconds", "Meshing time", quality.seconds, "s", 3))
+    rows += [Quantity(f"phase_seconds.{name}", f"snappyHexMesh {name}", seconds, "s", 3)
+             for name, seconds in quality.phase_seconds.items()]
+    return rows
+
+
+def result_quantities(result: "RunResult") -> list[Quantity]:
+    """The headline numbers of a solved bed (SI; gradients positive for a drop)."""
+    low, high = result.window
+    return [
+        Quantity("dp_dz", "Δp/L, core-window fit", result.dp_dz, "Pa/m", 5),
+        Quantity("dp_dz_uncertainty", "Uncertainty of Δp/L (95 % of the fit)", result.dp_dz_uncertainty, "Pa/m", 2),
+        Quantity("dp_dz_r_squared", "R² of the fit", result.dp_dz_r_squared),
+        Quantity("window", "Core window z", (low * 1e3, high * 1e3), "mm", 3),
+        Quantity("window_diameters", "Core window length", result.window_diameters, "d", 3),
+        Quantity("dp_inlet_outlet", "Δp inlet → outlet", result.dp_inlet_outlet, "Pa", 5),
+        Quantity("re_p", "Reₚ", result.re_p),
+        Quantity("superficial_velocity", "Superficial velocity", result.superficial_velocity, "m/s"),
+        Quantity("porosity_core", "Porosity of the core, solved geometry", result.porosity_core),
+        Quantity("porosity_mesh", "Porosity of the mesh (cell volumes)", result.porosity_mesh),
+        Quantity("particle_diameter", "Particle diameter as meshed",
+                 result.as_meshed.geometry.particle_diameter * 1e3, "mm"),
+        Quantity("friction_factor", "Friction factor f (as meshed)", result.friction_factor),
+        Quantity("wall_share", "Wall's share of the drag", _percent(result.wall_share), "%", 3),
+        Quantity("wall_share_reichelt", "Wall's share of the wetted surface (Reichelt)",
+                 _percent(result.wall_share_reichelt), "%", 3),
+        Quantity("near_wall_flow_share", f"Flow within {NEAR_WALL:g} d of the wall",
+                 _percent(result.near_wall_flow_share), "%", 3),
+        Quantity("near_wall_area_share", f"Cross-section within {NEAR_WALL:g} d of the wall",
+                 _percent(result.near_wall_area_share), "%", 3),
+        Quantity("cells", "Cells", result.cells),
+        Quantity("iterations", "Iterations", result.iterations),
+        Quantity("converged", "Converged", result.converged),
+    ]
 
 
 @dataclass(frozen=True)
@@ -30,23 +152,12 @@ def label(key: str) -> str:
     return PRESSURE_DROP_NAMES.get(key, key)
 
 
-def correlation_rows(result: Any) -> list[CorrelationRow]:
-    """The correlations a result was compared with (a :class:`~pipeline.results.RunResult` or its dict), in the
-    order of :data:`~pipeline.correlations.PRESSURE_DROP_NAMES`, then any others in the result's order."""
-    meshed = _comparison(result, "as_meshed")
-    nominal = _comparison(result, "nominal")
-    found = meshed.get("correlations") or {}
+def correlation_rows(result: "RunResult") -> list[CorrelationRow]:
+    """The correlations a result was compared with, in the order of
+    :data:`~pipeline.correlations.PRESSURE_DROP_NAMES`, then any others in the result's order."""
+    meshed, nominal = result.as_meshed, result.nominal
+    found = meshed.correlations
     keys = [k for k in PRESSURE_DROP_NAMES if k in found] + [k for k in found if k not in PRESSURE_DROP_NAMES]
-    return [CorrelationRow(key, label(key), _number(found, key), _number(meshed.get("ratios"), key),
-                           _number(nominal.get("correlations"), key), _number(nominal.get("ratios"), key))
+    return [CorrelationRow(key, label(key), found[key], meshed.ratios[key], nominal.correlations.get(key, math.nan),
+                           nominal.ratios.get(key, math.nan))
             for key in keys]
-
-
-def _comparison(result: Any, name: str) -> Mapping[str, Any]:
-    value = result.get(name) if isinstance(result, Mapping) else getattr(result, name, None)
-    return value or {}
-
-
-def _number(values: Mapping[str, Any] | None, key: str) -> float:
-    value = (values or {}).get(key)
-    return float(value) if value is not None else math.nan

@@ -9,7 +9,9 @@ the CFD with the nominal-geometry value would be comparing different beds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from ..correlations import pressure_gradients
 
@@ -32,8 +34,14 @@ class Comparison:
     correlations: dict[str, float]
     ratios: dict[str, float]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Comparison":
+        """A comparison from :meth:`to_dict`'s output (a stored result)."""
+        return cls(str(data.get("label", "")), BedGeometry(**data["geometry"]), dict(data["correlations"]),
+                   dict(data["ratios"]))
 
 
 def compare(dp_dz: float, geometry: BedGeometry, velocity: float, density: float, viscosity: float,

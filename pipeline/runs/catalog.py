@@ -11,7 +11,10 @@ from sqlalchemy import select
 
 from ..db import Artifact, Bed, Mesh, RunStatus, Simulation, Sweep
 from ..db import queries
+from ..db import Packing as PackingRow
 from ..folder import RunFolder
+from ..openfoam import MeshQuality
+from ..packing import PackingReport
 from ..store import safe_join
 from .execute import RunError
 from .services import Services, open_services
@@ -85,14 +88,25 @@ def list_sweeps(*, services: Services | None = None) -> list[SweepInfo]:
     return [SweepInfo(i, n, p) for i, n, p in rows]
 
 
-def mesh_quality(run: Simulation, *, services: Services | None = None) -> dict[str, Any] | None:
-    """The quality report (checkMesh, cells, resolution) of the run's mesh, or ``None`` before its mesh stage."""
+def quality_of(mesh: Mesh) -> MeshQuality:
+    """The :class:`~pipeline.openfoam.MeshQuality` a mesh row recorded."""
+    return MeshQuality.from_dict({**(mesh.quality or {}), "cells": mesh.cells})
+
+
+def packing_report_of(packing: PackingRow) -> PackingReport:
+    """The :class:`~pipeline.packing.PackingReport` a packing row recorded."""
+    return PackingReport.from_dict({"engine": packing.engine, "count": packing.count, "porosity": packing.porosity,
+                                    **(packing.metrics or {}), "seconds": dict(packing.timings or {})})
+
+
+def mesh_quality(run: Simulation, *, services: Services | None = None) -> MeshQuality | None:
+    """The checkMesh quality of the run's mesh, or ``None`` before its mesh stage."""
     if run.mesh_id is None:
         return None
     found = services or open_services()
     with found.db.session() as session:
         mesh = session.get(Mesh, run.mesh_id)
-        return {"cells": mesh.cells, "resolution": mesh.resolution, **(mesh.quality or {})} if mesh else None
+        return quality_of(mesh) if mesh else None
 
 
 def list_runs(*, services: Services | None = None, **filters: Any) -> list[Simulation]:

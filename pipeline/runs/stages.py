@@ -34,6 +34,7 @@ from ..db import Packing as PackingRow
 from ..db.records import Upload, add_artifacts, result_columns, upload
 from ..errors import BedflowError
 from ..folder import RunFolder
+from ..openfoam import MeshQuality
 from ..packing import Packing, pack_to_folder
 from ..packing.model import packing_digest
 from ..progress import ProgressCallback
@@ -66,8 +67,8 @@ class Carried:
 
     spec: BedSpec | None = None
     packing: Packing | None = None
-    quality: dict[str, Any] | None = None
-    solved: dict[str, Any] | None = None
+    quality: MeshQuality | None = None
+    solved: workflow.SolveRecord | None = None
 
 
 @dataclass
@@ -186,11 +187,10 @@ def stage_pack(ctx: StageContext) -> None:
         packing_id = known.id
     else:
         report = packed.report
-        metrics = {k: v for k, v in report.items() if k != "seconds"}
         packing_id = _insert_once(ctx, PackingRow, digest, lambda: PackingRow(
-            engine=packing.engine, digest=digest, count=packing.count, porosity=report["porosity"],
-            porosity_gap=report["porosity_meshed"], porosity_core=report["porosity_core"],
-            metrics=metrics, timings=report["seconds"]), [ctx.upload("packing", local)], "packing")
+            engine=packing.engine, digest=digest, count=packing.count, porosity=report.porosity,
+            porosity_gap=report.porosity_meshed, porosity_core=report.porosity_core,
+            metrics=report.metrics(), timings=report.seconds), [ctx.upload("packing", local)], "packing")
     ctx.record("simulation", ctx.run_id, geometry, packing_id=packing_id)
 
 
@@ -220,8 +220,8 @@ def stage_mesh(ctx: StageContext) -> None:
         packing_id = ctx.simulation().packing_id
         archive = _archive(ctx, "mesh", ctx.case, "mesh.tar.gz")
         mesh_id = _insert_once(ctx, MeshRow, digest, lambda: MeshRow(
-            packing_id=packing_id, resolution=ctx.spec.cfd.mesh_cells_per_diameter, cells=int(quality["cells"]),
-            quality=quality, digest=digest, seconds=quality.get("seconds")), [archive], "mesh")
+            packing_id=packing_id, resolution=ctx.spec.cfd.mesh_cells_per_diameter, cells=quality.cells,
+            quality=quality.to_dict(), digest=digest, seconds=quality.seconds), [archive], "mesh")
     ctx.record("simulation", ctx.run_id, ctx.logs(), mesh_id=mesh_id)
 
 

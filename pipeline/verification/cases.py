@@ -152,7 +152,7 @@ def sc_array(case_dir: Path, solid_fraction: float, resolution: int, refinement:
     fluid = float(mesh.compute_cell_sizes(length=False, area=False, volume=True).cell_data["Volume"].sum())
     solid_mesh = (side * side * (z1 - z0) - fluid) / (PERIODS * side**3)  # all the solid is in the sphere cells
     report(1.0, f"K = {k:.4g}")
-    return CaseOutcome(k, int(quality["cells"]), tracker.iteration, tracker.converged, time.perf_counter() - started,
+    return CaseOutcome(k, quality.cells, tracker.iteration, tracker.converged, time.perf_counter() - started,
                        solid_mesh)
 
 
@@ -204,7 +204,7 @@ def sphere_in_tube(case_dir: Path, diameter_ratio: float, resolution: int, refin
     drag = last_total_force(log)[2]  # kinematic (rhoInf 1): F / ρ
     k = drag / (3.0 * math.pi * NU * d * VELOCITY)
     report(1.0, f"K = {k:.4g}")
-    return CaseOutcome(k, int(quality["cells"]), tracker.iteration, tracker.converged, time.perf_counter() - started)
+    return CaseOutcome(k, quality.cells, tracker.iteration, tracker.converged, time.perf_counter() - started)
 
 
 def _uniform_axial(velocity: float) -> Any:
