@@ -24,16 +24,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import panel as pn
+import param
 from panel.pane.vtk.vtk import VTKRenderWindow
 
 from pipeline.db import Artifact, Simulation
 from pipeline.errors import BedflowError
 from pipeline.results.extract import RunResult
 from pipeline.openfoam import MeshQuality
-from pipeline.results.presentation import Quantity, correlation_rows, mesh_quantities, result_quantities
+from pipeline.results.presentation import ValueRow, correlation_rows, mesh_rows, result_rows
 from pipeline.folder import SOLVER_LOG, RunFolder
 from pipeline.runs import Services, fetch_artifacts, recorded_folder, run_artifacts
-from pipeline.runs.catalog import SweepInfo, bed_names, list_sweeps, run_rows
+from pipeline.runs.catalog import SweepInfo, list_sweeps, run_listing, run_rows
 from pipeline.runs import run_folder as fetched_run_folder
 
 if TYPE_CHECKING:
@@ -218,8 +219,9 @@ def runs_table(services: Services, *, status: list[str] | None = None, bed: str 
     the sweeps (id → label). Reads only the columns shown: cheap enough to repeat every second."""
     import pandas as pd
 
-    rows = run_rows(status=status or None, bed=bed or None, sweep=sweep or None, limit=limit, services=services)
-    sweeps = {s.id: s for s in list_sweeps(services=services)}
+    listing = run_listing(status=status or None, bed=bed or None, sweep=sweep or None, limit=limit,
+                          services=services)
+    rows, sweeps = listing.rows, {s.id: s for s in listing.sweeps}
     records = [{
         "id": r.id, "bed": r.bed, "status": r.status.value, "stage": r.stage,
         "progress": round(100.0 * r.progress, 1), "re_p": r.re_p, "aspect_ratio": r.aspect_ratio,
@@ -234,7 +236,7 @@ def runs_table(services: Services, *, status: list[str] | None = None, bed: str 
     for name in ("bed", "status", "stage", "created", "created_by", "sweep"):
         frame[name] = frame[name].astype(object)
     sweep_labels = {i: _sweep_label(i, sweeps) for i in sorted(sweeps, reverse=True)}
-    return frame, bed_names(services=services), sweep_labels
+    return frame, listing.beds, sweep_labels
 
 
 def succeeded_runs(services: Services, limit: int = 1000) -> dict[str, int]:
@@ -269,17 +271,17 @@ def correlation_table(result: RunResult) -> "pd.DataFrame":
     return pd.DataFrame(rows).set_index("Correlation")
 
 
-def quantity_frame(quantities: Iterable[Quantity]) -> "pd.DataFrame":
+def rows_frame(quantities: Iterable[ValueRow]) -> "pd.DataFrame":
     """Quantities (:mod:`pipeline.results.presentation`) as a two-column table: label, value with unit."""
     import pandas as pd
 
     rows = [(q.label, q.text) for q in quantities]
-    return pd.DataFrame(rows, columns=["Quantity", "Value"]).set_index("Quantity")
+    return pd.DataFrame(rows, columns=["ValueRow", "Value"]).set_index("ValueRow")
 
 
 def result_summary(result: RunResult) -> "pd.DataFrame":
     """The headline numbers of a result, one per row."""
-    return quantity_frame(result_quantities(result))
+    return rows_frame(result_rows(result))
 
 
 def compare_table(runs: Iterable[Simulation]) -> "pd.DataFrame":
@@ -416,23 +418,50 @@ async def scene_data(services: Services, run_id: int, kind: str) -> SceneData:
 
 
 class SceneView(VTKRenderWindow):
-    """A VTK pane of a :class:`SceneData`: no VTK work on the event loop, no copy per session."""
+    """The dashboard's one VTK pane: shows a :class:`SceneData` serialised beforehand in the VTK thread, so no
+    VTK work runs on the event loop and sessions share one copy; the browser renders it (vtk.js), so rotating a
+    5 000-sphere bed stays interactive.
 
-    def __init__(self, data: SceneData, **params: Any) -> None:
+    A displayed pane :meth:`show` s another scene in place. Pages keep their pane and update it rather than
+    replace it: Panel 1.9's VTK view fails in the browser when it is removed from a page
+    (``VTKSynchronizedPlotView.remove`` deletes its render window, then ``AbstractVTKView.remove`` reads it),
+    which would leave the old scene on screen.
+    """
+
+    def __init__(self, data: SceneData | None = None, **params: Any) -> None:
         self._data = data
-        super().__init__(data.render_window, serialize_on_instantiation=True, **params)
+        params["serialize_on_instantiation"] = True
+        super().__init__(data.render_window if data is not None else None, **params)
+
+    @property
+    def scene(self) -> dict[str, Any] | None:
+        """The serialised scene sent to browsers (``None`` before the first)."""
+        return self._data.scene if self._data is not None else None
+
+    def show(self, data: SceneData) -> None:
+        """Show ``data`` in this (possibly displayed) pane; nothing is serialised here."""
+        self._data = data
+        self._update(None, None)  # what a model made from now on gets
+        with param.parameterized.discard_events(self):
+            self.object = data.render_window
+        self.color_mappers = self.get_color_mappers()
+        self.param.trigger("object")  # Panel calls _update with each displayed model (under the document lock)
 
     def get_color_mappers(self, infer: bool = False) -> list[Any]:
         from bokeh.models import LinearColorMapper
 
+        bars = self._data.colorbars if self._data is not None else ()
         return [LinearColorMapper(low=low, high=high, name=name, palette=list(palette))
-                for name, low, high, palette in self._data.colorbars]
+                for name, low, high, palette in bars]
 
     def _update(self, ref: str | None, model: Any) -> None:
         data = self._data
+        if data is None:
+            return
         self._scene, self._arrays, self._annotations = data.scene, data.arrays, data.annotations
-        if model is not None:
-            model.update(rebuild=True, arrays=data.arrays, scene=data.scene, annotations=data.annotations)
+        if model is not None:  # camera={}: the new scene's own camera, not the one of the scene shown before
+            model.update(rebuild=True, arrays=data.arrays, scene=data.scene, annotations=data.annotations,
+                         camera={})
 
 
 # -- downloads -------------------------------------------------------------------------------------------------
@@ -560,12 +589,12 @@ def timings_table(timings: dict[str, float]) -> "pd.DataFrame":
 
 def quality_table(quality: MeshQuality, resolution: int | None = None) -> "pd.DataFrame":
     """A mesh's size, checkMesh verdict and meshing time, one per row."""
-    return quantity_frame(mesh_quantities(quality, resolution))
+    return rows_frame(mesh_rows(quality, resolution))
 
 
 __all__ = ["MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_COLUMNS", "SCENE_KINDS", "SOLVER_LOG",
            "ErrorOnce", "PlotSlot", "SceneData", "SceneTooLarge", "SceneView", "SharedCache", "Text",
            "build_scene", "compare_table", "correlation_table", "download_widget", "finished_residuals",
-           "packing_of", "porosity_plot", "quality_table", "quantity_frame", "residual_history", "result_of",
+           "packing_of", "porosity_plot", "quality_table", "rows_frame", "residual_history", "result_of",
            "result_summary", "run_folder", "runs_table", "scene_data", "soon", "stage_done", "status_box",
            "status_html", "succeeded_runs", "sweep_choices"]

@@ -22,7 +22,7 @@ from pipeline.runs import Services
 pn.extension("tabulator", "vtk", "codeeditor", notifications=True, sizing_mode="stretch_width",
              disconnect_notification="Connection to the bedflow server lost: reload the page.")
 
-PAGE_CLASSES: dict[str, Callable[[AppSession], object]] = {
+PAGE_CLASSES: dict[str, Callable[[AppSession], pn.viewable.Viewer]] = {
     "define": DefinePage, "runs": RunsPage, "run": RunPage, "compare": ComparePage,
 }
 LABELS = {"define": "Define a bed", "runs": "Runs", "run": "Run detail", "compare": "Compare"}
@@ -31,12 +31,12 @@ LABELS = {"define": "Define a bed", "runs": "Runs", "run": "Run detail", "compar
 def create_app(services: Services | None = None) -> pn.template.FastListTemplate:
     """One session's dashboard."""
     session = AppSession(services)
-    built: dict[str, object] = {}
+    built: dict[str, pn.viewable.Viewer] = {}
 
-    def view(page: str) -> pn.viewable.Viewable:
+    def view(page: str) -> pn.viewable.Viewer:
         if page not in built:
             built[page] = PAGE_CLASSES[page](session)
-        return built[page].panel()  # type: ignore[attr-defined]
+        return built[page]
 
     nav = pn.widgets.RadioButtonGroup.from_param(
         session.param.page, options={LABELS[p]: p for p in PAGES}, orientation="vertical", button_type="primary",

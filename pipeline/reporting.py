@@ -31,7 +31,7 @@ from .errors import BedflowError
 from .packing import PackingReport
 from .results.extract import RunResult
 from .results.validation import BedGeometry
-from .results.presentation import Quantity, correlation_rows, mesh_quantities, packing_quantities, result_quantities
+from .results.presentation import ValueRow, correlation_rows, mesh_rows, packing_rows, result_rows
 
 if TYPE_CHECKING:
     from .openfoam import MeshQuality
@@ -82,10 +82,13 @@ def _table(rows: Iterable[tuple[str, str]], caption: str = "") -> str:
     return f'<table class="kv">{cap}<tbody>{body}</tbody></table>'
 
 
-def _quantity_table(quantities: Iterable[Quantity], caption: str = "", prefix: str = "") -> str:
+NBSP = "\u00a0"  # between a number and its unit: never a line break there
+
+
+def _rows_table(quantities: Iterable[ValueRow], caption: str = "", prefix: str = "") -> str:
     """Quantities as label/value rows, each value with its exact number in ``data-key``/``data-value``."""
     rows = [(_e(q.label), f'<span class="num" data-key="{_e(prefix + q.key)}" data-value="{_e(repr(q.value))}">'
-             f"{_e(q.text)}</span>") for q in quantities]
+             f"{_e(q.text).replace(' ', NBSP)}</span>") for q in quantities]
     return _table(rows, caption)
 
 
@@ -298,7 +301,7 @@ def _packing_section(report: "PackingReport | None", pictures: dict[str, Path], 
     if report is None:
         return _section("packing", "Packing", _missing("the packing (the run did not get this far, or its "
                                                         "files are gone)"))
-    body = _quantity_table(packing_quantities(report), "Packing metrics (ε: void fraction, –)", "packing.")
+    body = _rows_table(packing_rows(report), "Packing metrics (ε: void fraction, –)", "packing.")
     body += _figure(pictures.get("porosity-profiles"), "Porosity profiles of the packing: radial (against the "
                     "distance from the wall, in particle diameters) and axial (against height, m).", fig,
                     "porosity-profiles")
@@ -316,7 +319,7 @@ def _mesh_section(quality: "MeshQuality | None", resolution: int | None, picture
                   fig: list[int]) -> str:
     if quality is None:
         return _section("mesh", "Mesh", _missing("the mesh (the run was not meshed)"))
-    body = _quantity_table(mesh_quantities(quality, resolution), "Mesh size and checkMesh quality", "mesh.")
+    body = _rows_table(mesh_rows(quality, resolution), "Mesh size and checkMesh quality", "mesh.")
     body += _figure(pictures.get("mesh"), "The mesh, clipped through the axis; patches coloured.", fig, "mesh")
     return _section("mesh", "Mesh", body)
 
@@ -338,7 +341,7 @@ def _results_section(result: "RunResult | None", pictures: dict[str, Path], fig:
     if result is None:
         return _section("results", "Results", _missing("results (the run has not been solved and evaluated)"))
     body = "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in result.warnings())
-    body += _quantity_table(result_quantities(result), "CFD results (SI units; gradients positive for a drop)")
+    body += _rows_table(result_rows(result), "CFD results (SI units; gradients positive for a drop)")
     table_rows = [[_e(row.label), _value(f"as_meshed.{row.key}", row.meshed, "Pa/m"),
                    _value(f"ratio_{row.key}", row.ratio_meshed, digits=3),
                    _value(f"nominal.{row.key}", row.nominal, "Pa/m"),

@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .cfd.bed import bed_domain, mesh_bed_case, solve_bed_case, write_bed_case
 from .folder import MESH_RECORD, SOLVE_RECORD, RunFolder
 from .openfoam import MeshQuality, run_foam
-from .packing import Packing, pack_to_folder, with_engine
+from .packing import Packed, Packing, pack_to_folder, with_engine
 from .packing.model import packing_digest
 from .plain import known_fields
 from .progress import ProgressCallback, no_progress, scaled
@@ -32,8 +32,9 @@ from .results.radial import RING_WIDTH, radial_profile
 from .results.richardson import Extrapolation, richardson
 from .spec import BedSpec
 
-__all__ = ["MESH_RECORD", "SOLVE_RECORD", "MeshStudy", "RunFolder", "SolveRecord", "mesh", "mesh_digest",
-           "mesh_packing", "mesh_study", "postprocess", "run", "solve", "solve_case", "study_plan", "study_resolutions"]
+__all__ = ["MESH_RECORD", "SOLVE_RECORD", "STAGES", "STEPS", "TARGETS", "WEIGHTS", "Carried", "MeshStudy", "Recorder",
+           "RunFolder", "SolveRecord", "Unrecorded", "mesh", "mesh_digest", "mesh_packing", "mesh_study", "postprocess",
+           "run", "run_stages", "solve", "solve_case", "stage_spans", "study_plan", "study_resolutions"]
 
 #: Changes whenever the mesh of the same spec changes (the surface a packing is meshed from, the meshing
 #: settings), so that stored meshes of the old kind are not reused. 2: spheres are icospheres holding the
@@ -75,45 +76,13 @@ def mesh_packing(spec: BedSpec, packing: Packing, folder: str | Path | RunFolder
     return quality
 
 
-def mesh(spec: BedSpec, folder: str | Path | RunFolder | None = None, engine: str | None = None,
-         progress: ProgressCallback | None = None) -> MeshQuality:
-    """Pack (or reuse) and mesh ``spec`` in ``folder``; return the mesh quality (reused when unchanged)."""
-    spec = with_engine(spec, engine)
-    report = progress or no_progress
-    where = _folder(spec, folder)
-    packed = pack_to_folder(spec, where.packing_dir, progress=scaled(report, 0.0, 0.2))
-    return mesh_packing(spec, packed.packing, where, progress=scaled(report, 0.2, 1.0))
-
-
-@dataclass(frozen=True)
-class SolveRecord:
-    """What simpleFoam did: its iterations, whether residualControl was met, the last initial residual of each
-    field, the wall-clock seconds and the MPI ranks (``solve.json`` in a run folder)."""
-
-    iterations: int
-    converged: bool
-    residuals: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    processes: int = 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SolveRecord":
-        return cls(**known_fields(cls, data))
-
-
-def solve_case(case_dir: str | Path, processes: int | None = None, progress: ProgressCallback | None = None, *,
+def solve_case(case_dir: str | Path, progress: ProgressCallback | None = None, *,
                spec: BedSpec | None = None) -> SolveRecord:
     """Run simpleFoam on a meshed case written by :func:`mesh`; return (and save as ``solve.json``) the
     iterations, convergence, last residuals and seconds. ``spec``: the spec the case was written for (default:
-    read from the case); ``processes`` overrides its MPI ranks."""
+    read from the case)."""
     where = RunFolder(Path(case_dir).parent)
     spec = spec or BedSpec.from_json(where.spec_file.read_text())
-    if processes is not None and processes != spec.cfd.processes:
-        spec = spec.updated({"cfd.processes": processes})
-        write_bed_case(where.case, where.packing(), spec, mesh=False)
     where.solve_record.unlink(missing_ok=True)
     started = time.perf_counter()
     tracker = solve_bed_case(where.case, spec, progress=progress)
@@ -160,19 +129,145 @@ def postprocess(case_dir: str | Path, progress: ProgressCallback | None = None, 
     return result
 
 
+# -- the stage chain ---------------------------------------------------------------------------------------------
+STAGES = ("pack", "mesh", "solve", "postprocess")
+#: ``until`` as users say it → the last stage it runs.
+TARGETS = {"pack": "pack", "mesh": "mesh", "solve": "postprocess"}
+#: Relative cost of each stage, for one progress bar over a run.
+WEIGHTS = {"pack": 0.15, "mesh": 0.30, "solve": 0.50, "postprocess": 0.05}
+
+
+@dataclass
+class Carried:
+    """What the stages of one run made so far, handed from each to the next in memory (the spec is parsed once
+    per process; nothing is read back from the folder that a stage of this process made)."""
+
+    spec: BedSpec
+    folder: RunFolder
+    packed: Packed | None = None
+    packing: Packing | None = None
+    quality: MeshQuality | None = None
+    solved: SolveRecord | None = None
+    result: RunResult | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # wall-clock seconds of each stage run here
+
+    def the_packing(self) -> Packing:
+        """The packing: carried from the pack stage, else loaded from the folder (once)."""
+        if self.packing is None:
+            self.packing = self.folder.packing()
+        return self.packing
+
+
+def _pack(carried: Carried, progress: ProgressCallback) -> None:
+    carried.packed = pack_to_folder(carried.spec, carried.folder.packing_dir, progress=progress)
+    carried.packing = carried.packed.packing
+
+
+def _mesh(carried: Carried, progress: ProgressCallback) -> None:
+    carried.quality = mesh_packing(carried.spec, carried.the_packing(), carried.folder, progress=progress)
+
+
+def _solve(carried: Carried, progress: ProgressCallback) -> None:
+    carried.solved = solve_case(carried.folder.case, progress=progress, spec=carried.spec)
+
+
+def _postprocess(carried: Carried, progress: ProgressCallback) -> None:
+    carried.result = postprocess(carried.folder.case, progress=progress, spec=carried.spec,
+                                 packing=carried.the_packing(), quality=carried.quality, solved=carried.solved)
+
+
+#: What each stage does, in memory, in the run folder: ``step(carried, progress)``.
+STEPS: dict[str, Callable[[Carried, ProgressCallback], None]] = {
+    "pack": _pack, "mesh": _mesh, "solve": _solve, "postprocess": _postprocess}
+
+
+class Recorder(Protocol):
+    """How the chain runs one stage: the step, and whatever keeps what it made (the run database and store for a
+    recorded run: :class:`pipeline.runs.execute.RecordedStages`)."""
+
+    def stage(self, name: str, carried: Carried, span: tuple[float, float], progress: ProgressCallback) -> None:
+        """Run stage ``name`` (``STEPS[name]``) on ``carried``, reporting to ``progress`` within ``span`` of it."""
+
+
+class Unrecorded:
+    """Stages run in the folder only, nothing recorded: ``bedflow mesh``/``solve``, notebooks' quick looks."""
+
+    def stage(self, name: str, carried: Carried, span: tuple[float, float], progress: ProgressCallback) -> None:
+        started = time.perf_counter()
+        STEPS[name](carried, scaled(progress, *span))
+        carried.seconds[name] = time.perf_counter() - started
+
+
+def stage_spans(stages: list[str] | tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    """Each stage's part (0–1) of one progress bar over ``stages``, by :data:`WEIGHTS`."""
+    total = sum(WEIGHTS[s] for s in stages) or 1.0
+    spans, start = {}, 0.0
+    for stage in stages:
+        end = start + WEIGHTS[stage] / total
+        spans[stage] = (start, end)
+        start = end
+    return spans
+
+
+def run_stages(carried: Carried, stages: list[str] | tuple[str, ...] = STAGES, recorder: Recorder | None = None,
+               progress: ProgressCallback | None = None) -> Carried:
+    """The stage chain: run ``stages`` in order through ``recorder`` (default :class:`Unrecorded`), each handed
+    what the ones before made; returns ``carried`` (its ``result`` set once ``postprocess`` ran)."""
+    unknown = [s for s in stages if s not in STEPS]
+    if unknown:
+        raise ValueError(f"unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
+    report = progress or no_progress
+    spans = stage_spans(stages)
+    for stage in stages:
+        (recorder or Unrecorded()).stage(stage, carried, spans[stage], report)
+    return carried
+
+
+def mesh(spec: BedSpec, folder: str | Path | RunFolder | None = None, engine: str | None = None,
+         progress: ProgressCallback | None = None) -> MeshQuality:
+    """Pack (or reuse) and mesh ``spec`` in ``folder``; return the mesh quality (reused when unchanged)."""
+    spec = with_engine(spec, engine)
+    carried = run_stages(Carried(spec, _folder(spec, folder)), ("pack", "mesh"), progress=progress)
+    return carried.quality  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class SolveRecord:
+    """What simpleFoam did: its iterations, whether residualControl was met, the last initial residual of each
+    field, the wall-clock seconds and the MPI ranks (``solve.json`` in a run folder)."""
+
+    iterations: int
+    converged: bool
+    residuals: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    processes: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SolveRecord":
+        return cls(**known_fields(cls, data))
+
+
 def solve(case_dir: str | Path, processes: int | None = None, progress: ProgressCallback | None = None) -> RunResult:
     """Solve a meshed case written by :func:`mesh` and extract its :class:`RunResult` (saved in the case).
 
     ``processes`` overrides the spec's MPI ranks for this solve.
     """
-    report = progress or no_progress
-    solve_case(case_dir, processes, progress=scaled(report, 0.0, 0.95))
-    return postprocess(case_dir, progress=scaled(report, 0.95, 1.0))
+    where = RunFolder(Path(case_dir).parent)
+    spec = BedSpec.from_json(where.spec_file.read_text())
+    if processes is not None and processes != spec.cfd.processes:
+        spec = spec.updated({"cfd.processes": processes})
+        write_bed_case(where.case, where.packing(), spec, mesh=False)
+    carried = run_stages(Carried(spec, where), ("solve", "postprocess"), progress=progress)
+    return carried.result  # type: ignore[return-value]
 
 
 def run(spec: BedSpec, engine: str | None = None, processes: int | None = None,
         folder: str | Path | RunFolder | None = None, progress: ProgressCallback | None = None) -> RunResult:
-    """Pack, mesh and solve ``spec``; return (and save as ``case/results.json``) its :class:`RunResult`.
+    """Pack, mesh and solve ``spec``, unrecorded; return (and save as ``case/results.json``) its
+    :class:`RunResult`, whose ``seconds`` include each stage's.
 
     ``engine`` and ``processes`` override the spec's packing method and MPI ranks.
     Bad specs fail here, before any program starts. Packings and meshes are reused.
@@ -181,15 +276,9 @@ def run(spec: BedSpec, engine: str | None = None, processes: int | None = None,
     if processes is not None:
         spec = spec.updated({"cfd.processes": processes})
     report = progress or no_progress
-    where = _folder(spec, folder)
-    started = time.perf_counter()
-    packed = pack_to_folder(spec, where.packing_dir, progress=scaled(report, 0.0, 0.1))
-    quality = mesh_packing(spec, packed.packing, where, progress=scaled(report, 0.1, 0.5))
-    meshing = time.perf_counter() - started
-    solved = solve_case(where.case, progress=scaled(report, 0.5, 0.95), spec=spec)
-    result = postprocess(where.case, progress=scaled(report, 0.95, 1.0), spec=spec, packing=packed.packing,
-                         quality=quality, solved=solved)
-    result.seconds = {"pack_and_mesh": meshing, **result.seconds}
+    carried = run_stages(Carried(spec, _folder(spec, folder)), progress=report)
+    result: RunResult = carried.result  # type: ignore[assignment]
+    result.seconds = {**carried.seconds, **result.seconds}
     result.save()
     report(1.0, f"dp/dz = {result.dp_dz:.4g} Pa/m ({result.as_meshed.ratios['ergun']:.2f} x Ergun)")
     return result

@@ -22,7 +22,7 @@ from pipeline.jobs import queue_for, submit
 from pipeline.jobs.tasks import stage_task
 from pipeline.packing import Packing
 from pipeline.results.extract import RunResult
-from pipeline.results.presentation import result_quantities
+from pipeline.results.presentation import result_rows
 from pipeline.runs import (fetch_artifacts, get_run, missing_artifacts, open_services, run, run_folder,
                            run_artifacts)
 from pipeline.settings import Settings
@@ -81,7 +81,7 @@ def test_the_result_says_how_far_to_trust_it(solved):
     assert any("core window" in w and "unreliable" in w for w in summary["warnings"]), summary["warnings"]
     result = RunResult.load(solved[0] / "case" / "results.json")
     assert result.warnings() == summary["warnings"]
-    shown = {q.key: q for q in result_quantities(result)}
+    shown = {q.key: q for q in result_rows(result)}
     assert shown["porosity_mesh"].text == f"{summary['porosity_mesh']:.4g}"
     assert result.mesh.ok and result.mesh.cells == summary["cells"] and result.mesh.phase_seconds
 

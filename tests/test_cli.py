@@ -127,7 +127,7 @@ def test_pack_human_output_and_bad_engine(bedflow_cmd, tmp_path, examples):
     small = next(p for p in examples if p.stem == "small_spheres")
     result = run(bedflow_cmd, "pack", str(small), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "porosity" in result.stdout and "Benyahia" in result.stdout
+    assert "Porosity of the core" in result.stdout and "Benyahia" in result.stdout
     assert (tmp_path / "data" / "packings").is_dir()
     bad = run(bedflow_cmd, "pack", str(small), "--engine", "lammps")
     assert bad.returncode == 2 and "unknown engine 'lammps'" in bad.stderr

@@ -113,7 +113,7 @@ def test_widgets_cover_every_field_with_units_bounds_and_tooltips(page: DefinePa
 
 
 def test_every_section_has_a_card_in_the_layout(page: DefinePage) -> None:
-    layout = page.panel()
+    layout = pn.panel(page)
     classes = {c for obj in layout.select(pn.layout.Card) for c in obj.css_classes}
     assert {f"bf-section-{key}" for key in SECTION_CLASSES} <= classes
     widgets = {c for obj in layout.select(pn.widgets.Widget) for c in obj.css_classes}
@@ -423,10 +423,10 @@ def test_preview_packs_off_the_event_loop_and_shows_the_scene(page: DefinePage, 
     assert packing.count == 60 and packing.kind == "sphere"
     pane = page.scene_pane
     assert pane in page.scene_holder.objects and pane.visible and not page.scene_placeholder.visible
-    assert pane.object is result.scene.object and isinstance(pane.object, vtkRenderWindow)
+    assert pane.object is result.scene.render_window and isinstance(pane.object, vtkRenderWindow)
     assert pane.scene and pane.scene["dependencies"] and pane._arrays  # the serialised scene for vtk.js
     model = pane.get_root()  # what a browser gets: the scene, not an empty view
-    assert model.scene == pane.scene and set(model.arrays) == set(result.scene._arrays)
+    assert model.scene == pane.scene and set(model.arrays) == set(result.scene.arrays)
     assert "bf-preview-scene" in pane.css_classes
 
     stats = page.preview_stats.object
@@ -543,6 +543,6 @@ def test_a_spec_valid_again_is_previewed_even_if_unchanged(page: DefinePage) -> 
 
 def test_the_page_builds_without_packing(session: RecordingSession) -> None:
     page = DefinePage(session)
-    page.panel().get_root()
+    pn.panel(page).get_root()
     assert page.preview is None  # nothing packed while building: the preview comes later, off the loop
     assert math.isclose(page.widgets["bed.diameter"].value, 0.025)

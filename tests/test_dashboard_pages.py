@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import panel as pn
 import pytest
 
 import pipeline
@@ -102,7 +103,7 @@ def test_the_runs_table_lists_every_run_with_its_status_and_groups_the_sweep(rec
     from app.pages.runs import RunsPage
 
     page = RunsPage(session)
-    page.panel()
+    pn.panel(page)
     assert page.refreshes == 1, "the table was not read when the page was built"
     assert "bf-runs-table" in page.table.css_classes
     assert page.poller is not None and 1000 <= page.poller.period <= 2000 and POLL_MS == page.poller.period
@@ -127,6 +128,19 @@ def test_the_runs_table_lists_every_run_with_its_status_and_groups_the_sweep(rec
     assert recorded.sweep in page.sweep_filter.options.values()
     # why queued runs do not start: no worker; and once one beats, how many are there
     assert "no worker alive" in page.workers_note.object
+    # a poll reads the runs, the beds and the sweeps once each
+    from sqlalchemy import event
+
+    from app.components import runs_table
+
+    statements: list[str] = []
+    record = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(recorded.services.db.engine, "before_cursor_execute", record)
+    try:
+        runs_table(recorded.services, **page.filters())
+    finally:
+        event.remove(recorded.services.db.engine, "before_cursor_execute", record)
+    assert len(statements) == 3 and sum("FROM bed" in s for s in statements) == 1, statements
 
     from pipeline.jobs.heartbeats import WorkerHeartbeat
 
@@ -140,7 +154,7 @@ def test_the_runs_table_follows_the_database(recorded, session):
     from app.pages.runs import RunsPage
 
     page = RunsPage(session)
-    page.panel()
+    pn.panel(page)
     run_id = submit_queued(recorded, 41)
     assert run_id not in page.table.value.index
     asyncio.run(page.refresh())
@@ -172,7 +186,7 @@ def test_the_runs_page_opens_cancels_reruns_and_compares_the_selected_runs(recor
     from app.pages.runs import RunsPage
 
     page = RunsPage(session)
-    page.panel()
+    pn.panel(page)
     errors: list[str] = []
     session.error = lambda message: errors.append(str(message))  # what the notification would say
     others = submit_queued(recorded, 42, created_by="cara")
@@ -236,7 +250,6 @@ def labelled(obj) -> dict[str, str]:
 @pytest.mark.slow
 def test_the_run_page_of_a_solved_run(recorded, session):
     import holoviews as hv
-    import panel as pn
 
     from app.pages.run import RunPage
 
@@ -244,7 +257,7 @@ def test_the_run_page_of_a_solved_run(recorded, session):
     # the log in the work folder goes: the residuals of a finished run come from the stored artifact
     (recorded.services.work_dir(run.id) / "case" / "log.simpleFoam").unlink(missing_ok=True)
     page = RunPage(session)
-    page.panel()
+    pn.panel(page)
     session.open_run(run.id)
 
     assert page.status.object.startswith('<div class="bf-run-status" data-status="succeeded">')
@@ -294,7 +307,7 @@ def test_the_run_page_builds_each_3d_view_once_when_its_tab_opens(recorded, sess
     from app.session import AppSession
 
     page = RunPage(session)
-    page.panel()
+    pn.panel(page)
     session.open_run(recorded.second)
     assert "bf-3d" in page.scenes.css_classes and page.active_scene() == "packing"
     key = ("scene", recorded.settings, recorded.second)
@@ -311,7 +324,7 @@ def test_the_run_page_builds_each_3d_view_once_when_its_tab_opens(recorded, sess
     assert sizes["packing"] != sizes["mesh"] != sizes["velocity"]
 
     other = RunPage(AppSession(services=recorded.services, user="someone else"))
-    other.panel()
+    pn.panel(other)
     other.session.open_run(recorded.second)
     assert other.scene_holders["packing"].objects[0]._data is page.scene_holders["packing"].objects[0]._data, \
         "a second session built the scene again"
@@ -323,7 +336,7 @@ def test_the_run_page_follows_a_run_until_it_finishes(recorded, session):
 
     run_id = submit_queued(recorded, 43)
     page = RunPage(session)
-    page.panel()
+    pn.panel(page)
     session.open_run(run_id)
     assert "queued" in page.status.object and page.poller is not None and page.cancel_button.visible
     assert "pack stage" in page.scene_holders["packing"].objects[0].object  # nothing to show yet
@@ -368,7 +381,7 @@ def test_the_compare_page_overlays_runs_and_a_sweep(recorded, session):
 
     session.compare([recorded.solved, recorded.second])
     page = ComparePage(session)
-    page.panel()
+    pn.panel(page)
     assert page.runs_picker.value == [recorded.solved, recorded.second]
     assert set(page.runs_picker.options.values()) >= {recorded.solved, recorded.second, *recorded.sweep_runs}
     assert not set(page.runs_picker.options.values()) & set(recorded.queued), "only succeeded runs are offered"

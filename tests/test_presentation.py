@@ -12,8 +12,8 @@ import pytest
 from pipeline.openfoam import MeshQuality
 from pipeline.packing import Container, Packing, PackingReport
 from pipeline.results import BedGeometry, Comparison, RunResult, as_meshed, compare
-from pipeline.results.presentation import (MISSING, Quantity, correlation_rows, format_value, mesh_quantities,
-                                           packing_quantities, result_quantities)
+from pipeline.results.presentation import (MISSING, ValueRow, correlation_rows, format_value, mesh_rows,
+                                           packing_rows, result_rows)
 
 RHO, MU, U = 998.2, 1.002e-3, 0.002
 NOMINAL = BedGeometry(particle_diameter=0.005, porosity=0.42, tube_diameter=0.025)
@@ -57,18 +57,18 @@ def test_a_result_stored_by_an_older_version_still_loads() -> None:
 def test_values_are_written_one_way() -> None:
     assert [format_value(v) for v in (None, math.nan, True, False, 1234567, 0.123456789, (1.5, 2.25))] == \
         [MISSING, MISSING, "yes", "no", "1,234,567", "0.1235", "1.5 – 2.25"]
-    assert Quantity("x", "X", 35.4761, "Pa/m", 5).text == "35.476 Pa/m"
-    assert Quantity("x", "X", math.nan, "Pa/m").text == MISSING  # no unit after a missing value
+    assert ValueRow("x", "X", 35.4761, "Pa/m", 5).text == "35.476 Pa/m"
+    assert ValueRow("x", "X", math.nan, "Pa/m").text == MISSING  # no unit after a missing value
 
 
 def test_a_result_shows_its_headline_numbers_with_units() -> None:
-    shown = {q.key: q for q in result_quantities(a_result())}
+    shown = {q.key: q for q in result_rows(a_result())}
     assert shown["dp_dz"].text == "35 Pa/m" and shown["dp_dz_uncertainty"].text == "0.4 Pa/m"
     assert shown["window"].text == "5 – 40 mm" and shown["window_diameters"].text == "7 d"
     assert shown["wall_share"].text == "12.3 %" and shown["near_wall_flow_share"].value == pytest.approx(25.0)
     assert shown["particle_diameter"].text == "4.95 mm"  # shrunk by the 1 % contact gap
     assert shown["cells"].text == "123,456" and shown["converged"].text == "yes"
-    assert len(shown) == len(result_quantities(a_result()))  # keys are unique
+    assert len(shown) == len(result_rows(a_result()))  # keys are unique
 
 
 def test_correlation_rows_follow_the_comparisons() -> None:
@@ -82,11 +82,11 @@ def test_correlation_rows_follow_the_comparisons() -> None:
 
 
 def test_a_mesh_shows_its_checks_resolution_and_phases() -> None:
-    shown = {q.key: q.text for q in mesh_quantities(MESH, 12)}
+    shown = {q.key: q.text for q in mesh_rows(MESH, 12)}
     assert shown["cells"] == "123,456" and shown["ok"] == "passed" and shown["failed_checks"] == "0"
     assert shown["max_non_orthogonality"] == "48.5 °" and shown["resolution"].startswith("12 cells per")
     assert shown["phase_seconds.snap"] == "40 s" and shown["seconds"] == "61.5 s"
-    failed = {q.key: q.text for q in mesh_quantities(MeshQuality(cells=10, failed_checks=2))}
+    failed = {q.key: q.text for q in mesh_rows(MeshQuality(cells=10, failed_checks=2))}
     assert failed["ok"] == "failed" and failed["points"] == MISSING and "resolution" not in failed
 
 
@@ -105,5 +105,5 @@ def test_a_packing_report_measures_the_packing_and_round_trips() -> None:
     assert timed.seconds["geometry"] == 0.5 and "geometry" not in report.seconds
     assert PackingReport.from_dict(json.loads(json.dumps(timed.to_dict()))) == timed
     assert "seconds" not in timed.metrics()  # what a packing row keeps beside its timings
-    shown = {q.key: q.text for q in packing_quantities(report)}
+    shown = {q.key: q.text for q in packing_rows(report)}
     assert shown["count"] == "3" and shown["overlaps"] == "0" and shown["engine"] == packing.engine

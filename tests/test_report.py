@@ -113,7 +113,7 @@ def test_run_report_sections_pictures_and_numbers(env: dict[str, Any], tmp_path:
     assert float(results["ratio_eisfeld_schnitzlein"]) == run.ratio_eisfeld_schnitzlein
     assert float(results["re_p"]) == pytest.approx(run.re_p)
     assert float(results["porosity_core"]) == pytest.approx(run.porosity)
-    assert f"{run.dp_dz:.4g}\u00a0Pa/m" in section(page, "results")
+    assert f"{run.dp_dz:.5g}\u00a0Pa/m" in section(page, "results")
     nominal = run.results["nominal"]["ratios"]["ergun"]
     assert float(results["nominal.ratio_ergun"]) == nominal
     assert float(values(section(page, "mesh"))["mesh.cells"]) == run.cells

@@ -145,6 +145,24 @@ def test_exclusive_pairs_clear_each_other():
         BedSpec.from_dict({"cfd": {"inlet_velocity": None, "particle_reynolds": None}})
 
 
+def test_a_spec_from_field_paths_is_checked_field_by_field_and_optionally_against_the_rules():
+    from pipeline.spec.bedspec import exclusive_partner
+
+    assert exclusive_partner("particles.count") == "particles.target_porosity"
+    assert exclusive_partner("cfd.particle_reynolds") == "cfd.inlet_velocity" and exclusive_partner("bed.height") is None
+    paths = {"name": "draft", "particles.count": 10, "particles.target_porosity": 0.4}  # both of a pair: a rule
+    with pytest.raises(BedValidationError, match="not both"):
+        BedSpec.from_paths(paths)
+    draft = BedSpec.from_paths(paths, rules=False)  # what a form holds while someone edits it
+    assert (draft.name, draft.particles.count, draft.particles.target_porosity) == ("draft", 10, 0.4)
+    with pytest.raises(BedValidationError, match="particles.count: must be a whole number") as refused:
+        BedSpec.from_paths({**paths, "particles.count": 2.5}, rules=False)  # a field's own check always runs
+    assert [p.path for p in refused.value.problems] == ["particles.count"]
+    spec = BedSpec().updated({"particles.count": 12, "name": "every field"})
+    every = {"name": spec.name, "description": spec.description, **{p: spec.get(p) for p in BedSpec.field_paths()}}
+    assert BedSpec.from_paths(every) == spec
+
+
 def test_lids_need_thickness_unless_absent():
     with pytest.raises(BedValidationError, match=r"lids.top_thickness: must be > 0 m for a flat lid"):
         BedSpec.from_dict({"lids": {"top_thickness": 0.0}})

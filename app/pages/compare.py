@@ -20,7 +20,7 @@ from app.components import (PlotSlot, Text, compare_table, describe, placeholder
                             succeeded_runs, soon, sweep_choices)
 from app.session import AppSession
 from pipeline.db import Simulation
-from pipeline.runs import get_run, list_runs, runs_frame
+from pipeline.runs import get_sweep, list_runs, runs_frame
 
 
 @dataclass
@@ -41,10 +41,9 @@ def read_comparison(services: Any, run_ids: list[int], sweep_id: int | None) -> 
     sweep, its plot (blocking)."""
     from viz.plots import friction_chart, sweep_plot
 
-    runs, skipped = [], []
-    for run_id in run_ids:
-        run = get_run(run_id, services=services)
-        (runs if run.results else skipped).append(run if run.results else run_id)
+    found = {run.id: run for run in list_runs(ids=run_ids, services=services)}  # one query
+    runs = [found[i] for i in run_ids if i in found and found[i].results]
+    skipped = [i for i in run_ids if i not in found or not found[i].results]
     comparison = Comparison(runs, compare_table(runs), skipped=skipped)
     if runs:
         try:
@@ -55,11 +54,8 @@ def read_comparison(services: Any, run_ids: list[int], sweep_id: int | None) -> 
         except Exception as error:  # noqa: BLE001 - e.g. runs in different fluids
             comparison.chart_note = f"The runs cannot share one chart: {describe(error)}"
     if sweep_id:
-        from pipeline.db import Sweep
-
-        with services.db.session() as session:
-            sweep = session.get(Sweep, sweep_id)
-            parameter = sweep.parameter if sweep is not None else None
+        sweep = get_sweep(sweep_id, services=services)
+        parameter = sweep.parameter if sweep is not None else None
         if parameter is None:
             comparison.sweep_note = f"There is no sweep {sweep_id}."
         else:
@@ -76,7 +72,7 @@ def sweep_run_ids(services: Any, sweep_id: int) -> list[int]:
     return [run.id for run in runs if run.results]
 
 
-class ComparePage:
+class ComparePage(pn.viewable.Viewer):
     """Runs or a sweep against the correlations and each other."""
 
     title = "compare"
@@ -84,6 +80,7 @@ class ComparePage:
     MAX_PACKINGS = 6
 
     def __init__(self, session: AppSession) -> None:
+        super().__init__()
         self.session = session
         self.services = session.services
         self.comparison: Comparison | None = None
@@ -111,7 +108,7 @@ class ComparePage:
         session.param.watch(self._page_changed, "page")
         self._layout: pn.Column | None = None
 
-    def panel(self) -> pn.viewable.Viewable:
+    def __panel__(self) -> pn.viewable.Viewable:
         if self._layout is None:
             self._layout = pn.Column(
                 pn.Row(self.runs_picker, self.sweep_picker, sizing_mode="stretch_width"),

@@ -16,7 +16,7 @@
 CSS classes (for browser tests): ``bf-field-<section>-<field>``, ``bf-field-name``,
 ``bf-field-description`` (see :mod:`app.spec_form`), ``bf-section-<section>`` (cards), ``bf-preset``,
 ``bf-bed-editor``, ``bf-bed-error``, ``bf-upload-bed``, ``bf-download-bed``, ``bf-summary``,
-``bf-preview`` (the preview column), ``bf-preview-scene`` (the VTK pane, a :class:`PreviewScene`),
+``bf-preview`` (the preview column), ``bf-preview-scene`` (the VTK pane, a :class:`~app.components.SceneView`),
 ``bf-preview-stats``, ``bf-preview-status``, ``bf-preview-button``, ``bf-pack``, ``bf-run``, ``bf-sweep``,
 ``bf-sweep-parameter``, ``bf-sweep-values``, ``bf-sweep-until``, ``bf-submit-status``,
 ``bf-open-submitted``.
@@ -34,18 +34,17 @@ from typing import Any
 
 import panel as pn
 import param
-from panel.pane.vtk.vtk import VTKRenderWindow
 
 import pipeline
 from app.browser_fixes import AceEchoFix, VTKRemovalFix
-from app.components import PACKINGS, SCENES, VTK_EXECUTOR, soon
+from app.components import PACKINGS, SCENES, VTK_EXECUTOR, SceneData, SceneView, soon
 from pipeline.jobs.control import parse_sweep_values
 from app.session import AppSession
-from app.spec_form import METADATA_FIELDS, SpecForm, field_paths, numeric_paths, parameter_of, spec_values
-from pipeline.errors import BedflowError, BedSyntaxError, BedValidationError, Problem, SourceLocation
+from app.spec_form import SpecForm, numeric_paths, parameter_of, spec_values
+from pipeline.errors import BedflowError, BedSyntaxError, BedValidationError, SourceLocation
 from pipeline.spec import BedSpec
-from pipeline.spec.fields import coerce, unit_of
-from pipeline.spec.sections import EXCLUSIVE_PAIRS, SECTION_CLASSES
+from pipeline.spec.bedspec import exclusive_partner
+from pipeline.spec.fields import unit_of
 
 #: The name parse errors of the editor's text carry (``editor.bed:2:16: ...``).
 EDITOR_FILENAME = "editor.bed"
@@ -60,54 +59,13 @@ _PLACEHOLDER = "Choose a preset…"
 _SCENE_HEIGHT = 520
 
 
-class PreviewScene(VTKRenderWindow):
-    """Panel's VTK pane of a render window (what ``pn.pane.VTK(ren_win, serialize_on_instantiation=True)``
-    returns), able to show a scene serialised beforehand in a worker thread.
-
-    ``PreviewScene(ren_win)`` serialises the scene for vtk.js at once (slow: in a thread); a displayed
-    pane then :meth:`show` s it, which costs the event loop nothing but sending it. The browser renders
-    (vtk.js), so rotating a 5 000-sphere bed stays interactive. A page keeps one displayed pane and
-    updates it: Panel 1.9's VTK view fails in the browser when it is removed from a page
-    (``VTKSynchronizedPlotView.remove`` deletes its render window, then ``AbstractVTKView.remove``
-    reads it), which would leave the old scene on screen.
-    """
-
-    def __init__(self, object: Any = None, **params: Any) -> None:
-        self._prepared: tuple[Any, Any, Any] | None = None
-        params["serialize_on_instantiation"] = True
-        super().__init__(object, **params)
-
-    def show(self, other: "PreviewScene") -> None:
-        """Show the scene ``other`` serialised (no serialisation here)."""
-        self._prepared = (other._scene, other._arrays, other._annotations)
-        self._scene, self._arrays, self._annotations = self._prepared
-        with param.parameterized.discard_events(self):
-            self.object = other.object
-        self.color_mappers = other.color_mappers
-        self.param.trigger("object")  # Panel calls _update with each displayed model (under the document lock)
-
-    @property
-    def scene(self) -> dict[str, Any] | None:
-        """The serialised scene sent to the browser (``None`` before the first)."""
-        return getattr(self, "_scene", None)
-
-    def _update(self, ref: str | None, model: Any) -> None:
-        if self._prepared is None:
-            super()._update(ref, model)  # serialise self.object (the constructor, in a worker thread)
-            return
-        self._scene, self._arrays, self._annotations = self._prepared
-        if model is not None:  # camera={}: the new scene's own camera, not the one of the bed shown before
-            model.update(rebuild=True, arrays=self._arrays, scene=self._scene, annotations=self._annotations,
-                         camera={})
-
-
 @dataclass
 class Preview:
     """A finished preview: the spec, its packing, its serialised scene and the correlation's porosity."""
 
     spec: BedSpec
     packing: Any
-    scene: PreviewScene
+    scene: SceneData
     expected_porosity: float
     correlation: str
 
@@ -134,12 +92,9 @@ def build_preview(spec: BedSpec) -> Preview:
     key = ("preview", packing_digest(native))
     packing = PACKINGS.get(key, lambda: pipeline.pack(native)).result()
 
-    def serialise() -> PreviewScene:
-        plotter = scene.packing_scene(packing, point_budget=scene.INTERACTIVE_POINT_BUDGET, window_size=(600, 600))
-        try:
-            return PreviewScene(plotter.ren_win)  # serialised here, in the VTK thread
-        finally:
-            plotter.close()  # the pane keeps the serialised scene; free the OpenGL window
+    def serialise() -> SceneData:  # in the VTK thread
+        return SceneData.capture(scene.packing_scene(packing, point_budget=scene.INTERACTIVE_POINT_BUDGET,
+                                                     window_size=(600, 600)))
 
     serialised = SCENES.get(key, serialise, VTK_EXECUTOR).result()
     return Preview(spec, packing, serialised, expected_porosity(packing.kind, packing.aspect_ratio),
@@ -178,7 +133,7 @@ def _error_message(error: BaseException) -> str:
     return str(error) if isinstance(error, BedflowError) else f"{type(error).__name__}: {error}"
 
 
-class DefinePage:
+class DefinePage(pn.viewable.Viewer):
     """The define page of one session. Build it with the session, show :meth:`panel`.
 
     State: :attr:`spec` (the last valid spec), :attr:`valid` (the editor and form hold a valid spec),
@@ -189,6 +144,7 @@ class DefinePage:
     title = "define"
 
     def __init__(self, session: AppSession, spec: BedSpec | None = None) -> None:
+        super().__init__()
         self.session = session
         self.spec: BedSpec = spec or BedSpec()
         self.valid = True
@@ -234,7 +190,7 @@ class DefinePage:
         self.scene_placeholder = pn.pane.HTML("The preview appears here.", height=_SCENE_HEIGHT,
                                               sizing_mode="stretch_width",
                                               styles={"color": "#777", "background": "#f6f6f6"})
-        self.scene_pane: PreviewScene | None = None  # made with the first scene (building one imports VTK)
+        self.scene_pane: SceneView | None = None  # made with the first scene (building one imports VTK)
         self.scene_holder = pn.Column(self.scene_placeholder, height=_SCENE_HEIGHT, sizing_mode="stretch_width")
         self._vtk_fix = VTKRemovalFix(width=0, height=0, margin=0)
         self._ace_fix = AceEchoFix(width=0, height=0, margin=0)
@@ -398,7 +354,7 @@ class DefinePage:
                                           f"({', '.join(str(i) for i in sweep.run_ids)}).")
         return sweep.id
 
-    def panel(self) -> pn.viewable.Viewable:
+    def __panel__(self) -> pn.viewable.Viewable:
         toolbar = pn.Row(self.preset, self.upload, self.download, sizing_mode="stretch_width")
         form = pn.Column("### Bed", self.form.layout(), sizing_mode="stretch_width", min_width=320)
         text = pn.Column("### `.bed` text", self.editor, self.error_pane, self.summary_pane,
@@ -418,15 +374,14 @@ class DefinePage:
         self._text_version += 1  # the form's state wins over a text parse still in its thread
         try:
             self._draft[path] = value
-            for section, first, second in EXCLUSIVE_PAIRS:  # setting one of a pair clears the other
-                pair = (f"{section}.{first}", f"{section}.{second}")
-                if value is not None and path in pair:
-                    other = pair[1] if path == pair[0] else pair[0]
-                    self._draft[other] = None
-                    self.form.show({other: None})
-            spec, problems = self._draft_spec()
-            if spec is None:
-                self._show_invalid([str(p) for p in problems], [])
+            partner = exclusive_partner(path)
+            if partner is not None and value is not None:  # setting one of a pair clears the other
+                self._draft[partner] = None
+                self.form.show({partner: None})
+            try:  # each field checked; the cross-field rules are the text parse's, with line and column
+                spec = BedSpec.from_paths(self._draft, rules=False)
+            except BedValidationError as error:
+                self._show_invalid([str(p) for p in error.problems], [])
                 return
             text = pipeline.format_bed(spec)
             with self._quiet_text():
@@ -434,26 +389,6 @@ class DefinePage:
             self._accept_text(text, from_form=True)
         except Exception as error:  # noqa: BLE001
             self.session.error(error)
-
-    def _draft_spec(self) -> tuple[BedSpec | None, list[Problem]]:
-        """The form's values as a spec, checked field by field but not against the cross-field rules."""
-        problems: list[Problem] = []
-        metadata: dict[str, Any] = {}
-        sections: dict[str, dict[str, Any]] = {key: {} for key in SECTION_CLASSES}
-        for path in field_paths():
-            try:
-                value = coerce(parameter_of(path), self._draft[path])
-            except ValueError as error:
-                problems.append(Problem(path, str(error)))
-                continue
-            if path in METADATA_FIELDS:
-                metadata[path] = value
-            else:
-                section, _, field = path.partition(".")
-                sections[section][field] = value
-        if problems:
-            return None, problems
-        return BedSpec(**metadata, **{key: SECTION_CLASSES[key](**values) for key, values in sections.items()}), []
 
     # -- text → form ----------------------------------------------------------------------------------
     def _on_text(self, event: param.parameterized.Event) -> None:
@@ -580,8 +515,8 @@ class DefinePage:
         packing = result.packing
         self.preview = result
         if self.scene_pane is None:  # added to the page once, then only updated and hidden
-            self.scene_pane = PreviewScene(height=_SCENE_HEIGHT, sizing_mode="stretch_width",
-                                           css_classes=["bf-preview-scene"])
+            self.scene_pane = SceneView(height=_SCENE_HEIGHT, sizing_mode="stretch_width",
+                                        css_classes=["bf-preview-scene"])
             self.scene_pane.show(result.scene)
             self.scene_holder.objects = [self.scene_placeholder, self.scene_pane]
         else:
@@ -641,5 +576,5 @@ class DefinePage:
         self.submit_status.object = f"<span style='color:#b00020'>Not queued: {html.escape(text, quote=False)}</span>"
 
 
-__all__ = ["DEBOUNCE_SECONDS", "EDITOR_FILENAME", "PREVIEW_LIMIT", "DefinePage", "Preview", "PreviewScene",
+__all__ = ["DEBOUNCE_SECONDS", "EDITOR_FILENAME", "PREVIEW_LIMIT", "DefinePage", "Preview",
            "build_preview", "parse_sweep_values", "preview_count"]

@@ -80,12 +80,13 @@ def residual_plot(history: dict[str, list[tuple[int, float]]] | None, tolerance:
     return residuals_plot(history, tolerance=tolerance)
 
 
-class RunPage:
+class RunPage(pn.viewable.Viewer):
     """One run in detail."""
 
     title = "run"
 
     def __init__(self, session: AppSession) -> None:
+        super().__init__()
         self.session = session
         self.services = session.services
         self.run: Simulation | None = None
@@ -137,7 +138,7 @@ class RunPage:
         self._layout: pn.Column | None = None
 
     # -- layout ----------------------------------------------------------------------------------------------
-    def panel(self) -> pn.viewable.Viewable:
+    def __panel__(self) -> pn.viewable.Viewable:
         if self._layout is None:
             def section(title: str, *objects: Any, css: str) -> pn.Column:
                 return pn.Column(pn.pane.Markdown(f"### {title}", margin=(10, 10, 0, 10)), *objects,

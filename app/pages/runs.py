@@ -42,7 +42,7 @@ def _changes(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, list[tuple[int, 
     return patch
 
 
-class RunsPage:
+class RunsPage(pn.viewable.Viewer):
     """The table of runs, live."""
 
     title = "runs"
@@ -50,6 +50,7 @@ class RunsPage:
     LIMIT = 500
 
     def __init__(self, session: AppSession) -> None:
+        super().__init__()
         self.session = session
         self.services = session.services
         self._report = ErrorOnce(session.error)
@@ -103,7 +104,7 @@ class RunsPage:
         self._layout: pn.Column | None = None
 
     # -- layout ----------------------------------------------------------------------------------------------
-    def panel(self) -> pn.viewable.Viewable:
+    def __panel__(self) -> pn.viewable.Viewable:
         if self._layout is None:
             self._layout = pn.Column(
                 pn.Row(self.status_filter, self.bed_filter, self.sweep_filter, sizing_mode="stretch_width"),

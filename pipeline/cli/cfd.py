@@ -10,8 +10,8 @@ import typer
 from ..dsl import read_bed
 from ..packing import ENGINES, with_engine
 from ..results.extract import RunResult
-from ..results.presentation import correlation_rows, mesh_quantities, result_quantities
-from .output import echo, echo_fields, echo_json, echo_quantities, progress_bar
+from ..results.presentation import correlation_rows, mesh_rows, result_rows
+from .output import echo, echo_fields, echo_json, echo_rows, progress_bar
 
 EngineOption = Annotated[
     Optional[str], typer.Option("--engine", "-e", help=f"Packing engine ({', '.join(ENGINES)}); default: the spec's.")
@@ -28,10 +28,10 @@ def show_result(result: RunResult, json_output: bool) -> None:
         return
     rows = correlation_rows(result)
     title = f"run {result.run_id}: solved {result.case_dir}" if result.run_id else f"solved {result.case_dir}"
-    echo_quantities(title, result_quantities(result), {
-        "as meshed": ", ".join(f"{r.label} {r.meshed:.3g} Pa/m ({r.ratio_meshed:.2f}x)" for r in rows),
-        "nominal": ", ".join(f"{r.label} {r.nominal:.3g} Pa/m ({r.ratio_nominal:.2f}x)" for r in rows),
-        "seconds": ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
+    echo_rows(title, result_rows(result), {
+        "As meshed": ", ".join(f"{r.label} {r.meshed:.3g} Pa/m ({r.ratio_meshed:.2f}x)" for r in rows),
+        "Nominal": ", ".join(f"{r.label} {r.nominal:.3g} Pa/m ({r.ratio_nominal:.2f}x)" for r in rows),
+        "Seconds": ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()),
     })
     for warning in result.warnings():
         echo(f"warning: {warning}", err=True)
@@ -84,7 +84,7 @@ def mesh_command(
     if json_output:
         echo_json({**quality.to_dict(), "case_dir": str(folder.case)})
     else:
-        echo_quantities(f"meshed {folder.case}", mesh_quantities(quality, spec.cfd.mesh_cells_per_diameter))
+        echo_rows(f"meshed {folder.case}", mesh_rows(quality, spec.cfd.mesh_cells_per_diameter))
 
 
 def solve_command(

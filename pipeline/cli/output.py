@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..progress import ProgressCallback, no_progress
-from ..results.presentation import Quantity
+from ..results.presentation import ValueRow
 from ..text import json_printable, printable
 
 
@@ -43,7 +43,7 @@ def echo_fields(title: str, fields: dict[str, str]) -> None:
         echo(f"    {label:<{width}}  {value}")
 
 
-def echo_quantities(title: str, quantities: Iterable[Quantity], more: dict[str, str] | None = None) -> None:
+def echo_rows(title: str, quantities: Iterable[ValueRow], more: dict[str, str] | None = None) -> None:
     """Print ``title`` and one aligned line per quantity (its label and value with unit), then ``more``."""
     echo_fields(title, {**{q.label: q.text for q in quantities}, **(more or {})})
 

@@ -13,8 +13,8 @@ from ..packing import ENGINES, pack_to_folder, packing_digest, with_engine
 from ..settings import Settings
 from ..spec import BedSpec
 from ..text import file_name
-from ..results.presentation import packing_quantities
-from .output import echo_json, echo_quantities, progress_bar
+from ..results.presentation import packing_rows
+from .output import echo_json, echo_rows, progress_bar
 
 
 def default_packing_dir(settings: Settings, name: str, digest: str) -> Path:
@@ -34,10 +34,10 @@ def pack_and_show(spec: BedSpec, out: Path | None, json_output: bool = False) ->
         echo_json(report)
         return report
     title = f"packed {spec.name} with {packed.report.engine} -> {folder}"
-    echo_quantities(title, packing_quantities(packed.report), {
-        "contact treatment": spec.contact_treatment().describe(),
-        "seconds": ", ".join(f"{k} {v:.2f}" for k, v in report["seconds"].items()),
-        "files": ", ".join(sorted(path.name for path in packed.files.values())),
+    echo_rows(title, packing_rows(packed.report), {
+        "Contact treatment": spec.contact_treatment().describe(),
+        "Seconds": ", ".join(f"{k} {v:.2f}" for k, v in report["seconds"].items()),
+        "Files": ", ".join(sorted(path.name for path in packed.files.values())),
     })
     return report
 

@@ -25,10 +25,13 @@ RANGE_COLUMNS = ("superficial_velocity", "re_p", "aspect_ratio", "particle_diame
 def runs_query(*, bed: str | None = None, status: str | RunStatus | Sequence[str | RunStatus] | None = None,
                sweep: int | None = None, created_by: str | None = None, since: datetime | None = None,
                before: datetime | None = None, ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
-               newest_first: bool = True, limit: int | None = None) -> Select[tuple[Simulation]]:
+               newest_first: bool = True, limit: int | None = None,
+               ids: Sequence[int] | None = None) -> Select[tuple[Simulation]]:
     """A query of simulations (with their bed loaded), filtered by bed name, status, sweep, owner, creation
-    time and ``ranges`` of numeric columns (``{"re_p": (1, 10)}``; ``None`` leaves a side open)."""
+    time, ``ranges`` of numeric columns (``{"re_p": (1, 10)}``; ``None`` leaves a side open) and run ``ids``."""
     query = select(Simulation).options(joinedload(Simulation.bed))
+    if ids is not None:
+        query = query.where(Simulation.id.in_(list(ids)))
     if bed is not None:
         query = query.join(Simulation.bed).where(Bed.name == bed)
     if status is not None:

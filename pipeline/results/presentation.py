@@ -1,9 +1,9 @@
 """How results are shown: labelled quantities with units, in one order with one set of labels and digits, for the
 CLI, the dashboard and the report alike (each only lays these out its own way: text lines, a DataFrame, HTML).
 
-* :func:`packing_quantities` — a :class:`~pipeline.packing.PackingReport`;
-* :func:`mesh_quantities` — a :class:`~pipeline.openfoam.MeshQuality`;
-* :func:`result_quantities` — a :class:`~pipeline.results.RunResult`'s headline numbers;
+* :func:`packing_rows` — a :class:`~pipeline.packing.PackingReport`;
+* :func:`mesh_rows` — a :class:`~pipeline.openfoam.MeshQuality`;
+* :func:`result_rows` — a :class:`~pipeline.results.RunResult`'s headline numbers;
 * :func:`correlation_rows` — the CFD against each correlation, as meshed and nominal.
 """
 
@@ -42,7 +42,7 @@ def format_value(value: Any, digits: int = 4) -> str:
 
 
 @dataclass(frozen=True)
-class Quantity:
+class ValueRow:
     """One labelled value as people read it: ``key`` names it for scripts (the report's ``data-key``),
     ``value`` is the number in ``unit`` (percentages are shown ×100 with unit ``%``)."""
 
@@ -63,74 +63,74 @@ def _percent(share: float) -> float:
     return 100.0 * share if math.isfinite(share) else math.nan
 
 
-def packing_quantities(report: "PackingReport") -> list[Quantity]:
+def packing_rows(report: "PackingReport") -> list[ValueRow]:
     """What a packing is: particles, aspect ratio, porosities, overlaps and gaps, how the packer stopped."""
     return [
-        Quantity("engine", "Engine", report.engine),
-        Quantity("count", "Particles", report.count),
-        Quantity("aspect_ratio", "Aspect ratio D/d", report.aspect_ratio),
-        Quantity("bed_height", "Bed height", report.bed_height, "m"),
-        Quantity("porosity", "Porosity ε (bed)", report.porosity),
-        Quantity("porosity_meshed", "Porosity as meshed (after the contact treatment)", report.porosity_meshed),
-        Quantity("porosity_core", "Porosity of the core", report.porosity_core),
-        Quantity("porosity_correlation", "Porosity from correlation (Benyahia & O'Neill 2005)",
+        ValueRow("engine", "Engine", report.engine),
+        ValueRow("count", "Particles", report.count),
+        ValueRow("aspect_ratio", "Aspect ratio D/d", report.aspect_ratio),
+        ValueRow("bed_height", "Bed height", report.bed_height, "m"),
+        ValueRow("porosity", "Porosity ε (bed)", report.porosity),
+        ValueRow("porosity_meshed", "Porosity as meshed (after the contact treatment)", report.porosity_meshed),
+        ValueRow("porosity_core", "Porosity of the core", report.porosity_core),
+        ValueRow("porosity_correlation", "Porosity from correlation (Benyahia & O'Neill 2005)",
                  report.porosity_correlation),
-        Quantity("overlaps", "Overlaps beyond 1e-6 d", report.overlaps),
-        Quantity("max_overlap", "Largest overlap", report.max_overlap, "m", 3),
-        Quantity("min_gap", "Smallest gap", report.min_gap, "m", 3),
-        Quantity("coordination_number", "Coordination number", report.coordination_number, digits=3),
-        Quantity("settled", "Settled", report.settled),
-        Quantity("stop_reason", "Stop reason", report.stop_reason),
-        Quantity("simulated_time", "Simulated time", report.simulated_time, "s", 3),
+        ValueRow("overlaps", "Overlaps beyond 1e-6 d", report.overlaps),
+        ValueRow("max_overlap", "Largest overlap", report.max_overlap, "m", 3),
+        ValueRow("min_gap", "Smallest gap", report.min_gap, "m", 3),
+        ValueRow("coordination_number", "Coordination number", report.coordination_number, digits=3),
+        ValueRow("settled", "Settled", report.settled),
+        ValueRow("stop_reason", "Stop reason", report.stop_reason),
+        ValueRow("simulated_time", "Simulated time", report.simulated_time, "s", 3),
     ]
 
 
-def mesh_quantities(quality: "MeshQuality", resolution: int | None = None) -> list[Quantity]:
+def mesh_rows(quality: "MeshQuality", resolution: int | None = None) -> list[ValueRow]:
     """What a mesh is: size, checkMesh's worst values and verdict, resolution and the time meshing took."""
     rows = [
-        Quantity("cells", "Cells", quality.cells),
-        Quantity("points", "Points", quality.points),
-        Quantity("faces", "Faces", quality.faces),
-        Quantity("max_non_orthogonality", "Max. non-orthogonality", quality.max_non_orthogonality, "°", 3),
-        Quantity("max_skewness", "Max. skewness", quality.max_skewness, digits=3),
-        Quantity("failed_checks", "Failed checks (checkMesh)", quality.failed_checks),
-        Quantity("ok", "checkMesh verdict", "passed" if quality.ok else "failed"),
+        ValueRow("cells", "Cells", quality.cells),
+        ValueRow("points", "Points", quality.points),
+        ValueRow("faces", "Faces", quality.faces),
+        ValueRow("max_non_orthogonality", "Max. non-orthogonality", quality.max_non_orthogonality, "°", 3),
+        ValueRow("max_skewness", "Max. skewness", quality.max_skewness, digits=3),
+        ValueRow("failed_checks", "Failed checks (checkMesh)", quality.failed_checks),
+        ValueRow("ok", "checkMesh verdict", "passed" if quality.ok else "failed"),
     ]
     if resolution is not None:
-        rows.append(Quantity("resolution", "Resolution", resolution, "cells per particle diameter"))
-    rows.append(Quantity("seconds", "Meshing time", quality.seconds, "s", 3))
-    rows += [Quantity(f"phase_seconds.{name}", f"snappyHexMesh {name}", seconds, "s", 3)
+        rows.append(ValueRow("resolution", "Resolution", resolution, "cells per particle diameter"))
+    rows.append(ValueRow("seconds", "Meshing time", quality.seconds, "s", 3))
+    rows += [ValueRow(f"phase_seconds.{name}", f"snappyHexMesh {name}", seconds, "s", 3)
              for name, seconds in quality.phase_seconds.items()]
     return rows
 
 
-def result_quantities(result: "RunResult") -> list[Quantity]:
+def result_rows(result: "RunResult") -> list[ValueRow]:
     """The headline numbers of a solved bed (SI; gradients positive for a drop)."""
     low, high = result.window
     return [
-        Quantity("dp_dz", "Δp/L, core-window fit", result.dp_dz, "Pa/m", 5),
-        Quantity("dp_dz_uncertainty", "Uncertainty of Δp/L (95 % of the fit)", result.dp_dz_uncertainty, "Pa/m", 2),
-        Quantity("dp_dz_r_squared", "R² of the fit", result.dp_dz_r_squared),
-        Quantity("window", "Core window z", (low * 1e3, high * 1e3), "mm", 3),
-        Quantity("window_diameters", "Core window length", result.window_diameters, "d", 3),
-        Quantity("dp_inlet_outlet", "Δp inlet → outlet", result.dp_inlet_outlet, "Pa", 5),
-        Quantity("re_p", "Reₚ", result.re_p),
-        Quantity("superficial_velocity", "Superficial velocity", result.superficial_velocity, "m/s"),
-        Quantity("porosity_core", "Porosity of the core, solved geometry", result.porosity_core),
-        Quantity("porosity_mesh", "Porosity of the mesh (cell volumes)", result.porosity_mesh),
-        Quantity("particle_diameter", "Particle diameter as meshed",
+        ValueRow("dp_dz", "Δp/L, core-window fit", result.dp_dz, "Pa/m", 5),
+        ValueRow("dp_dz_uncertainty", "Uncertainty of Δp/L (95 % of the fit)", result.dp_dz_uncertainty, "Pa/m", 2),
+        ValueRow("dp_dz_r_squared", "R² of the fit", result.dp_dz_r_squared),
+        ValueRow("window", "Core window z", (low * 1e3, high * 1e3), "mm", 3),
+        ValueRow("window_diameters", "Core window length", result.window_diameters, "d", 3),
+        ValueRow("dp_inlet_outlet", "Δp inlet → outlet", result.dp_inlet_outlet, "Pa", 5),
+        ValueRow("re_p", "Reₚ", result.re_p),
+        ValueRow("superficial_velocity", "Superficial velocity", result.superficial_velocity, "m/s"),
+        ValueRow("porosity_core", "Porosity of the core, solved geometry", result.porosity_core),
+        ValueRow("porosity_mesh", "Porosity of the mesh (cell volumes)", result.porosity_mesh),
+        ValueRow("particle_diameter", "Particle diameter as meshed",
                  result.as_meshed.geometry.particle_diameter * 1e3, "mm"),
-        Quantity("friction_factor", "Friction factor f (as meshed)", result.friction_factor),
-        Quantity("wall_share", "Wall's share of the drag", _percent(result.wall_share), "%", 3),
-        Quantity("wall_share_reichelt", "Wall's share of the wetted surface (Reichelt)",
+        ValueRow("friction_factor", "Friction factor f (as meshed)", result.friction_factor),
+        ValueRow("wall_share", "Wall's share of the drag", _percent(result.wall_share), "%", 3),
+        ValueRow("wall_share_reichelt", "Wall's share of the wetted surface (Reichelt)",
                  _percent(result.wall_share_reichelt), "%", 3),
-        Quantity("near_wall_flow_share", f"Flow within {NEAR_WALL:g} d of the wall",
+        ValueRow("near_wall_flow_share", f"Flow within {NEAR_WALL:g} d of the wall",
                  _percent(result.near_wall_flow_share), "%", 3),
-        Quantity("near_wall_area_share", f"Cross-section within {NEAR_WALL:g} d of the wall",
+        ValueRow("near_wall_area_share", f"Cross-section within {NEAR_WALL:g} d of the wall",
                  _percent(result.near_wall_area_share), "%", 3),
-        Quantity("cells", "Cells", result.cells),
-        Quantity("iterations", "Iterations", result.iterations),
-        Quantity("converged", "Converged", result.converged),
+        ValueRow("cells", "Cells", result.cells),
+        ValueRow("iterations", "Iterations", result.iterations),
+        ValueRow("converged", "Converged", result.converged),
     ]
 
 

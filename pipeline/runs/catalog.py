@@ -56,35 +56,61 @@ class SweepInfo:
 _ROW_COLUMNS = (Simulation.id, Simulation.bed_id, Simulation.status, Simulation.stage, Simulation.progress,
                 Simulation.re_p, Simulation.aspect_ratio, Simulation.resolution, Simulation.cells, Simulation.dp_dz,
                 Simulation.ratio_ergun, Simulation.created_at, Simulation.created_by, Simulation.sweep_id)
+_SWEEPS = select(Sweep.id, Sweep.name, Sweep.parameter).order_by(Sweep.id.desc())
+
+
+@dataclass(frozen=True)
+class RunListing:
+    """What a runs table shows and filters by, read in one database session: the runs, every bed's name
+    (sorted) and every sweep (newest first)."""
+
+    rows: list[RunRow]
+    beds: list[str]
+    sweeps: list[SweepInfo]
+
+
+def _run_rows(session: Any, solved: bool, filters: dict[str, Any]) -> tuple[list[RunRow], dict[int, str]]:
+    query = queries.runs_query(**filters).with_only_columns(*_ROW_COLUMNS)
+    if solved:
+        query = query.where(Simulation.results.is_not(None))
+    rows = session.execute(query).all()
+    beds = dict(session.execute(select(Bed.id, Bed.name)).all())
+    return [RunRow(r.id, beds.get(r.bed_id, ""), r.status, r.stage or "", r.progress or 0.0, r.re_p,
+                   r.aspect_ratio, r.resolution, r.cells, r.dp_dz, r.ratio_ergun, r.created_at, r.created_by or "",
+                   r.sweep_id) for r in rows], beds
 
 
 def run_rows(*, solved: bool = False, services: Services | None = None, **filters: Any) -> list[RunRow]:
     """:class:`RunRow` of the runs matching :func:`pipeline.db.queries.runs_query`'s filters, newest first
     (``solved``: only runs with results)."""
     found = services or open_services()
-    query = queries.runs_query(**filters).with_only_columns(*_ROW_COLUMNS)
-    if solved:
-        query = query.where(Simulation.results.is_not(None))
     with found.db.session() as session:
-        rows = session.execute(query).all()
-        beds = dict(session.execute(select(Bed.id, Bed.name)).all())
-    return [RunRow(r.id, beds.get(r.bed_id, ""), r.status, r.stage or "", r.progress or 0.0, r.re_p, r.aspect_ratio,
-                   r.resolution, r.cells, r.dp_dz, r.ratio_ergun, r.created_at, r.created_by or "", r.sweep_id)
-            for r in rows]
+        return _run_rows(session, solved, filters)[0]
 
 
-def bed_names(*, services: Services | None = None) -> list[str]:
-    """The names of the recorded beds, sorted."""
+def run_listing(*, services: Services | None = None, **filters: Any) -> RunListing:
+    """The runs matching :func:`pipeline.db.queries.runs_query`'s filters with the beds and sweeps to filter by
+    (one session, three queries: what the dashboard's runs page reads on every poll)."""
     found = services or open_services()
     with found.db.session() as session:
-        return sorted(set(session.scalars(select(Bed.name))))
+        rows, beds = _run_rows(session, False, filters)
+        sweeps = session.execute(_SWEEPS).all()
+    return RunListing(rows, sorted(set(beds.values())), [SweepInfo(i, n, p) for i, n, p in sweeps])
+
+
+def get_sweep(sweep_id: int, *, services: Services | None = None) -> SweepInfo | None:
+    """A recorded sweep, or ``None``."""
+    found = services or open_services()
+    with found.db.session() as session:
+        row = session.execute(_SWEEPS.where(Sweep.id == sweep_id)).first()
+    return SweepInfo(*row) if row else None
 
 
 def list_sweeps(*, services: Services | None = None) -> list[SweepInfo]:
     """The recorded sweeps, newest first."""
     found = services or open_services()
     with found.db.session() as session:
-        rows = session.execute(select(Sweep.id, Sweep.name, Sweep.parameter).order_by(Sweep.id.desc())).all()
+        rows = session.execute(_SWEEPS).all()
     return [SweepInfo(i, n, p) for i, n, p in rows]
 
 
@@ -182,6 +208,7 @@ def run_folder(run_id: int, *, services: Services | None = None) -> RunFolder:
     artifacts' checksums and kept), else its work folder; what is missing or differs is fetched from the store."""
     from ..progress import no_progress
     from ..spec import BedSpec
+    from ..workflow import Carried
     from .stages import StageContext, materialize
 
     found = services or open_services()
@@ -190,7 +217,7 @@ def run_folder(run_id: int, *, services: Services | None = None) -> RunFolder:
     if not where.root.is_dir():
         where = RunFolder(found.work_dir(run_id))
     where.root.mkdir(parents=True, exist_ok=True)
-    return materialize(StageContext(run_id, BedSpec.from_dict(run.spec), where, found, no_progress))
+    return materialize(StageContext(run_id, Carried(BedSpec.from_dict(run.spec), where), found, no_progress))
 
 
 def missing_artifacts(*, services: Services | None = None) -> list[Artifact]:

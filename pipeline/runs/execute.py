@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, select, text, update
 from sqlalchemy.orm import Session
 
-from .. import children
+from .. import children, workflow
 from ..db import RunStatus, Simulation, utcnow
 from ..db.queries import find
 from ..db.records import add_artifacts, new_simulation, upload
@@ -34,7 +34,7 @@ from ..provenance import provenance
 from ..results.extract import RunResult
 from ..spec import BedSpec
 from .services import Services, open_services
-from .stages import STAGE_FUNCTIONS, STAGES, TARGETS, WEIGHTS, Carried, StageContext, record_partial_logs
+from .stages import STAGE_FUNCTIONS, STAGES, TARGETS, Carried, StageContext, record_partial_logs
 
 HEARTBEAT_SECONDS = 5.0
 CANCEL_POLL_SECONDS = 1.0
@@ -271,68 +271,80 @@ def _status(found: Services, run_id: int) -> RunStatus | None:
 
 def stage_spans(simulation: Simulation) -> dict[str, tuple[float, float]]:
     """Each stage's part of the run's progress bar (0–1), over all stages up to the run's target."""
-    return _spans(list(STAGES[: STAGES.index(TARGETS[simulation.until]) + 1]))
+    return workflow.stage_spans(STAGES[: STAGES.index(TARGETS[simulation.until]) + 1])
 
 
-def _spans(stages: list[str]) -> dict[str, tuple[float, float]]:
-    total = sum(WEIGHTS[s] for s in stages) or 1.0
-    spans, start = {}, 0.0
-    for stage in stages:
-        end = start + WEIGHTS[stage] / total
-        spans[stage] = (start, end)
-        start = end
-    return spans
+@dataclass
+class RecordedStages:
+    """The :class:`~pipeline.workflow.Recorder` of a recorded run: each stage runs under a :class:`RunGuard`
+    (heartbeat, cancel, time limit, the claim), fetches what it needs from the store, and records what it made
+    (rows and artifacts, :data:`~pipeline.runs.stages.STAGE_FUNCTIONS`), its timing and its completion.
+
+    Raises :class:`RunCancelled` if the run is cancelled, :class:`~pipeline.limits.StageTimeLimit` once a stage
+    has run ``BEDFLOW_MAX_STAGE_SECONDS`` (after stopping the programs it started), :class:`RunLost` (nothing
+    recorded) once another worker holds the run. The logs of a failed, stopped or cancelled stage are kept.
+    """
+
+    services: Services
+    run_id: int
+    claim: Claim | None = None
+
+    def stage(self, name: str, carried: Carried, span: tuple[float, float], progress: ProgressCallback) -> None:
+        found, run_id = self.services, self.run_id
+        with found.db.session() as session:
+            timings = dict(session.scalar(select(Simulation.timings).where(Simulation.id == run_id)) or {})
+        carried.folder.root.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        with RunGuard(found, run_id, claim=self.claim, stage=name,
+                      limit=found.settings.limits.max_stage_seconds) as guard:
+            guard.write(stage=name, progress=span[0], message=f"{name} started", folder=str(carried.folder.root))
+            context = StageContext(run_id, carried, found, _Progress(found, run_id, name, span, progress, guard))
+            try:
+                guard.check()
+                STAGE_FUNCTIONS[name](context)
+                if guard.expired.is_set():  # work that reported no progress since its time ran out is over it too
+                    raise StageTimeLimit(name, guard.limit or 0.0)
+            except BaseException as error:
+                if guard.lost.is_set():
+                    raise RunLost(f"run {run_id} was taken over by another worker during {name}") from error
+                record_partial_logs(context)
+                if isinstance(error, (RunCancelled, StageTimeLimit)):
+                    raise
+                if guard.cancelled.is_set() or _was_cancelled(found, run_id):
+                    raise RunCancelled(f"run {run_id} was cancelled during {name}") from error
+                if guard.expired.is_set():  # its killed program's error
+                    raise StageTimeLimit(name, guard.limit or 0.0) from error
+                raise
+            timings[name] = carried.seconds[name] = time.perf_counter() - started
+            guard.write(completed_stage=name, progress=span[1], timings=timings, heartbeat_at=utcnow(),
+                        process_group=None)
+            guard.check()  # cancelled or taken over before its completion was recorded: the result is dropped
+
+
+def carried_for(run_id: int, folder: str | Path | RunFolder | None = None, *,
+                services: Services | None = None) -> Carried:
+    """What a process starting on a recorded run carries: the spec (parsed once, from its row) and its folder
+    (``folder``, default its work folder)."""
+    found = services or open_services()
+    with found.db.session() as session:
+        simulation = session.get(Simulation, run_id)
+        if simulation is None:
+            raise RunError(f"run {run_id} is not in the database")
+        spec = BedSpec.from_dict(simulation.spec)
+    return workflow.Carried(spec, RunFolder.of(folder) if folder else RunFolder(found.work_dir(run_id)))
 
 
 def run_stage(run_id: int, stage: str, *, folder: str | Path | RunFolder | None = None,
               progress: ProgressCallback | None = None, span: tuple[float, float] = (0.0, 1.0),
               services: Services | None = None, claim: Claim | None = None, carried: Carried | None = None) -> None:
     """Run one stage of a recorded run here (in ``folder``, default its work folder, recorded on the run's row) and
-    mark it completed. ``carried``: what the previous stage of this run made in this process (handed on in memory).
-
-    Writes progress and a heartbeat meanwhile; raises :class:`RunCancelled` if the run is cancelled, and
-    :class:`~pipeline.limits.StageTimeLimit` once the stage has run ``BEDFLOW_MAX_STAGE_SECONDS``, after stopping
-    the programs it started. The logs of a failed, stopped or cancelled stage are kept. With the ``claim`` the
-    run was taken with, every write goes through it, and :class:`RunLost` is raised (nothing recorded) once
-    another worker holds the run.
-    """
+    mark it completed (:class:`RecordedStages`). ``carried``: what the previous stages of this run made in this
+    process (handed on in memory)."""
     found = services or open_services()
     if stage not in STAGE_FUNCTIONS:
         raise RunError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
-    with found.db.session() as session:
-        simulation = session.get(Simulation, run_id)
-        if simulation is None:
-            raise RunError(f"run {run_id} is not in the database")
-        carried = carried if carried is not None else Carried()
-        spec = carried.spec = carried.spec or BedSpec.from_dict(simulation.spec)
-        timings = dict(simulation.timings or {})
-    where = RunFolder.of(folder) if folder else RunFolder(found.work_dir(run_id))
-    where.root.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    with RunGuard(found, run_id, claim=claim, stage=stage, limit=found.settings.limits.max_stage_seconds) as guard:
-        guard.write(stage=stage, progress=span[0], message=f"{stage} started", folder=str(where.root))
-        reporter = _Progress(found, run_id, stage, span, progress or no_progress, guard)
-        context = StageContext(run_id, spec, where, found, reporter, carried)
-        try:
-            guard.check()
-            STAGE_FUNCTIONS[stage](context)
-            if guard.expired.is_set():  # work that reported no progress since its time ran out is over it too
-                raise StageTimeLimit(stage, guard.limit or 0.0)
-        except BaseException as error:
-            if guard.lost.is_set():
-                raise RunLost(f"run {run_id} was taken over by another worker during {stage}") from error
-            record_partial_logs(context)
-            if isinstance(error, (RunCancelled, StageTimeLimit)):
-                raise
-            if guard.cancelled.is_set() or _was_cancelled(found, run_id):
-                raise RunCancelled(f"run {run_id} was cancelled during {stage}") from error
-            if guard.expired.is_set():  # its killed program's error
-                raise StageTimeLimit(stage, guard.limit or 0.0) from error
-            raise
-        timings[stage] = time.perf_counter() - started
-        guard.write(completed_stage=stage, progress=span[1], timings=timings, heartbeat_at=utcnow(),
-                    process_group=None)
-        guard.check()  # cancelled or taken over before its completion was recorded: the result is dropped
+    carried = carried or carried_for(run_id, folder, services=found)
+    RecordedStages(found, run_id, claim).stage(stage, carried, span, progress or no_progress)
 
 
 def describe_error(error: BaseException) -> str:
@@ -403,8 +415,11 @@ def outcome(error: BaseException) -> tuple[RunStatus, str]:
 
 
 def execute(run_id: int, *, folder: str | Path | RunFolder | None = None, progress: ProgressCallback | None = None,
-            worker: str | None = None, services: Services | None = None) -> Simulation:
-    """Run all pending stages of a queued run here: running, then succeeded, failed or cancelled.
+            worker: str | None = None, services: Services | None = None,
+            carried: Carried | None = None) -> Simulation:
+    """Run all pending stages of a queued run here, through the stage chain
+    (:func:`pipeline.workflow.run_stages` with :class:`RecordedStages`): running, then succeeded, failed or
+    cancelled. ``carried`` (optional) receives what the stages made (the result among it).
 
     Returns the final simulation row. Errors are recorded on the run and raised again.
     """
@@ -417,12 +432,9 @@ def execute(run_id: int, *, folder: str | Path | RunFolder | None = None, progre
         raise RunError(f"run {run_id} is {status.value}, not queued; nothing to execute")
     with found.db.session() as session:
         stages = pending_stages(session.get(Simulation, run_id))  # type: ignore[arg-type]
-    spans = _spans(stages)
-    carried = Carried()  # each stage hands the next what it made, in memory
     try:
-        for stage in stages:
-            run_stage(run_id, stage, folder=folder, progress=progress, span=spans[stage], services=found, claim=taken,
-                      carried=carried)
+        carried = carried or carried_for(run_id, folder, services=found)
+        workflow.run_stages(carried, stages, RecordedStages(found, run_id, taken), progress)
     except RunLost:
         raise
     except BaseException as error:
@@ -470,18 +482,9 @@ def run(spec: BedSpec, engine: str | None = None, processes: int | None = None,
         spec = spec.updated({"cfd.processes": processes})
     found = services or open_services()
     run_id = create_run(spec, created_by=created_by, sweep_id=sweep_id, services=found)
-    where = RunFolder.of(folder) if folder else RunFolder(found.work_dir(run_id))
-    execute(run_id, folder=where, progress=progress, services=found)
-    result = where.result()
-    if result is None:
-        raise RunError(f"run {run_id} succeeded but {where.results_file} is missing")
+    carried = workflow.Carried(spec, RunFolder.of(folder) if folder else RunFolder(found.work_dir(run_id)))
+    execute(run_id, progress=progress, services=found, carried=carried)
+    result: RunResult = carried.result  # type: ignore[assignment]
     result.run_id = run_id
-    timings = get_timings(found, run_id)
-    result.seconds = {"pack": timings.get("pack", 0.0), "mesh": timings.get("mesh", 0.0), **result.seconds}
+    result.seconds = {**carried.seconds, **result.seconds}
     return result
-
-
-def get_timings(found: Services, run_id: int) -> dict[str, float]:
-    """Seconds per completed stage of a run."""
-    with found.db.session() as session:
-        return dict(session.scalar(select(Simulation.timings).where(Simulation.id == run_id)) or {})

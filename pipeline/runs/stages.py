@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import workflow
+from ..workflow import STAGES, TARGETS, WEIGHTS, Carried
 from ..cfd.bed import write_bed_case
 from ..db import Artifact, Simulation
 from ..db import Mesh as MeshRow
@@ -34,8 +35,7 @@ from ..db import Packing as PackingRow
 from ..db.records import Upload, add_artifacts, result_columns, upload
 from ..errors import BedflowError
 from ..folder import RunFolder
-from ..openfoam import MeshQuality
-from ..packing import Packing, pack_to_folder
+from ..packing import Packing
 from ..packing.model import packing_digest
 from ..progress import ProgressCallback
 from ..results.extract import RunResult
@@ -46,11 +46,6 @@ from ..store.base import disk_error
 from ..store.files import is_disk_full
 from .services import Services
 
-STAGES = ("pack", "mesh", "solve", "postprocess")
-#: ``until`` as users say it → the last stage it runs.
-TARGETS = {"pack": "pack", "mesh": "mesh", "solve": "postprocess"}
-#: Relative cost of each stage, for one progress bar over a run.
-WEIGHTS = {"pack": 0.15, "mesh": 0.30, "solve": 0.50, "postprocess": 0.05}
 #: Left out of case archives: per-rank copies, VTK (stored on its own) and the reader's marker file.
 CASE_EXCLUDE = ("processor*", "VTK", "case.foam", "*.partial")
 GEOMETRY_KINDS = {"stl": "stl", "obj": "obj", "gltf": "gltf", "glb": "glb", "blend": "blend"}
@@ -61,26 +56,22 @@ class StageError(BedflowError):
 
 
 @dataclass
-class Carried:
-    """What one stage made that the next stage of the same run, in the same process, takes in memory instead of
-    reading it back from the run folder or the database (the spec is parsed once per process)."""
-
-    spec: BedSpec | None = None
-    packing: Packing | None = None
-    quality: MeshQuality | None = None
-    solved: workflow.SolveRecord | None = None
-
-
-@dataclass
 class StageContext:
-    """One stage of one run."""
+    """One stage of one recorded run: what the stages before made (``carried``: the spec, the folder, the
+    objects), the services that record it, and the stage's progress callback."""
 
     run_id: int
-    spec: BedSpec
-    folder: RunFolder
+    carried: Carried
     services: Services
     progress: ProgressCallback
-    carried: Carried = field(default_factory=Carried)
+
+    @property
+    def spec(self) -> BedSpec:
+        return self.carried.spec
+
+    @property
+    def folder(self) -> RunFolder:
+        return self.carried.folder
 
     @property
     def case(self) -> Path:
@@ -88,9 +79,11 @@ class StageContext:
 
     def packing(self) -> Packing:
         """The run's packing: carried from the pack stage, else loaded from the folder (once)."""
-        if self.carried.packing is None:
-            self.carried.packing = self.folder.packing()
-        return self.carried.packing
+        return self.carried.the_packing()
+
+    def step(self, name: str) -> None:
+        """The stage's own work (:data:`pipeline.workflow.STEPS`), on what was carried to it."""
+        workflow.STEPS[name](self.carried, self.progress)
 
     def simulation(self) -> Simulation:
         with self.services.db.session() as session:
@@ -177,8 +170,9 @@ def stage_pack(ctx: StageContext) -> None:
     stored = _owned(ctx, "packing", known.id if known else None, "packing")
     if stored is not None and refresh(ctx.services.store, stored, local):
         ctx.progress(0.1, f"fetched packing {digest[:12]} from the store")
-    packed = pack_to_folder(ctx.spec, ctx.folder.packing_dir, progress=ctx.progress)
-    ctx.carried.packing = packing = packed.packing
+    ctx.step("pack")
+    packed = ctx.carried.packed
+    packing = packed.packing
     geometry = [ctx.upload(GEOMETRY_KINDS[key.split(":")[0]], path) for key, path in packed.files.items()]
     manifest = ctx.folder.packing_dir / "geometry.json"
     if manifest.is_file():
@@ -213,7 +207,8 @@ def stage_mesh(ctx: StageContext) -> None:
     if stored is not None and not ctx.folder.has_mesh(digest):
         _fetch_archive(ctx, stored, ctx.case)
         ctx.progress(0.1, f"fetched mesh {digest[:12]} from the store")
-    ctx.carried.quality = quality = workflow.mesh_packing(ctx.spec, ctx.packing(), ctx.folder, progress=ctx.progress)
+    ctx.step("mesh")
+    quality = ctx.carried.quality
     if known is not None and stored is not None:
         mesh_id = known.id
     else:
@@ -242,7 +237,7 @@ def _ensure_mesh(ctx: StageContext) -> None:
 def stage_solve(ctx: StageContext) -> None:
     """simpleFoam on the meshed case; the solved case is stored as one archive."""
     _ensure_mesh(ctx)
-    ctx.carried.solved = workflow.solve_case(ctx.case, progress=ctx.progress, spec=ctx.spec)
+    ctx.step("solve")
     ctx.record("simulation", ctx.run_id, [_archive(ctx, "case", ctx.case, "case.tar.gz"), *ctx.logs()])
 
 
@@ -260,9 +255,8 @@ def _ensure_solved(ctx: StageContext) -> None:
 def stage_postprocess(ctx: StageContext) -> None:
     """Results (Δp/L, porosity, correlations) into the simulation row; results, VTK fields and logs stored."""
     _ensure_solved(ctx)
-    carried = ctx.carried
-    result: RunResult = workflow.postprocess(ctx.case, progress=ctx.progress, spec=ctx.spec, packing=ctx.packing(),
-                                             quality=carried.quality, solved=carried.solved)
+    ctx.step("postprocess")
+    result: RunResult = ctx.carried.result
     uploads = [ctx.upload("results", ctx.folder.results_file), *ctx.logs()]
     if result.vtk_dir and Path(result.vtk_dir).is_dir():
         uploads.append(_archive(ctx, "vtk", Path(result.vtk_dir), "vtk.tar.gz"))
@@ -319,5 +313,5 @@ def record_partial_logs(ctx: StageContext) -> None:
         pass
 
 
-__all__ = ["CASE_EXCLUDE", "STAGES", "STAGE_FUNCTIONS", "StageContext", "StageError", "StoreError", "TARGETS",
-           "WEIGHTS", "record_partial_logs"]
+__all__ = ["CASE_EXCLUDE", "STAGES", "STAGE_FUNCTIONS", "Carried", "StageContext", "StageError", "StoreError",
+           "TARGETS", "WEIGHTS", "record_partial_logs"]

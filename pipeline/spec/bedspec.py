@@ -152,14 +152,15 @@ class BedSpec(param.Parameterized):
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], *, locations: Mapping[str, SourceLocation] | None = None
+        cls, data: Mapping[str, Any], *, locations: Mapping[str, SourceLocation] | None = None, rules: bool = True
     ) -> "BedSpec":
         """Build and validate a spec from its (possibly partial) canonical form.
 
         Missing fields take their defaults; of an exclusive pair (``count`` /
         ``target_porosity``, ``inlet_velocity`` / ``particle_reynolds``) the one
         not given is cleared when the other is. ``locations`` maps field paths to
-        their place in a `.bed` text so problems can point at it.
+        their place in a `.bed` text so problems can point at it. ``rules=False`` checks each field but not the
+        cross-field rules (a draft, as a form holds it while someone edits it).
         """
         locations = locations or {}
         problems: list[Problem] = []
@@ -192,7 +193,7 @@ class BedSpec(param.Parameterized):
         spec = cls(**params)
         problems.extend(
             Problem(p.path, p.message, locations.get(p.path) or locations.get(p.path.partition(".")[0]))
-            for p in check_rules(spec, skip=bad)
+            for p in (check_rules(spec, skip=bad) if rules else ())
         )
         if problems:
             raise BedValidationError(problems)
@@ -250,7 +251,8 @@ class BedSpec(param.Parameterized):
         return hashlib.sha256(text.encode()).hexdigest()
 
     def updated(self, changes: Mapping[str, Any]) -> "BedSpec":
-        """A validated copy with ``{"section.field": value}`` changes applied (SI values)."""
+        """A validated copy with ``{"section.field": value}`` changes applied (SI values); setting one field of
+        an exclusive pair clears the other (:func:`exclusive_partner`)."""
         data = self.to_dict()
         for path, value in changes.items():
             section, _, field = path.partition(".")
@@ -258,12 +260,25 @@ class BedSpec(param.Parameterized):
                 data[section] = value
             elif section in data and isinstance(data[section], dict):
                 data[section][field] = value
-                for pair_section, first, second in EXCLUSIVE_PAIRS:
-                    if pair_section == section and value is not None and field in (first, second):
-                        data[section][second if field == first else first] = None
+                partner = exclusive_partner(path)
+                if partner is not None and value is not None:
+                    data[section][partner.partition(".")[2]] = None
             else:
                 data[section] = {field: value}  # reported as unknown by from_dict
         return type(self).from_dict(data)
+
+    @classmethod
+    def from_paths(cls, values: Mapping[str, Any], *, rules: bool = True) -> "BedSpec":
+        """A spec from ``{"section.field": value}`` (metadata by bare name, SI values; missing fields take their
+        defaults), checked as :meth:`from_dict` checks (``rules=False``: each field only)."""
+        data: dict[str, Any] = {}
+        for path, value in values.items():
+            section, _, field = path.partition(".")
+            if field:
+                data.setdefault(section, {})[field] = value
+            else:
+                data[section] = value
+        return cls.from_dict(data, rules=rules)
 
     def copy(self) -> "BedSpec":
         return type(self).from_dict(self.to_dict())
@@ -289,6 +304,16 @@ class BedSpec(param.Parameterized):
             f"BedSpec({self.name!r}: D={self.bed.diameter:g} m, H={self.bed.height:g} m, "
             f"{p.kind} d={p.diameter:g} m, {fill}, {self.packing.method})"
         )
+
+
+def exclusive_partner(path: str) -> str | None:
+    """The other field of the exclusive pair a field belongs to (``particles.count`` →
+    ``particles.target_porosity``), or ``None``: a spec holds one of the two, setting one clears the other."""
+    section, _, field = path.partition(".")
+    for pair_section, first, second in EXCLUSIVE_PAIRS:
+        if pair_section == section and field in (first, second):
+            return f"{section}.{second if field == first else first}"
+    return None
 
 
 def _section_values(key: str, values: Any, problem: Callable[[str, str], None]) -> dict[str, Any] | None:
@@ -322,6 +347,7 @@ def _plain(value: Any) -> Any:
 
 __all__ = [
     "BedSpec",
+    "exclusive_partner",
     "FORMAT",
     "MAX_DESCRIPTION_LENGTH",
     "MAX_NAME_LENGTH",
