@@ -5,7 +5,7 @@
 # The install steps are scripts/setup.sh's, the same that `make` (and so CI) runs, one layer per step and
 # ordered by how often their inputs change: Debian packages, then the Python dependencies (pyproject.toml
 # only), then the source. A source edit rebuilds the last layers only.
-FROM debian:bookworm-slim
+FROM docker.io/library/debian:12.12-slim
 
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONUNBUFFERED=1 \

@@ -19,7 +19,17 @@ if TYPE_CHECKING:
     from .runs import SweepRuns
     from .verification import VerificationReport
 
-__version__ = "0.1.0"
+def _installed_version() -> str:
+    """bedflow's version, from its package metadata (pyproject.toml's ``version``, the one place it is set)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bedflow")
+    except PackageNotFoundError:  # the source tree used without being installed
+        return "0+unknown"
+
+
+__version__ = _installed_version()
 
 
 def run(spec: BedSpec, engine: str | None = None, processes: int | None = None, folder: str | Path | None = None,

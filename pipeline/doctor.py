@@ -91,7 +91,8 @@ SETUP = "`make setup`"
 INSTALL_OPENFOAM = f"sudo apt-get install openfoam (or {SETUP}, which installs every Debian package bedflow needs)"
 #: Variables of the settings, as they may be named in a SettingsError.
 SETTING_VARIABLES = ("BEDFLOW_DATA_DIR", "DATABASE_URL", "BEDFLOW_STORE", "BEDFLOW_QUEUE", "MINIO_ENDPOINT",
-                     "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "MINIO_SECURE", *LIMIT_VARIABLES.values())
+                     "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "MINIO_SECURE", "MINIO_REGION",
+                     *LIMIT_VARIABLES.values())
 
 
 class DoctorError(BedflowError):

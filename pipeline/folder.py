@@ -32,6 +32,8 @@ RESULTS_FILE = "results.json"
 PACKING_FILE = "packing.npz"
 #: The solver's log, inside the case.
 SOLVER_LOG = "log.simpleFoam"
+#: The empty file ParaView (and VTK's OpenFOAM reader) opens a case by, in every case folder and case archive.
+FOAM_FILE = "case.foam"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ MINIO_ENDPOINT      host:port of MinIO/S3 (with ``s3://``)       none: required 
 MINIO_ACCESS_KEY    access key (with ``s3://``)                  none: required for ``s3://``
 MINIO_SECRET_KEY    secret key (with ``s3://``)                  none: required for ``s3://``
 MINIO_SECURE        use TLS (``1``/``0``)                        ``1``
+MINIO_REGION        the region requests are signed for           ``us-east-1`` (MinIO's default)
 MINIO_PUBLIC_URL    ``http(s)://host[:port]`` browsers reach the  none: download links use MINIO_ENDPOINT
                     store at, for download links (when
                     MINIO_ENDPOINT is a private name)
@@ -101,6 +102,7 @@ class Settings:
     minio_secret_key: str | None = field(default=None, repr=False)
     minio_secure: bool = True
     minio_public_url: str | None = None
+    minio_region: str = "us-east-1"
     admins: frozenset[str] = frozenset()  # signed-in users (lower-case) who may cancel or re-run anyone's runs
     limits: Limits = field(default_factory=Limits)  # workload limits checked at submission and while stages run
     stale_after: float = 60.0  # seconds without a heartbeat after which a running run's worker counts as lost
@@ -129,6 +131,7 @@ class Settings:
             minio_secret_key=values.get("MINIO_SECRET_KEY") or None,
             minio_secure=_flag("MINIO_SECURE", values.get("MINIO_SECURE", "1")),
             minio_public_url=(values.get("MINIO_PUBLIC_URL") or "").strip().rstrip("/") or None,
+            minio_region=(values.get("MINIO_REGION") or "").strip() or "us-east-1",
             admins=frozenset(name.strip().lower() for name in (values.get("BEDFLOW_ADMINS") or "").split(",")
                              if name.strip()),
             limits=limits,

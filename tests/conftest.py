@@ -113,7 +113,9 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyte
 
 #: The Redis database the tests empty and use (``BEDFLOW_TEST_REDIS_DB``, default 15): test runs that share one
 #: server at the same time (two checkouts on one machine) each take their own, or they empty each other's queue.
-REDIS_TEST_DB = int(os.environ.get("BEDFLOW_TEST_REDIS_DB", "15"))
+#: The suite's parallel workers (pytest-xdist: ``gw0``, ``gw1``, …) take that one and the ones below it.
+REDIS_TEST_DB = int(os.environ.get("BEDFLOW_TEST_REDIS_DB", "15")) - int(
+    os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 
 
 @pytest.fixture

@@ -191,6 +191,7 @@ def test_the_run_is_recorded_with_every_artifact(recorded, tmp_path):
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
     assert "constant/polyMesh/boundary" in names and "log.simpleFoam" in names
+    assert "case.foam" in names  # the archive opens in ParaView as it is
     assert any(name.endswith("/U") and not name.startswith("0/") for name in names), "no solved time in the case"
     assert not any(name.startswith(("processor", "VTK/")) for name in names)
 

@@ -252,3 +252,18 @@ def test_ids_out_of_range_on_both_databases(bedflow_cmd, database_url, tmp_path)
     found = subprocess.run([*bedflow_cmd, "show", str(2**31 - 1)], capture_output=True, text=True, timeout=120,
                            env=env)
     assert found.returncode == 2 and f"error: no run {2**31 - 1} in" in found.stderr  # in range: looked up
+
+
+def test_version_comes_from_the_package_metadata(bedflow_cmd):
+    """One place sets the version (pyproject.toml); the package metadata, ``pipeline.__version__`` and
+    ``bedflow --version`` all read it."""
+    import tomllib
+    from importlib.metadata import version
+
+    import pipeline
+    from conftest import ROOT
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert pipeline.__version__ == version("bedflow") == declared
+    result = run(bedflow_cmd, "--version")
+    assert (result.returncode, result.stdout) == (0, f"bedflow {declared}\n"), result.stderr

@@ -281,7 +281,8 @@ def test_dockerfile_is_one_bookworm_image_running_as_a_user_that_is_not_root():
     instructions = dockerfile_instructions(DOCKERFILE.read_text())
     keywords = [keyword for keyword, _ in instructions]
     froms = [args for keyword, args in instructions if keyword == "FROM"]
-    assert len(froms) == 1 and re.fullmatch(r"debian:bookworm(-slim)?(@sha256:[0-9a-f]{64})?", froms[0]), froms
+    assert len(froms) == 1 and re.fullmatch(r"docker\.io/library/debian:12\.\d+-slim(@sha256:[0-9a-f]{64})?",
+                                             froms[0]), froms  # 12.x: bookworm
     start = max(keywords.index("CMD"), keywords.index("ENTRYPOINT") if "ENTRYPOINT" in keywords else -1)
     users = [args for keyword, args in instructions[:start] if keyword == "USER"]
     assert users, "no USER before CMD: the container would run as root"
@@ -495,6 +496,35 @@ def test_railway_start_command_serves_health_on_port_as_railway_checks_it(bedflo
 
 
 # -- docker-compose.yml, .env.example ----------------------------------------------------------------------------
+#: ``registry.host[:port]/path:tag``: a registry named (a host with a dot or a port), a tag that is not ``latest``
+#: and names a release (digits with a dot: ``16.10-bookworm``, ``RELEASE.2025-09-07T16-13-09Z``), not a line.
+PINNED_IMAGE = re.compile(r"^(?P<registry>[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?|[a-z0-9-]+:\d+)/[a-z0-9._/-]+"
+                          r":(?P<tag>RELEASE\.[0-9TZ-]+|[A-Za-z0-9._-]*\d+\.\d+[A-Za-z0-9._-]*)$")
+
+
+def pulled_images() -> dict[str, str]:
+    """Every image the deploy files pull: the Compose services that are not built here, and the Dockerfile's
+    base images."""
+    images = {name: service["image"] for name, service in compose()["services"].items() if "build" not in service}
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.upper().startswith("FROM "):
+            images[f"Dockerfile {line.split()[1]}"] = line.split()[1]
+    return images
+
+
+def test_every_pulled_image_names_its_registry_and_a_pinned_release():
+    """A bare name resolves to whatever registry the host defaults to (Docker Hub, which lost ``minio/minio`` in
+    2026), and a floating tag changes under a deployment: every image names both."""
+    images = pulled_images()
+    assert {"postgres", "redis", "minio"} <= set(images) and any(k.startswith("Dockerfile") for k in images)
+    unpinned = {name: image for name, image in images.items() if not PINNED_IMAGE.match(image)}
+    assert unpinned == {}, unpinned
+    assert images["minio"].startswith("quay.io/minio/minio:RELEASE.")
+    for bad in ("minio/minio", "postgres:16", "quay.io/minio/minio", "quay.io/minio/minio:latest", "redis:7.4.5",
+                "docker.io/library/redis:7"):
+        assert not PINNED_IMAGE.match(bad), bad
+
+
 def test_compose_runs_the_stack_with_web_and_worker_from_one_image(monkeypatch):
     services = compose()["services"]
     assert {"postgres", "redis", "minio", "web", "worker"} <= set(services)

@@ -316,7 +316,8 @@ def test_write_empty_tube_case(tmp_path: Path) -> None:
 
     case = write_empty_tube_case(tmp_path / "tube", 0.01, 0.05, 0.01, 1e-6)
     for name in ("system/blockMeshDict", "system/controlDict", "system/fvSchemes", "system/fvSolution",
-                 "constant/transportProperties", "constant/turbulenceProperties", "0/U", "0/p", "Allrun"):
+                 "constant/transportProperties", "constant/turbulenceProperties", "0/U", "0/p", "Allrun",
+                 "case.foam"):
         assert (case / name).is_file(), name
     assert "uniform (0 0 0.01)" in (case / "0" / "U").read_text()
     assert "simulationType laminar;" in (case / "constant" / "turbulenceProperties").read_text()

@@ -127,3 +127,15 @@ def test_test_servers_live_in_one_testing_module_not_in_the_library():
     assert not (ROOT / "pipeline" / "store" / "s3_server.py").exists()
     library = [p for p in (ROOT / "pipeline").rglob("*.py") if p.name != "testing.py"]
     assert [str(p.relative_to(ROOT)) for p in library if "pipeline.testing" in _imports(p)] == []
+
+
+def test_the_stores_use_only_the_public_api_of_the_sdks():
+    """No ``obj._private`` of another object (the minio SDK's ``client._get_region`` and ``client._provider`` were
+    used once; a new SDK release may rename them without notice): only ``self``'s own private names."""
+    found = []
+    for path in sorted((ROOT / "pipeline" / "store").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                found.append(f"{path.name}:{node.lineno} .{node.attr}")
+    assert found == [], found

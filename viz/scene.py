@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pipeline.folder import FOAM_FILE
+
 from . import headless
 
 if TYPE_CHECKING:
@@ -355,7 +357,7 @@ def _reader(case_dir: str | Path) -> Any:
         from pipeline.results.profiles import ResultsError
 
         raise ResultsError(f"{case} is not a meshed OpenFOAM case (no constant/polyMesh)")
-    foam = case / "case.foam"
+    foam = case / FOAM_FILE
     foam.touch()
     reader = pv.OpenFOAMReader(str(foam))
     reader.enable_all_patch_arrays()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..folder import SPEC_FILE  # the spec of the case, in canonical JSON, beside the OpenFOAM files
+from ..folder import FOAM_FILE, SPEC_FILE  # the spec of the case, in canonical JSON, beside the OpenFOAM files
 from ..geometry import treated_particle_mesh
 from ..openfoam import run_foam, snappy_phase_seconds, write_dictionary
 from ..openfoam.logs import MeshQuality, ResidualTracker
@@ -90,7 +90,7 @@ def write_bed_case(case_dir: Path, packing: Packing, spec: BedSpec, mesh: bool =
     if cfd.regime == "rans_komega_sst":
         fields.update(rans_fields(spec.superficial_velocity(), packing.diameter, walls))
     write_fields(case_dir, fields)
-    (case_dir / "case.foam").touch()
+    (case_dir / FOAM_FILE).touch()  # ParaView opens the case (and a downloaded archive of it) by this file
     (case_dir / SPEC_FILE).write_text(spec.to_json())
     if cfd.processes > 1:
         write_dictionary(system / "decomposeParDict", decompose_dictionary(cfd.processes), "decomposeParDict",

@@ -36,6 +36,7 @@ import numpy as np
 
 from pipeline.errors import BedflowError
 from pipeline.openfoam.dictionary import Raw, words, write_dictionary
+from pipeline.folder import FOAM_FILE
 from pipeline.openfoam.logs import MeshQuality, ResidualTracker, parse_checkmesh
 from pipeline.openfoam.runner import run_foam
 from pipeline.progress import ProgressCallback
@@ -242,6 +243,7 @@ def write_empty_tube_case(
     write_physics(case_dir, nu, max_iterations, convergence)
     write_fields(case_dir, initial_fields(velocity))
     write_allrun(case_dir, ["blockMesh", "checkMesh", "simpleFoam"])
+    (case_dir / FOAM_FILE).touch()  # ParaView opens the case by this file
     return case_dir
 
 

@@ -36,6 +36,20 @@ health.register(app)
 verify.register(app)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"bedflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", help="Print bedflow's version and exit.",
+                                          callback=_show_version, is_eager=True)) -> None:
+    """Packed-bed CFD: describe a bed, pack it, mesh it, solve the flow, compare with correlations."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return its exit code."""
     try:

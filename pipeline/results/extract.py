@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..correlations import friction_factor, reichelt_wall_share
-from ..folder import RESULTS_FILE
+from ..folder import FOAM_FILE, RESULTS_FILE
 from ..geometry import porosity_as_meshed
 from ..openfoam import MeshQuality
 from ..packing import Packing
@@ -154,7 +154,7 @@ def read_internal_mesh(case_dir: Path) -> "Any":
     :func:`pipeline.results.forces.evaluate`, OpenFOAM's own cell volumes ``V`` among them."""
     import pyvista as pv
 
-    foam = Path(case_dir) / "case.foam"
+    foam = Path(case_dir) / FOAM_FILE
     foam.touch()
     reader = pv.OpenFOAMReader(str(foam))
     if len(reader.time_values) < 2:

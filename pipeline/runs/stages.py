@@ -46,8 +46,9 @@ from ..store.base import disk_error
 from ..store.files import is_disk_full
 from .services import Services
 
-#: Left out of case archives: per-rank copies, VTK (stored on its own) and the reader's marker file.
-CASE_EXCLUDE = ("processor*", "VTK", "case.foam", "*.partial")
+#: Left out of case archives: per-rank copies, VTK (stored on its own) and half-written files. The case's
+#: ``case.foam`` stays in: a downloaded archive opens in ParaView as it is.
+CASE_EXCLUDE = ("processor*", "VTK", "*.partial")
 GEOMETRY_KINDS = {"stl": "stl", "obj": "obj", "gltf": "gltf", "glb": "glb", "blend": "blend"}
 
 

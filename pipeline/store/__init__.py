@@ -20,7 +20,7 @@ def open_store(settings: Settings | None = None) -> Store:
 
         return S3Store.connect(settings.minio_endpoint, settings.minio_access_key, settings.minio_secret_key,  # type: ignore[arg-type]
                                settings.store_bucket, secure=settings.minio_secure,  # type: ignore[arg-type]
-                               public_url=settings.minio_public_url)
+                               public_url=settings.minio_public_url, region=settings.minio_region)
     return LocalStore(settings.store_path)  # type: ignore[arg-type]
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
@@ -17,6 +18,9 @@ from .files import sha256_file
 #: Multipart part size for large uploads (the SDK switches to multipart above it).
 PART_SIZE = 16 * 1024 * 1024
 SHA_HEADER = "x-amz-meta-sha256"
+#: The region requests are signed for unless MINIO_REGION says otherwise: MinIO's default, and what SeaweedFS
+#: and most S3-protocol servers accept.
+DEFAULT_REGION = "us-east-1"
 
 
 def _reason(error: Exception) -> str:
@@ -29,43 +33,34 @@ def _reason(error: Exception) -> str:
 class S3Store(Store):
     """Objects in ``bucket`` with their SHA-256 as user metadata; the bucket is created if missing."""
 
-    def __init__(self, client: Minio, bucket: str, endpoint: str = "S3", public_url: str | None = None) -> None:
+    def __init__(self, client: Minio, bucket: str, endpoint: str = "S3", public_url: str | None = None, *,
+                 signer: Minio | None = None) -> None:
         self.client = client
         self.bucket = bucket
         self.endpoint = endpoint  # host:port, for messages
         self.public_url = public_url  # where browsers reach the server, for download links
         self.location = f"bucket {bucket!r}"
-        self._public_client: Minio | None = None
+        self._signer = signer or client  # signs download links (locally: it never connects)
         self._call(lambda: self.client.bucket_exists(bucket) or self.client.make_bucket(bucket), "open bucket")
 
     @classmethod
     def connect(cls, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = True,
-                timeout: float = 10.0, public_url: str | None = None) -> "S3Store":
+                timeout: float = 10.0, public_url: str | None = None, region: str = DEFAULT_REGION) -> "S3Store":
         """A store on ``endpoint`` (host:port), failing fast when the server is unreachable. ``public_url``
         (``http(s)://host[:port]``): the address in download links, when browsers cannot reach ``endpoint``
-        (a private service name in Docker Compose or on Railway)."""
+        (a private service name in Docker Compose or on Railway); they are signed there by a second client with
+        the same keys and ``region`` (a signature covers the region, and that client never connects: this
+        process may not reach the public address)."""
         http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=timeout, read=max(timeout, 60.0)),
                                    retries=urllib3.Retry(total=2, backoff_factor=0.2))
-        client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, http_client=http)
-        return cls(client, bucket, endpoint, public_url)
-
-    def _signer(self) -> Minio:
-        """The client that signs download links: one for :attr:`public_url` if set (signing is local: it
-        never connects there), else the store's own."""
-        if not self.public_url:
-            return self.client
-        if self._public_client is None:
-            from urllib.parse import urlsplit
-
-            public = urlsplit(self.public_url)
-            # The bucket's region comes from the private endpoint (a signature covers it); the public
-            # client must not look it up itself, since this process may not reach the public address.
-            region = self._call(lambda: self.client._get_region(self.bucket), "find the bucket's region")
-            credentials = self.client._provider.retrieve()  # type: ignore[union-attr]
-            self._public_client = Minio(public.netloc, access_key=credentials.access_key,
-                                        secret_key=credentials.secret_key, secure=public.scheme == "https",
-                                        region=region)
-        return self._public_client
+        client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region,
+                       http_client=http)
+        signer = None
+        if public_url:
+            public = urlsplit(public_url)
+            signer = Minio(public.netloc, access_key=access_key, secret_key=secret_key,
+                           secure=public.scheme == "https", region=region)
+        return cls(client, bucket, endpoint, public_url, signer=signer)
 
     def _call(self, action, what: str):  # noqa: ANN001, ANN202 - a thunk and whatever it returns
         try:
@@ -116,7 +111,7 @@ class S3Store(Store):
         return _Body(response)  # type: ignore[return-value] - read/close is all stream() needs
 
     def url(self, key: str, expires_seconds: int = 3600) -> str:
-        return self._call(lambda: self._signer().presigned_get_object(self.bucket, safe_key(key),
+        return self._call(lambda: self._signer.presigned_get_object(self.bucket, safe_key(key),
                                                                    expires=timedelta(seconds=expires_seconds)),
                           f"presign {key}")
 
