@@ -301,17 +301,20 @@ _OPENFOAM_BUILD = re.compile(r"Using:\s*OpenFOAM-\S*\s*\((\d+)\)")
 
 @register("openfoam")
 def _openfoam(context: Context) -> Outcome:
-    from .openfoam.environment import BASHRC, OpenFOAMNotFound, foam_environment, openfoam_version
+    from .openfoam.environment import BASHRC_VARIABLE, OpenFOAMNotFound, foam_environment, openfoam_source, \
+        openfoam_version
 
+    source = openfoam_source().describe()
     try:
-        environment = foam_environment()  # Debian's bashrc sourced, as every OpenFOAM program of the pipeline runs
+        environment = foam_environment()  # as every OpenFOAM program of the pipeline runs
     except OpenFOAMNotFound as error:
-        return fail(str(error), INSTALL_OPENFOAM)
+        return fail(str(error), f"{INSTALL_OPENFOAM}; or name another OpenFOAM's etc/bashrc in {BASHRC_VARIABLE}, "
+                                "or start bedflow with it sourced")
     version = openfoam_version()  # what the provenance of every run records
     found = {program: shutil.which(program, path=environment.get("PATH")) for program in OPENFOAM_PROGRAMS}
     missing = [program for program, path in found.items() if path is None]
     if missing:
-        return fail(f"OpenFOAM {version} ({BASHRC}) lacks {', '.join(missing)} on its PATH", INSTALL_OPENFOAM)
+        return fail(f"OpenFOAM {version} ({source}) lacks {', '.join(missing)} on its PATH", INSTALL_OPENFOAM)
     builds: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="bedflow-doctor-") as folder:
         for program, path in found.items():
@@ -323,7 +326,7 @@ def _openfoam(context: Context) -> Outcome:
             builds.update(_OPENFOAM_BUILD.findall(done.stdout))
     folders = sorted({str(Path(path).parent) for path in found.values() if path})
     detail = (f"{version} (build {', '.join(sorted(builds)) or 'unknown'}): {len(found)} programs run "
-              f"({', '.join(OPENFOAM_PROGRAMS)}) from {', '.join(folders)}")
+              f"({', '.join(OPENFOAM_PROGRAMS)}) from {', '.join(folders)}; environment from {source}")
     if version != OPENFOAM_VERSION:
         return warn(f"{detail}; bedflow is validated on {OPENFOAM_VERSION}",
                     f"install Debian 12's OpenFOAM {OPENFOAM_VERSION}: {INSTALL_OPENFOAM}")

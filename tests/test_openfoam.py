@@ -269,6 +269,41 @@ def test_environment_and_version() -> None:
 
 
 @needs_openfoam
+def test_openfoam_comes_from_a_named_bashrc_an_already_sourced_environment_or_debian(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    """BEDFLOW_OPENFOAM_BASHRC (a site's or a newer OpenFOAM) wins, then an environment already sourced (a
+    cluster's ``module load``), then Debian's bashrc; the path reaches bash as an argument, not as command text."""
+    from pipeline.openfoam.environment import BASHRC, OpenFOAMNotFound, openfoam_source
+
+    monkeypatch.delenv("BEDFLOW_OPENFOAM_BASHRC", raising=False)
+    monkeypatch.delenv("WM_PROJECT_DIR", raising=False)
+    debian = foam_environment()
+    assert openfoam_source().describe() == f"Debian's {BASHRC}"
+    odd = tmp_path / "site $(touch pwned); rc"  # a name a shell would run something from
+    odd.write_text(f"source {BASHRC}\nexport BEDFLOW_SITE_MARK=site\n")
+    monkeypatch.setenv("BEDFLOW_OPENFOAM_BASHRC", str(odd))
+    site = foam_environment()
+    assert site["BEDFLOW_SITE_MARK"] == "site" and site["WM_PROJECT_VERSION"] == debian["WM_PROJECT_VERSION"]
+    assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+    assert openfoam_source().describe() == f"BEDFLOW_OPENFOAM_BASHRC={odd}"
+    monkeypatch.setenv("BEDFLOW_OPENFOAM_BASHRC", str(tmp_path / "missing"))
+    with pytest.raises(OpenFOAMNotFound, match="missing does not exist.*BEDFLOW_OPENFOAM_BASHRC"):
+        foam_environment()
+    monkeypatch.delenv("BEDFLOW_OPENFOAM_BASHRC")
+    for name, value in debian.items():  # as if started from a shell that sourced OpenFOAM itself
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BEDFLOW_ALREADY_SOURCED", "yes")
+    inherited = foam_environment()
+    assert inherited["BEDFLOW_ALREADY_SOURCED"] == "yes" and "WM_PROJECT_DIR" in inherited
+    assert openfoam_source().kind == "environment"
+    assert run_foam("blockMesh", tmp_path, ["-help"], log_name="log.help").is_file()  # its programs run
+    monkeypatch.setenv("WM_PROJECT_VERSION", "")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    with pytest.raises(OpenFOAMNotFound, match="does not set WM_PROJECT_VERSION"):
+        foam_environment()
+
+
+@needs_openfoam
 def test_failing_program_raises_with_log_tail(tmp_path: Path) -> None:
     lines: list[str] = []
     with pytest.raises(FoamError) as caught:
