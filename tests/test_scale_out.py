@@ -31,8 +31,8 @@ PARALLEL_CFD = {"name": "mpi-in-a-worker", "particles": {"count": 40, "seed": 3}
 
 
 def test_two_workers_share_queue_database_and_store_and_the_web_process_sees_it_all(
-        postgres_url, redis_url, s3_server, workers, served_app, bedflow_cmd, tmp_path, monkeypatch):
-    shared = {**s3_server, "DATABASE_URL": postgres_url, "BEDFLOW_QUEUE": redis_url,
+        postgres_url, redis_url, any_s3_server, workers, served_app, bedflow_cmd, tmp_path, monkeypatch):
+    shared = {**any_s3_server, "DATABASE_URL": postgres_url, "BEDFLOW_QUEUE": redis_url,
               "BEDFLOW_STORE": "s3://bedflow-scale-out"}
     for name, value in {**shared, "BEDFLOW_DATA_DIR": str(tmp_path / "submitter")}.items():
         monkeypatch.setenv(name, value)  # this test process is a third machine: it submits and reads

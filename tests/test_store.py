@@ -1,7 +1,10 @@
-"""Artifact stores: the same tests on LocalStore and on S3Store against a real S3 server (moto's, started here).
+"""Artifact stores: the same tests on LocalStore and on S3Store against two real S3-protocol servers started
+here, moto's (an emulator) and SeaweedFS (an object store, ``weed mini``).
 
-The S3 path is the production code: the ``minio`` SDK talking HTTP to an S3-protocol server on
-127.0.0.1. (No MinIO binary can be installed on this machine; moto's server stands in for it.)
+The S3 path is the production code: the ``minio`` SDK talking HTTP to an S3-protocol server on 127.0.0.1. (No
+MinIO binary can be installed on this machine; these two stand in for it.) Where the servers differ: SeaweedFS
+checks signatures and expiry (moto checks none), lists in its directory tree's order (the store sorts), and stores
+a content type guessed from the key's extension when it is sent ``application/octet-stream``.
 """
 
 from __future__ import annotations
@@ -20,17 +23,22 @@ from pipeline.testing import free_port
 ACCESS, SECRET = "bedflow-test", "bedflow-test-secret"
 
 
-@pytest.fixture
-def s3_endpoint(s3_server):
-    return s3_server["MINIO_ENDPOINT"]
+def _bucket(request: pytest.FixtureRequest) -> str:
+    return f"bedflow-{request.node.name.split('[')[0].replace('_', '-')[:40]}".lower()
 
 
-@pytest.fixture(params=["local", "s3"])
+def connect(server: dict[str, str], bucket: str, **options) -> S3Store:
+    """A store on ``server`` (its MINIO_* settings) with its keys."""
+    return S3Store.connect(server["MINIO_ENDPOINT"], server["MINIO_ACCESS_KEY"], server["MINIO_SECRET_KEY"], bucket,
+                           secure=False, **options)
+
+
+@pytest.fixture(params=["local", "moto", "seaweedfs"])
 def store(request, tmp_path):
     if request.param == "local":
         return LocalStore(tmp_path / "store")
-    bucket = f"bedflow-{request.node.name.split('[')[0].replace('_', '-')[:40]}".lower()
-    return S3Store.connect(request.getfixturevalue("s3_endpoint"), ACCESS, SECRET, bucket, secure=False)
+    server = request.getfixturevalue("s3_server" if request.param == "moto" else "seaweedfs_server")
+    return connect(server, _bucket(request))
 
 
 def test_put_get_stat_list_delete(store, tmp_path):
@@ -41,6 +49,10 @@ def test_put_get_stat_list_delete(store, tmp_path):
     store.put_bytes("runs/1/log.simpleFoam", b"Time = 1\n")
     store.put_bytes("runs/2/results.json", b"{}")
     assert [o.key for o in store.list("runs/1/")] == ["runs/1/log.simpleFoam", "runs/1/results.json"]
+    for key in ("runs/1-b/x", "runs/1.a", "runs/1/a/deep"):  # "/" sorts after "-" and ".": every store, one order
+        store.put_bytes(key, b"")
+    assert [o.key for o in store.list("runs/1")] == sorted(o.key for o in store.list("runs/1"))
+    assert [o.key for o in store.list("runs/1")][:2] == ["runs/1-b/x", "runs/1.a"]
     store.delete("runs/1/results.json")
     assert store.stat("runs/1/results.json") is None and not store.exists("runs/1/results.json")
     with pytest.raises(StoreError, match="no object"):
@@ -78,12 +90,35 @@ def test_download_url(store):
         assert response.read() == b"<html>ok</html>"
 
 
-def test_download_links_use_the_public_address_when_browsers_reach_the_store_elsewhere(s3_endpoint, monkeypatch):
+def test_a_signature_the_server_checks_refuses_wrong_keys_and_tampered_or_expired_links(seaweedfs_server):
+    """SeaweedFS checks what MinIO checks and moto does not: the secret, and a download link's signature and
+    expiry."""
+    import time
+    import urllib.error
+
+    with pytest.raises(StoreError, match="AccessDenied|SignatureDoesNotMatch|InvalidAccessKeyId"):
+        connect({**seaweedfs_server, "MINIO_SECRET_KEY": "not-the-secret"}, "bedflow-wrong-secret")
+    store = connect(seaweedfs_server, "bedflow-signed-links")
+    store.put_bytes("reports/r.html", b"<html>ok</html>", "text/html")
+    tampered = store.url("reports/r.html").replace("reports/r.html", "reports/r.htmx")
+    expiring = store.url("reports/r.html", expires_seconds=1)
+    time.sleep(2.0)
+    for url in (tampered, expiring):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 403
+    with urllib.request.urlopen(store.url("reports/r.html"), timeout=10) as response:  # a fresh link works
+        assert response.read() == b"<html>ok</html>"
+
+
+@pytest.mark.parametrize("server", ["moto", "seaweedfs"])
+def test_download_links_use_the_public_address_when_browsers_reach_the_store_elsewhere(server, request,
+                                                                                     monkeypatch):
     """MINIO_ENDPOINT is the private name workers use (here 127.0.0.1:PORT); MINIO_PUBLIC_URL is what a
     browser reaches (here localhost:PORT): links name the public address, are signed for it, and work."""
-    port = s3_endpoint.rsplit(":", 1)[1]
-    for name, value in {"BEDFLOW_STORE": "s3://public-links", "MINIO_ENDPOINT": s3_endpoint, "MINIO_ACCESS_KEY": ACCESS,
-                        "MINIO_SECRET_KEY": SECRET, "MINIO_SECURE": "0",
+    settings = request.getfixturevalue("s3_server" if server == "moto" else "seaweedfs_server")
+    port = settings["MINIO_ENDPOINT"].rsplit(":", 1)[1]
+    for name, value in {**settings, "BEDFLOW_STORE": "s3://public-links",
                         "MINIO_PUBLIC_URL": f"http://localhost:{port}/"}.items():
         monkeypatch.setenv(name, value)
     from pipeline.store import open_store
@@ -112,12 +147,10 @@ def test_unreachable_s3_is_a_clear_error():
         S3Store.connect(f"127.0.0.1:{free_port()}", ACCESS, SECRET, "nobucket", secure=False, timeout=1.0)
 
 
-def test_open_store_follows_the_settings(tmp_path, s3_endpoint):
+def test_open_store_follows_the_settings(tmp_path, s3_server):
     local = open_store(Settings.from_env({"BEDFLOW_DATA_DIR": str(tmp_path)}, dotenv=None))
     assert isinstance(local, LocalStore) and local.root == (tmp_path / "store").resolve()
-    remote = open_store(Settings.from_env({
-        "BEDFLOW_STORE": "s3://bedflow-settings", "MINIO_ENDPOINT": s3_endpoint, "MINIO_ACCESS_KEY": ACCESS,
-        "MINIO_SECRET_KEY": SECRET, "MINIO_SECURE": "0"}, dotenv=None))
+    remote = open_store(Settings.from_env({**s3_server, "BEDFLOW_STORE": "s3://bedflow-settings"}, dotenv=None))
     assert isinstance(remote, S3Store) and remote.bucket == "bedflow-settings"
     remote.put_bytes("x", b"1")
     assert [o.key for o in remote.list()] == ["x"]

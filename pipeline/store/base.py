@@ -108,7 +108,8 @@ class Store(ABC):
 
     @abstractmethod
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        """Objects whose keys start with ``prefix``."""
+        """Objects whose keys start with ``prefix``, in the order of their keys as strings (the same on every
+        store: S3 servers list in byte order, SeaweedFS in its directory tree's order)."""
 
     @abstractmethod
     def delete(self, key: str) -> None:

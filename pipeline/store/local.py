@@ -66,9 +66,9 @@ class LocalStore(Store):
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         meta_root = self.root / META
-        for meta in sorted(meta_root.rglob("*.json")):
-            key = meta.relative_to(meta_root).as_posix()[: -len(".json")]
-            if key.startswith(prefix) and (info := self.stat(key)) is not None:
+        keys = (meta.relative_to(meta_root).as_posix()[: -len(".json")] for meta in meta_root.rglob("*.json"))
+        for key in sorted(key for key in keys if key.startswith(prefix)):
+            if (info := self.stat(key)) is not None:
                 yield info
 
     def delete(self, key: str) -> None:

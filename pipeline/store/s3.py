@@ -98,8 +98,8 @@ class S3Store(Store):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         objects = self._call(lambda: list(self.client.list_objects(self.bucket, prefix=prefix, recursive=True)),
                              f"list {prefix!r}")
-        for item in objects:
-            info = self.stat(item.object_name)
+        for name in sorted(item.object_name for item in objects):
+            info = self.stat(name)
             if info is not None:
                 yield info
 
