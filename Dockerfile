@@ -16,6 +16,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
     EXTRAS= \
     BEDFLOW_DATA_DIR=/data \
     PORT=5006 \
+    NUMBA_CACHE_DIR=/opt/bedflow/numba-cache \
     OMPI_MCA_btl_vader_single_copy_mechanism=none \
     PATH=/opt/bedflow/.venv/bin:$PATH
 # EXTRAS= (empty): runtime only, no test packages. PORT: the port `bedflow serve` listens on unless --port says
@@ -35,9 +36,14 @@ RUN bash scripts/setup.sh apt \
 COPY pyproject.toml ./
 RUN bash scripts/setup.sh python-deps
 
-# 3. The source (changes often), installed without dependencies.
+# 3. The source (changes often), installed without dependencies; the native packer's numba functions compiled
+#    here, once, into NUMBA_CACHE_DIR (numba cannot write beside the root-owned source at run time, so every
+#    container would compile them again), left writable by the user the container runs as.
 COPY . .
-RUN bash scripts/setup.sh project
+RUN bash scripts/setup.sh project \
+ && bedflow pack examples/small_spheres.bed --out /tmp/numba-warm-up --json > /dev/null \
+ && rm -rf /tmp/numba-warm-up \
+ && chown -R 1000:1000 "$NUMBA_CACHE_DIR"
 
 # Numeric, so a runtime can tell it is not root without reading the image's /etc/passwd (runAsNonRoot).
 USER 1000:1000

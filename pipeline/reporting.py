@@ -43,7 +43,7 @@ PDF_TIMEOUT = 180.0  # seconds
 PICTURE_SIZE = (1000, 1000)
 
 #: The sections of a run report, in order (each is an element with this id).
-RUN_SECTIONS = ("spec", "provenance", "packing", "mesh", "residuals", "results", "fields", "timings")
+RUN_SECTIONS = ("summary", "spec", "provenance", "packing", "mesh", "residuals", "results", "fields", "timings")
 
 
 class ReportError(BedflowError):
@@ -143,6 +143,7 @@ table.grid td:first-child { text-align: left; }
 .num { white-space: nowrap; }
 figure.fig { margin: 1.2rem 0; text-align: center; page-break-inside: avoid; break-inside: avoid; }
 figure.fig img { max-width: 100%; max-height: 30rem; height: auto; }
+img.thumb { max-width: 20rem; height: auto; border: 1px solid var(--rule); display: block; margin: .6rem 0; }
 figcaption { font-size: .9rem; color: var(--muted); text-align: left; margin-top: .3rem; }
 pre.bed { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .82rem; background: #f6f6f4;
           border: 1px solid #e2e2dc; padding: .7rem .9rem; overflow-x: auto; white-space: pre-wrap; }
@@ -337,6 +338,27 @@ def _residuals_section(run: Any, result: "RunResult | None", pictures: dict[str,
     return _section("residuals", "Solver residuals", body)
 
 
+#: The headline numbers the summary opens a report with (keys of :func:`result_rows`).
+SUMMARY_KEYS = ("dp_dz", "dp_dz_uncertainty", "re_p", "porosity_core", "porosity_mesh", "cells", "converged")
+
+
+def _summary_section(result: "RunResult | None", pictures: dict[str, Path]) -> str:
+    """One screen first: Δp/L, the ratio to each correlation, porosity, Reₚ, the mesh and the validation chart."""
+    if result is None:
+        return _section("summary", "Summary", _missing("a summary (the run has no results yet)"))
+    shown = {row.key: row for row in result_rows(result)}
+    rows = [shown[key] for key in SUMMARY_KEYS]
+    rows += [ValueRow(f"ratio_{row.key}", f"CFD / {row.label} (as meshed)", row.ratio_meshed, digits=3)
+             for row in correlation_rows(result)]
+    body = "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in result.warnings())
+    body += _rows_table(rows, "At a glance (details in the sections below)", "summary.")
+    chart = pictures.get("validation")
+    if chart is not None and Path(chart).is_file():
+        body += (f'<a href="#fig-validation"><img class="thumb" src="{_png_uri(chart)}" '
+                 'alt="The validation chart (friction factor against Reₚ), small"></a>')
+    return _section("summary", "Summary", body)
+
+
 def _results_section(result: "RunResult | None", pictures: dict[str, Path], fig: list[int]) -> str:
     if result is None:
         return _section("results", "Results", _missing("results (the run has not been solved and evaluated)"))
@@ -421,6 +443,7 @@ def run_html(run_id: int, *, interactive: bool = False, services: "Services | No
         if packing_report is None and packing is not None:
             packing_report = _try(notes, "packing metrics", lambda: PackingReport.of(packing))
         sections = [
+            _summary_section(result, pictures),
             _spec_section(run, info["bed"]),
             _provenance_section(run),
             _packing_section(packing_report, pictures, fig, scene_html),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything bedflow needs on a Debian 12 machine, idempotently, in three steps:
 #   apt          Debian packages (OpenFOAM v1912, Mesa/EGL for headless rendering, Blender's X libs, Chromium,
-#                Python 3.11; with EXTRAS=test also the test and development tools);
+#                Python 3.11; with EXTRAS=test,lab, the default, also the test tools and JupyterLab);
 #   python-deps  a virtual environment in $VENV with the pinned Python dependencies, read from pyproject.toml
 #                alone (so the Docker image caches this layer until pyproject.toml changes);
 #   project      bedflow itself into $VENV (editable, without dependencies).
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-EXTRAS=${EXTRAS-test}   # EXTRAS= (empty) installs the runtime only, as the Docker image does
+EXTRAS=${EXTRAS-test,lab}   # EXTRAS= (empty) installs the runtime only, as the Docker image does
 
 APT_RUNTIME=(
   openfoam                                   # blockMesh, snappyHexMesh, simpleFoam, ... (v1912)

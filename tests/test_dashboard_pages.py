@@ -141,6 +141,13 @@ def test_the_runs_table_lists_every_run_with_its_status_and_groups_the_sweep(rec
     finally:
         event.remove(recorded.services.db.engine, "before_cursor_execute", record)
     assert len(statements) == 3 and sum("FROM bed" in s for s in statements) == 1, statements
+    # the export: the runs the filters show, with their inputs and results
+    import pandas
+
+    exported = pandas.read_csv(page.export_button.callback(), index_col="id")
+    assert list(exported.index) == list(table.index) and "bf-export-runs" in page.export_button.css_classes
+    assert exported.at[recorded.solved, "dp_dz [Pa/m]"] == pytest.approx(table.at[recorded.solved, "dp_dz"])
+    assert "spec.bed.diameter [m]" in exported.columns
 
     from pipeline.jobs.heartbeats import WorkerHeartbeat
 

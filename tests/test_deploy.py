@@ -324,6 +324,22 @@ def test_dockerfile_installs_with_setup_sh_one_step_per_layer_in_cache_friendly_
     assert env.get("VENV", "").startswith("/") and f"{env['VENV']}/bin" in env.get("PATH", "")
 
 
+def test_the_image_carries_no_jupyter_and_ships_the_packers_compiled_code():
+    """JupyterLab is the ``lab`` extra (make test and make lab install it; the image, EXTRAS=, does not); numba's
+    cache is compiled at build time into NUMBA_CACHE_DIR, owned by the user the container runs as."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[=<>\[]", r)[0] for r in project["dependencies"]}
+    assert not names & {"jupyterlab", "ipykernel", "notebook"}, names
+    assert {"jupyterlab", "ipykernel"} <= {re.split(r"[=<>\[]", r)[0] for r in project["optional-dependencies"]["lab"]}
+    assert re.search(r"^EXTRAS=\$\{EXTRAS-test,lab\}", SETUP.read_text(), re.M), "make test and make lab need both"
+    instructions = dockerfile_instructions(DOCKERFILE.read_text())
+    cache = dockerfile_env(instructions).get("NUMBA_CACHE_DIR", "")
+    assert cache.startswith("/"), "numba's cache must not go beside the root-owned source"
+    runs = [args for keyword, args in instructions if keyword == "RUN"]
+    warm = [args for args in runs if "bedflow pack" in args]
+    assert len(warm) == 1 and 'chown -R 1000:1000 "$NUMBA_CACHE_DIR"' in warm[0] and "setup.sh project" in warm[0]
+
+
 def test_dockerignore_keeps_the_local_venv_secrets_and_data_out_of_the_image():
     ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}

@@ -285,3 +285,12 @@ def test_presets_are_names_never_paths():
     for name in ("../examples/small_spheres", "/etc/passwd", "small_spheres.bed", ""):
         with pytest.raises(BedflowError, match="unknown preset"):
             load_preset(name)
+
+
+def test_gravity_written_with_its_downward_sign_is_its_magnitude():
+    """``gravity = -9.81 m/s2`` (how Blender and most people write it) is the same bed as ``9.81 m/s2``."""
+    downward = parse_bed("packing { gravity = -9.81 m/s2; }")
+    assert downward.packing.gravity == 9.81 and downward == parse_bed("packing { gravity = 9.81 m/s2; }")
+    assert downward.digest() == parse_bed("").digest()  # 9.81 is the default: the same packing
+    with pytest.raises(BedValidationError, match="packing.gravity: must be"):
+        parse_bed("packing { gravity = 0 m/s2; }")

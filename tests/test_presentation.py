@@ -107,3 +107,25 @@ def test_a_packing_report_measures_the_packing_and_round_trips() -> None:
     assert "seconds" not in timed.metrics()  # what a packing row keeps beside its timings
     shown = {q.key: q.text for q in packing_rows(report)}
     assert shown["count"] == "3" and shown["overlaps"] == "0" and shown["engine"] == packing.engine
+    assert "Packing of 3 spheres" in packing._repr_html_() and "Coordination number" in packing._repr_html_()
+
+
+def test_objects_show_themselves_in_jupyter_as_escaped_tables() -> None:
+    from pipeline import BedSpec
+    from pipeline.db import RunStatus, Simulation, Sweep
+    from pipeline.runs import SweepRuns
+
+    result = a_result()
+    page = result._repr_html_()
+    assert page.startswith("<table>") and "Δp/L, core-window fit" in page and "35 Pa/m" in page
+    assert "CFD / Ergun (as meshed)" in page
+    spec = BedSpec().updated({"name": "<script>alert(1)</script>"})
+    shown = spec._repr_html_()
+    assert "<script>" not in shown and "&lt;script&gt;" in shown and "D/d" in shown
+    run = Simulation(id=7, status=RunStatus.running, stage="mesh", progress=0.4, re_p=1.0, aspect_ratio=5.0,
+                     created_by="ana <b>", error=None)
+    shown = run._repr_html_()
+    assert "Run 7 (ana &lt;b&gt;)" in shown and "40 %" in shown and "mesh" in shown
+    sweep = Sweep(id=3, name="Re sweep", parameter="cfd.particle_reynolds", values=[1, 10.0], created_by="")
+    assert "1, 10" in sweep._repr_html_() and "cfd.particle_reynolds" in sweep._repr_html_()
+    assert "4, 5, 6" in SweepRuns(3, (4, 5, 6))._repr_html_()

@@ -106,6 +106,33 @@ def test_cli_lists_shows_and_fetches_recorded_runs(services, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["revision"] == open_services().db.head_revision()
 
 
+def test_runs_export_as_csv_and_parquet_with_inputs_results_and_units(services, tmp_path, capsys):
+    """One row per run: every spec field and the results, SI units in the column names; CSV to standard output
+    or a file, Parquet to a file (the same table either way)."""
+    import io
+
+    import pandas
+
+    run_id = create_run(small_spec(), until="pack", services=services)
+    execute(run_id, services=services)
+    capsys.readouterr()
+    assert main(["runs", "--format", "csv"]) == 0
+    frame = pandas.read_csv(io.StringIO(capsys.readouterr().out), index_col="id")
+    assert list(frame.index) == [run_id] and frame.at[run_id, "status"] == "succeeded"
+    assert frame.at[run_id, "spec.bed.diameter [m]"] == small_spec().bed.diameter
+    assert frame.at[run_id, "spec.particles.count"] == small_spec().particles.count
+    assert frame.at[run_id, "re_p [-]"] == pytest.approx(small_spec().particle_reynolds())
+    assert {"dp_dz [Pa/m]", "superficial_velocity [m/s]", "spec.cfd.fluid_dynamic_viscosity [Pa.s]",
+            "spec.packing.method"} <= set(frame.columns)
+    assert main(["runs", "--format", "parquet", "--out", str(tmp_path / "runs.parquet")]) == 0
+    stored = pandas.read_parquet(tmp_path / "runs.parquet")
+    assert list(stored.index) == [run_id] and list(stored.columns) == list(frame.columns)
+    assert main(["runs", "--out", str(tmp_path / "runs.csv"), "--status", "failed"]) == 0  # format from the name
+    assert pandas.read_csv(tmp_path / "runs.csv").empty
+    assert main(["runs", "--format", "parquet"]) == 2 and "--out" in capsys.readouterr().err
+    assert main(["runs", "--format", "xlsx"]) == 2 and "unknown export format" in capsys.readouterr().err
+
+
 def test_a_stage_without_its_inputs_says_which_stage_to_run(services):
     run_id = create_run(small_spec(), services=services)
     with pytest.raises(StageError, match="run the pack stage"):

@@ -94,6 +94,11 @@ def test_run_report_sections_pictures_and_numbers(env: dict[str, Any], tmp_path:
     for key in RUN_SECTIONS:
         section(page, key)
     assert "Not available" not in page and "Missing or failed" not in page, "a succeeded run lacks something"
+    assert page.index('id="summary"') < page.index('id="spec"')  # one screen of numbers before the details
+    glance = values(section(page, "summary"))
+    assert float(glance["summary.dp_dz"]) == get_run(run_id, services=env["services"]).dp_dz
+    assert float(glance["summary.ratio_ergun"]) == get_run(run_id, services=env["services"]).ratio_ergun
+    assert 'class="thumb"' in section(page, "summary")
     images = re.findall(r"<img\b[^>]*>", page)
     assert len(images) >= 9  # packing ×2, porosity profiles, mesh, residuals, validation, profile, velocity, p
     for tag in images:
@@ -138,7 +143,7 @@ def test_unfinished_run_says_what_is_missing(env: dict[str, Any], tmp_path: Path
     for key in RUN_SECTIONS:
         section(page, key)
     assert "queued" in page
-    for key in ("packing", "mesh", "residuals", "results", "fields", "timings"):
+    for key in ("summary", "packing", "mesh", "residuals", "results", "fields", "timings"):
         assert "Not available" in section(page, key), key
     assert "particles {" in section(page, "spec")
     assert_self_contained(page)

@@ -10,6 +10,7 @@ changed (a new or vanished run re-sends the table). Filters by status, bed and s
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,7 @@ from app.session import AppSession
 from pipeline import jobs
 from pipeline.db import RunStatus
 from pipeline.jobs.heartbeats import describe_workers
+from pipeline.runs.export import export_runs
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -98,6 +100,9 @@ class RunsPage(pn.viewable.Viewer):
         self.cancel_button.on_click(self._cancel_clicked)
         self.rerun_button.on_click(self._rerun_clicked)
         self.compare_button.on_click(self._compare_clicked)
+        self.export_button = pn.widgets.FileDownload(
+            callback=self.export_csv, filename="bedflow-runs.csv", label="Export CSV", button_type="default",
+            css_classes=["bf-export-runs"], width=130)
         self.note = placeholder(css_classes=["bf-runs-note"], margin=(14, 10))
         self.workers_note = placeholder(css_classes=["bf-workers-note"], margin=(14, 10))
         session.param.watch(self._page_changed, "page")
@@ -108,7 +113,8 @@ class RunsPage(pn.viewable.Viewer):
         if self._layout is None:
             self._layout = pn.Column(
                 pn.Row(self.status_filter, self.bed_filter, self.sweep_filter, sizing_mode="stretch_width"),
-                pn.Row(self.open_button, self.cancel_button, self.rerun_button, self.compare_button, self.note,
+                pn.Row(self.open_button, self.cancel_button, self.rerun_button, self.compare_button,
+                       self.export_button, self.note,
                        self.workers_note, sizing_mode="stretch_width"),
                 self.table, css_classes=["bf-runs-page"], sizing_mode="stretch_width")
             self.start()
@@ -126,6 +132,10 @@ class RunsPage(pn.viewable.Viewer):
             self.poller = None
 
     # -- reading the database --------------------------------------------------------------------------------
+    def export_csv(self) -> io.BytesIO:
+        """The runs the filters show, with every input and result (``pipeline.runs.export``), as a CSV file."""
+        return io.BytesIO(export_runs(None, "csv", services=self.services, **self.filters()))
+
     def filters(self) -> dict[str, Any]:
         return {"status": list(self.status_filter.value) or None, "bed": self.bed_filter.value or None,
                 "sweep": self.sweep_filter.value or None, "limit": self.LIMIT}

@@ -4,6 +4,7 @@ from the command line."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -32,16 +33,35 @@ def runs_command(
     sweep: SweepOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (newest first).")] = 50,
     json_output: JsonOption = False,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Export the runs with every input and "
+                                               "result, SI units in the column names: csv or parquet.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the export here (CSV: default "
+                                                "standard output; Parquet needs a file).")] = None,
 ) -> None:
-    """List recorded runs, newest first."""
+    """List recorded runs, newest first; or export them (--format csv|parquet)."""
     from ..db import RunStatus
     from ..db.queries import run_row
     from ..runs import RunError, list_runs
+    from ..runs.export import FORMATS, ExportError, export_runs
 
     for value in status or []:
         if value not in RunStatus.__members__:
             raise RunError(f"unknown status {value!r}; use one of {', '.join(RunStatus.__members__)}")
-    runs = list_runs(status=status or None, bed=bed, sweep=sweep, limit=limit)
+    filters = {"status": status or None, "bed": bed, "sweep": sweep, "limit": limit}
+    if fmt is not None or out is not None:
+        fmt = fmt or (out.suffix.lstrip(".").lower() if out and out.suffix else "csv")
+        if fmt not in FORMATS:
+            raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+        if fmt == "parquet" and out is None:
+            raise ExportError("a Parquet export is binary: name a file with --out")
+        data = export_runs(out, fmt, **filters)
+        if out is None:  # the exact CSV into a pipe or file; escaped on a terminal (names may hold escape codes)
+            text = data.decode("utf-8")
+            echo(text.rstrip("\n")) if sys.stdout.isatty() else typer.echo(text, nl=False)
+        else:
+            echo(f"exported runs to {out} ({len(data):,} bytes)", err=True)
+        return
+    runs = list_runs(**filters)
     if json_output:
         echo_json([{k: _plain(v) for k, v in run_row(r).items()} for r in runs])
         return

@@ -176,6 +176,13 @@ class Sweep(Base):
 
     simulations: Mapped[list[Simulation]] = relationship(back_populates="sweep")
 
+    def _repr_html_(self) -> str:
+        from ..results.presentation import html_table
+
+        values = ", ".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in (self.values or []))
+        return html_table(f"Sweep {self.id}: {self.name}", [("Parameter", self.parameter), ("Values", values),
+                                                            ("Created by", self.created_by or "")])
+
 
 class Simulation(Base):
     """A run: its inputs, its life (status, progress, heartbeat, worker), its results and its provenance."""
@@ -249,6 +256,19 @@ class Simulation(Base):
 
     def __repr__(self) -> str:
         return f"Simulation(id={self.id}, status={self.status.value}, stage={self.stage!r})"
+
+    def _repr_html_(self) -> str:
+        from ..results.presentation import ValueRow, html_table
+
+        rows = [ValueRow("status", "Status", self.status.value), ValueRow("stage", "Stage", self.stage or ""),
+                ValueRow("progress", "Progress", 100.0 * (self.progress or 0.0), "%", 3),
+                ValueRow("re_p", "Reₚ", self.re_p), ValueRow("aspect_ratio", "D/d", self.aspect_ratio),
+                ValueRow("cells", "Cells", self.cells), ValueRow("dp_dz", "Δp/L", self.dp_dz, "Pa/m", 5),
+                ValueRow("ratio_ergun", "CFD / Ergun", self.ratio_ergun, digits=3),
+                ValueRow("ratio_eisfeld_schnitzlein", "CFD / Eisfeld–Schnitzlein", self.ratio_eisfeld_schnitzlein,
+                         digits=3),
+                ValueRow("error", "Error", self.error or None)]
+        return html_table(f"Run {self.id}" + (f" ({self.created_by})" if self.created_by else ""), rows)
 
     @property
     def dp_dz_uncertainty(self) -> float | None:

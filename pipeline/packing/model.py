@@ -203,6 +203,12 @@ class Packing:
 
         return overlaps(self, tolerance)
 
+    def _repr_html_(self) -> str:
+        from ..results.presentation import html_table, packing_rows
+        from .report import PackingReport
+
+        return html_table(f"Packing of {self.count} {self.kind}s", packing_rows(PackingReport.of(self)))
+
     def coordination_number(self, tolerance: float = 0.01) -> float:
         """Mean number of particle neighbours whose surfaces are within ``tolerance`` × d."""
         from .metrics import coordination_number

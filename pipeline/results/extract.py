@@ -125,6 +125,13 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def _repr_html_(self) -> str:
+        from .presentation import correlation_rows, html_table, result_rows
+
+        ratios = [(f"CFD / {row.label} (as meshed)", f"{row.ratio_meshed:.3f}") for row in correlation_rows(self)]
+        title = f"Run {self.run_id}" if self.run_id is not None else "Result"
+        return html_table(title, [*result_rows(self), *ratios, *(("⚠", w) for w in self.warnings())])
+
     def save(self, path: Path | None = None) -> Path:
         target = Path(path) if path else Path(self.case_dir) / RESULTS_FILE
         target.write_text(json.dumps(self.to_dict(), indent=2))

@@ -9,7 +9,9 @@ CLI, the dashboard and the report alike (each only lays these out its own way: t
 
 from __future__ import annotations
 
+import html
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +59,16 @@ class ValueRow:
         """The value with its unit (``–`` alone when missing)."""
         shown = format_value(self.value, self.digits)
         return shown if shown == MISSING or not self.unit else f"{shown} {self.unit}"
+
+
+def html_table(title: str, rows: Iterable[ValueRow | tuple[str, str]]) -> str:
+    """A small HTML table (a title, then label/value rows; every text escaped): how bedflow's objects show
+    themselves in Jupyter (``_repr_html_``)."""
+    cells = "".join(
+        f'<tr><th style="text-align:left;padding-right:1em">{html.escape(label)}</th>'
+        f'<td style="text-align:left">{html.escape(text)}</td></tr>'
+        for label, text in ((row.label, row.text) if isinstance(row, ValueRow) else row for row in rows))
+    return f'<table><caption style="text-align:left"><b>{html.escape(title)}</b></caption>{cells}</table>'
 
 
 def _percent(share: float) -> float:

@@ -29,6 +29,11 @@ class SweepRuns:
     id: int
     run_ids: tuple[int, ...]
 
+    def _repr_html_(self) -> str:
+        from ..results.presentation import html_table
+
+        return html_table(f"Sweep {self.id}", [("Runs", ", ".join(map(str, self.run_ids)))])
+
 
 def sweep_name(spec: BedSpec, parameter: str, name: str | None = None) -> str:
     """A sweep's name: ``name`` checked like a bed's (one line of at most 200 printable characters), or by

@@ -122,6 +122,11 @@ class BedSpec(param.Parameterized):
         """How this bed's contacts are removed before meshing (``auto`` resolved for its particle kind)."""
         return self.packing.treatment(self.particles.kind)
 
+    def _repr_html_(self) -> str:
+        from ..results.presentation import html_table
+
+        return html_table(f"Bed {self.name}", self.summary().items())
+
     def summary(self) -> dict[str, str]:
         """A few human-readable lines describing the bed (CLI, dashboard, reports)."""
         bed, p, cfd = self.bed, self.particles, self.cfd

@@ -21,16 +21,20 @@ from ..units import DIMENSIONLESS, Dimension, dimension_of
 class Quantity(param.Number):
     """A real number with a physical unit; the value is always stored in SI.
 
-    ``unit`` is the canonical SI symbol (``"m"``, ``"Pa.s"``, ...).
+    ``unit`` is the canonical SI symbol (``"m"``, ``"Pa.s"``, ...). A ``magnitude`` field's direction is fixed
+    (gravity acts downward), so a negative value (``gravity = -9.81 m/s2``, as Blender and most people write it)
+    is read as its magnitude.
     """
 
-    __slots__ = ["unit"]
+    __slots__ = ["unit", "magnitude"]
 
-    _slot_defaults = dict(param.Number._slot_defaults, unit=None)
+    _slot_defaults = dict(param.Number._slot_defaults, unit=None, magnitude=False)
 
-    def __init__(self, default: Any = param.Undefined, *, unit: Any = param.Undefined, **params: Any) -> None:
+    def __init__(self, default: Any = param.Undefined, *, unit: Any = param.Undefined,
+                 magnitude: Any = param.Undefined, **params: Any) -> None:
         super().__init__(default=default, **params)
         self.unit = unit
+        self.magnitude = magnitude
 
 
 #: The longest value of a one-line text field (characters): the spec's name, a wall material, ...
@@ -138,6 +142,8 @@ def coerce(parameter: param.Parameter, value: Any) -> Any:
         value = float(value) + 0.0  # + 0.0 folds -0.0 into 0.0: equal specs, equal digests
         if not math.isfinite(value):
             raise ValueError(f"must be a finite number, got {value!r}")
+        if getattr(parameter, "magnitude", False):
+            value = abs(value)
         _check_bounds(parameter, value)
         return value
     if isinstance(parameter, param.ListSelector):

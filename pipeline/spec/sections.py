@@ -145,7 +145,8 @@ class PackingSection(Section):
         objects=PACKING_METHODS,
         doc="Packing engine: native (fast, spheres) or rigid_body (Blender physics).",
     )
-    gravity = Quantity(9.81, unit="m/s2", bounds=(0, 100), inclusive_bounds=(False, True), doc="Gravitational acceleration.")
+    gravity = Quantity(9.81, unit="m/s2", bounds=(0, 100), inclusive_bounds=(False, True), magnitude=True,
+                       doc="Gravitational acceleration, acting downward (-z): 9.81 and -9.81 m/s2 are the same.")
     substeps = param.Integer(20, bounds=(1, 1000), doc="Physics substeps per frame (rigid body).")
     iterations = param.Integer(20, bounds=(1, 1000), doc="Constraint solver iterations per step (rigid body).")
     damping = param.Number(
