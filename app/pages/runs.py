@@ -101,7 +101,7 @@ class RunsPage(pn.viewable.Viewer):
         self.rerun_button.on_click(self._rerun_clicked)
         self.compare_button.on_click(self._compare_clicked)
         self.export_button = pn.widgets.FileDownload(
-            callback=self.export_csv, filename="bedflow-runs.csv", label="Export CSV", button_type="default",
+            callback=self.export_csv, filename="bedflow-runs.csv", label="Export CSV", color="default",
             css_classes=["bf-export-runs"], width=130)
         self.note = placeholder(css_classes=["bf-runs-note"], margin=(14, 10))
         self.workers_note = placeholder(css_classes=["bf-workers-note"], margin=(14, 10))
