@@ -1,7 +1,8 @@
 """The bedflow dashboard: ``bedflow serve`` (or ``panel serve app/main.py``).
 
-A template with a sidebar; four pages built lazily per session (see :mod:`app.pages`). The page
-and the run shown are kept in the URL (``?page=run&run=12``), so links to a run work.
+A template with a sidebar; four pages built lazily per session (see :mod:`app.pages`). The page, the run shown,
+the runs compared and the Runs page's filters are kept in the URL (``?page=run&run=12``,
+``?page=runs&status=["failed"]``; :data:`app.session.URL_STATE`), so a reload keeps them and links share them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from app.pages.compare import ComparePage
 from app.pages.define import DefinePage
 from app.pages.run import RunPage
 from app.pages.runs import RunsPage
-from app.session import PAGES, AppSession
+from app.session import PAGES, URL_STATE, AppSession
 from pipeline.runs import Services
 
 pn.extension("tabulator", "vtk", "codeeditor", notifications=True, sizing_mode="stretch_width",
@@ -42,7 +43,7 @@ def create_app(services: Services | None = None) -> pn.template.FastListTemplate
         session.param.page, options={LABELS[p]: p for p in PAGES}, orientation="vertical", button_type="primary",
         button_style="outline", name="", sizing_mode="stretch_width")
     if pn.state.location is not None:
-        pn.state.location.sync(session, {"page": "page", "run_id": "run"})
+        pn.state.location.sync(session, URL_STATE)
     who = pn.pane.HTML(f"Signed in as <b>{html.escape(session.user)}</b>" if session.user else "", margin=(20, 10))
     fix = VTKRemovalFix(width=0, height=0, margin=0)  # every page with 3D (also direct links to a run)
     return pn.template.FastListTemplate(

@@ -16,14 +16,21 @@ from pipeline.errors import BedflowError
 from pipeline.runs import Services, open_services
 
 PAGES = ("define", "runs", "run", "compare")
+#: The session's state in the URL's query: parameter → query name (``?page=runs&status=["failed"]&bed=dash``).
+URL_STATE = {"page": "page", "run_id": "run", "compare_ids": "compare", "runs_status": "status", "runs_bed": "bed",
+             "runs_sweep": "sweep"}
 
 
 class AppSession(param.Parameterized):
-    """The state of one session: the page shown, the run opened, the runs picked for comparison."""
+    """The state of one session: the page shown, the run opened, the runs picked for comparison, the Runs page's
+    filters. All of it is kept in the page's URL (:data:`URL_STATE`), so a reload keeps it and a link shares it."""
 
     page = param.Selector(default="define", objects=list(PAGES), doc="The page shown.")
     run_id = param.Integer(default=None, allow_None=True, doc="The run shown on the run page.")
     compare_ids = param.List(default=[], item_type=int, doc="Runs picked for the compare page.")
+    runs_status = param.List(default=[], item_type=str, doc="The Runs page's status filter (none: all).")
+    runs_bed = param.String(default="", doc="The Runs page's bed filter ('': all beds).")
+    runs_sweep = param.Integer(default=0, doc="The Runs page's sweep filter (0: all runs).")
 
     def __init__(self, services: Services | None = None, user: str | None = None, **params: Any) -> None:
         super().__init__(**params)

@@ -181,3 +181,23 @@ def test_an_invalid_bed_text_shows_its_line_and_column(served_app, page, tmp_pat
     assert "mmm" in text(error) and "mmm" in text(page.locator(".bf-bed-editor").first)
     assert page.locator(".bf-run button").first.is_disabled()
     page.screenshot(path=str(tmp_path / "invalid-bed.png"), full_page=True)
+
+
+def test_the_runs_filters_are_in_the_url(served_app, page):
+    """A link sets the Runs page's filters, and changing one rewrites the address (so a reload keeps it; the
+    address is read from the page: Playwright's page.url does not follow the history API)."""
+    app = served_app()
+    page.goto(f'{app.url}/?page=runs&status=["failed"]&bed=lab-bed-7')
+    bed = page.locator(".bf-filter-bed select").first
+    bed.wait_for(timeout=20_000)
+    deadline = time.monotonic() + 20
+    while bed.input_value() != "lab-bed-7":
+        assert time.monotonic() < deadline, (bed.input_value(), page.url)
+        time.sleep(0.3)
+    assert "failed" in text(page.locator(".bf-filter-status").first)
+    bed.select_option(label="all beds")
+    deadline = time.monotonic() + 20
+    while "lab-bed-7" in page.evaluate("window.location.search"):
+        assert time.monotonic() < deadline, (page.url, page.evaluate("window.location.search"))
+        time.sleep(0.3)
+    assert "failed" in page.evaluate("window.location.search")  # the other filter stays in the address

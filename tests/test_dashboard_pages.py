@@ -156,6 +156,31 @@ def test_the_runs_table_lists_every_run_with_its_status_and_groups_the_sweep(rec
         assert page.workers_note.object == "· 1 worker alive, 2 processes"
 
 
+def test_the_runs_filters_live_in_the_session_and_so_in_the_url(recorded, session):
+    """The filters are session state that app.main syncs with the URL's query: a link sets them, a change of a
+    filter writes them back (the URL follows), back and forward set them again; a bed no run has is shown."""
+    from app.pages.runs import RunsPage
+    from app.session import URL_STATE
+
+    assert {"status", "bed", "sweep", "compare", "page", "run"} == set(URL_STATE.values())
+    session.param.update(runs_status=["succeeded"], runs_bed="dash", runs_sweep=recorded.sweep)  # as a link does
+    page = RunsPage(session)
+    pn.panel(page)
+    asyncio.run(page.refresh(full=True))
+    assert (page.status_filter.value, page.bed_filter.value, page.sweep_filter.value) == (
+        ["succeeded"], "dash", recorded.sweep)
+    wanted = list_runs(status="succeeded", bed="dash", sweep=recorded.sweep, services=recorded.services)
+    assert wanted and set(page.table.value.index) == {run.id for run in wanted}
+    page.sweep_filter.value = 0  # widened by hand: the session, and so the URL, follow
+    assert session.runs_sweep == 0 and session.runs_status == ["succeeded"]
+    assert set(page.table.value.index) == {r.id for r in list_runs(status="succeeded", bed="dash",
+                                                                     services=recorded.services)}
+    session.runs_status = ["queued"]  # back or forward in the browser
+    assert page.status_filter.value == ["queued"]
+    session.runs_bed = "no-such-bed"  # a link naming a bed this database lacks: shown, with no runs
+    assert page.bed_filter.value == "no-such-bed" and page.table.value.empty
+
+
 @pytest.mark.slow
 def test_the_runs_table_follows_the_database(recorded, session):
     from app.pages.runs import RunsPage

@@ -26,6 +26,19 @@ from pipeline.jobs.heartbeats import describe_workers
 from pipeline.runs.export import export_runs
 
 
+def _bed_options(beds: list[str], chosen: str) -> dict[str, str]:
+    """The bed filter's choices: all beds, each recorded bed, and the chosen one even if none is recorded (a link
+    may name a bed this database does not hold: it shows no runs, it is not refused)."""
+    return {"all beds": "", **{name: name for name in beds}, **({chosen: chosen} if chosen and chosen not in beds
+                                                                  else {})}
+
+
+def _sweep_options(sweeps: dict[int, str], chosen: int) -> dict[str, int]:
+    """The sweep filter's choices: all runs, each sweep (id → label), and the chosen one even if unknown."""
+    return {"all runs": 0, **{label: i for i, label in sweeps.items()},
+            **({f"#{chosen}": chosen} if chosen and chosen not in sweeps else {})}
+
+
 def _empty_frame() -> pd.DataFrame:
     frame = pd.DataFrame({name: pd.Series(dtype=object) for name in RUN_TABLE_COLUMNS})
     frame.index = pd.Index([], dtype="int64", name="id")
@@ -60,15 +73,18 @@ class RunsPage(pn.viewable.Viewer):
         self.poller: Any = None
         self.refreshes = 0  # table reads applied (for tests and the "updated" note)
 
+        # The filters start from the session's (the URL's) and write back to it (see app.session.URL_STATE).
+        statuses = [s.value for s in RunStatus]
         self.status_filter = pn.widgets.MultiChoice(
-            label="Status", options=[s.value for s in RunStatus], placeholder="all statuses",
-            css_classes=["bf-filter-status"], width=260)
-        self.bed_filter = pn.widgets.Select(label="Bed", options={"all beds": ""}, css_classes=["bf-filter-bed"],
-                                            width=220)
-        self.sweep_filter = pn.widgets.Select(label="Sweep", options={"all runs": 0},
-                                              css_classes=["bf-filter-sweep"], width=260)
+            label="Status", options=statuses, placeholder="all statuses", css_classes=["bf-filter-status"],
+            width=260, value=[s for s in session.runs_status if s in statuses])
+        self.bed_filter = pn.widgets.Select(label="Bed", options=_bed_options([], session.runs_bed),
+                                            value=session.runs_bed, css_classes=["bf-filter-bed"], width=220)
+        self.sweep_filter = pn.widgets.Select(label="Sweep", options=_sweep_options({}, session.runs_sweep),
+                                              value=session.runs_sweep, css_classes=["bf-filter-sweep"], width=260)
         for widget in (self.status_filter, self.bed_filter, self.sweep_filter):
             widget.param.watch(self._filters_changed, "value")
+        session.param.watch(self._session_filters_changed, ["runs_status", "runs_bed", "runs_sweep"])
 
         self.table = pn.widgets.Tabulator(
             _empty_frame(), css_classes=["bf-runs-table"], selectable="checkbox", show_index=True, disabled=True,
@@ -177,15 +193,27 @@ class RunsPage(pn.viewable.Viewer):
                                                                    if shown >= self.LIMIT else "")
 
     def _set_options(self, beds: list[str], sweeps: dict[int, str]) -> None:
-        bed_options = {"all beds": "", **{name: name for name in beds}}
+        bed_options = _bed_options(beds, self.bed_filter.value)
         if bed_options != self.bed_filter.options:
             self.bed_filter.options = bed_options
-        sweep_options = {"all runs": 0, **{label: i for i, label in sweeps.items()}}
+        sweep_options = _sweep_options(sweeps, self.sweep_filter.value)
         if sweep_options != self.sweep_filter.options:
             self.sweep_filter.options = sweep_options
 
     def _filters_changed(self, *_: Any) -> None:
+        self.session.param.update(runs_status=list(self.status_filter.value), runs_bed=self.bed_filter.value or "",
+                                  runs_sweep=int(self.sweep_filter.value or 0))
         soon(self._refresh_all)
+
+    def _session_filters_changed(self, *_: Any) -> None:
+        """The URL changed the filters (back, forward, a link): show them."""
+        session = self.session
+        if session.runs_bed not in self.bed_filter.options.values():
+            self.bed_filter.options = {**self.bed_filter.options, session.runs_bed: session.runs_bed}
+        if session.runs_sweep not in self.sweep_filter.options.values():
+            self.sweep_filter.options = {**self.sweep_filter.options, f"#{session.runs_sweep}": session.runs_sweep}
+        self.status_filter.value = [s for s in session.runs_status if s in self.status_filter.options]
+        self.bed_filter.value, self.sweep_filter.value = session.runs_bed, session.runs_sweep
 
     async def _refresh_all(self) -> None:
         await self.refresh(full=True)
