@@ -163,6 +163,14 @@ def test_the_runs_filters_live_in_the_session_and_so_in_the_url(recorded, sessio
     from app.session import URL_STATE
 
     assert {"status", "bed", "sweep", "compare", "page", "run"} == set(URL_STATE.values())
+    from panel.io.location import Location
+
+    from app.session import AppSession
+
+    linked = AppSession(services=recorded.services, user="tester")  # what a link's query gives a new session
+    Location(search='?page=compare&compare=[3,4]&status=["failed"]&bed=dash&sweep=2').sync(linked, URL_STATE)
+    assert (linked.page, linked.compare_ids, linked.runs_status, linked.runs_bed, linked.runs_sweep) == (
+        "compare", [3, 4], ["failed"], "dash", 2)
     session.param.update(runs_status=["succeeded"], runs_bed="dash", runs_sweep=recorded.sweep)  # as a link does
     page = RunsPage(session)
     pn.panel(page)
