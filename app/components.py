@@ -308,13 +308,17 @@ def _stored_log(services: Services, run_id: int) -> Artifact | None:
 
 
 def residual_history(services: Services, run: Simulation) -> dict[str, list[tuple[int, float]]] | None:
-    """The solver's residuals: from the log in the local work folder while the run is not finished, from the
-    stored ``log.simpleFoam`` once it is. ``None`` if there is no solver log (yet). Blocking."""
+    """The solver's residuals: while the run is not finished, from the log in its folder when the worker is this
+    machine, else from the history the solve writes to the run's row every few seconds; from the stored
+    ``log.simpleFoam`` once it is finished. ``None`` if there is none (yet). Blocking."""
     from pipeline.openfoam.logs import residual_history as parse
 
     if not run.status.finished:
         log = recorded_folder(run, services).solver_log
-        return parse(log) if log.is_file() else None
+        if log.is_file():
+            return parse(log)
+        live = run.residuals or {}
+        return {name: [(int(i), float(r)) for i, r in points] for name, points in live.items()} or None
     stored = _stored_log(services, run.id)
     if stored is None:
         return None

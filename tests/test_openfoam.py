@@ -403,3 +403,14 @@ def test_parallel_run(tmp_path: Path) -> None:
     text = log.read_text()
     assert "nProcs : 2" in text
     assert "Mesh OK." in text
+
+
+def test_a_long_residual_history_is_thinned_for_the_run_row_keeping_its_last_point() -> None:
+    from pipeline.openfoam.logs import LIVE_POINTS, thinned
+
+    long = {"p": [(i, 1.0 / i) for i in range(1, 2001)], "Ux": [(1, 0.5)], "k": []}
+    kept = thinned(long)
+    assert len(kept["p"]) <= LIVE_POINTS + 1 and kept["p"][0] == [1, 1.0] and kept["p"][-1] == [2000, 1.0 / 2000]
+    assert kept["Ux"] == [[1, 0.5]] and kept["k"] == []
+    assert thinned({"p": long["p"][:10]})["p"] == [[i, r] for i, r in long["p"][:10]]  # short: all of it
+

@@ -331,6 +331,9 @@ class RunPage(pn.viewable.Viewer):
     async def _live_residuals(self, run: Simulation, token: int) -> None:
         log = recorded_folder(run, self.services).solver_log
         seen = await asyncio.to_thread(_stat, log)
+        if seen is None and run.residuals:  # solving on another machine: the history its worker writes to the row
+            seen = tuple((name, len(points), points[-1][0] if points else None)
+                         for name, points in sorted(run.residuals.items()))
         if seen is None or seen == self._log_seen:
             return
         loop = asyncio.get_running_loop()

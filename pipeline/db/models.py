@@ -228,6 +228,10 @@ class Simulation(Base):
     #: The run folder its stages worked in, on the worker's machine (``host:`` is in ``worker``): a local copy
     #: that :func:`pipeline.runs.run_folder` reads instead of fetching the run's archives again.
     folder: Mapped[str] = mapped_column(String(4096), default="", server_default="")
+    #: The solver's initial residuals so far, ``{field: [[iteration, residual], ...]}`` (at most
+    #: :data:`pipeline.openfoam.logs.LIVE_POINTS` per field), written every few seconds while the run solves:
+    #: what a dashboard on another machine than the worker shows live.
+    residuals: Mapped[dict[str, Any] | None] = mapped_column(default=None, nullable=True)
     process_group: Mapped[int | None]
     error: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(200), default="")

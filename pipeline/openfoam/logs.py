@@ -209,3 +209,21 @@ def residual_history(log: str | Path) -> dict[str, list[tuple[int, float]]]:
             seen.add(parsed["field"])
             history.setdefault(parsed["field"], {})[iteration] = parsed["initial"]
     return {field: sorted(values.items()) for field, values in history.items()}
+
+
+#: Points per field kept by :func:`thinned` (what a running solve publishes for dashboards elsewhere).
+LIVE_POINTS = 400
+
+
+def thinned(history: dict[str, list[tuple[int, float]]], points: int = LIVE_POINTS) -> dict[str, list[list[float]]]:
+    """A residual history with at most ``points`` evenly spread iterations per field, the last always kept, as
+    plain lists (JSON): small enough to write to a database row every few seconds."""
+    kept: dict[str, list[list[float]]] = {}
+    for name, values in history.items():
+        step = max(1, -(-len(values) // points))
+        chosen = values[::step]
+        if values and chosen[-1] != values[-1]:
+            chosen.append(values[-1])
+        kept[name] = [[int(i), float(r)] for i, r in chosen]
+    return kept
+

@@ -28,6 +28,7 @@ from ..db.records import add_artifacts, new_simulation, upload
 from ..errors import BedflowError
 from ..folder import RunFolder
 from ..limits import Limits, StageTimeLimit, check_run, check_user_runs
+from ..openfoam.logs import residual_history, thinned
 from ..packing import with_engine
 from ..progress import ProgressCallback, no_progress
 from ..provenance import provenance
@@ -39,6 +40,8 @@ from .stages import STAGE_FUNCTIONS, STAGES, TARGETS, Carried, StageContext, rec
 HEARTBEAT_SECONDS = 5.0
 CANCEL_POLL_SECONDS = 1.0
 PROGRESS_SECONDS = 1.0
+#: Seconds between two writes of a running solve's residual history to its row.
+RESIDUALS_SECONDS = 3.0
 
 
 class RunError(BedflowError):
@@ -161,13 +164,16 @@ def update_run(found: Services, run_id: int, **columns: Any) -> None:
 
 
 class _Progress:
-    """Forwards stage progress to the caller at once and to the simulation row at most once a second."""
+    """Forwards stage progress to the caller at once and to the simulation row at most once a second; with a
+    ``solver_log``, the residual history so far goes to the row too, every :data:`RESIDUALS_SECONDS` (dashboards
+    on other machines than the worker show it live)."""
 
     def __init__(self, found: Services, run_id: int, stage: str, span: tuple[float, float],
-                 forward: ProgressCallback, guard: RunGuard) -> None:
+                 forward: ProgressCallback, guard: RunGuard, solver_log: Path | None = None) -> None:
         self.found, self.run_id, self.stage, self.span, self.forward = found, run_id, stage, span, forward
-        self.guard = guard
+        self.guard, self.solver_log = guard, solver_log
         self._written = 0.0
+        self._published = 0.0
 
     def __call__(self, fraction: float, message: str) -> None:
         self.guard.check()  # in-process work (the native packer) stops here when the run is cancelled
@@ -177,7 +183,17 @@ class _Progress:
         now = time.monotonic()
         if now - self._written >= PROGRESS_SECONDS or fraction >= 1.0:
             self._written = now
-            self.guard.write(progress=overall, message=message[:2000], stage=self.stage, heartbeat_at=utcnow())
+            columns: dict[str, Any] = {}
+            if self.solver_log is not None and (now - self._published >= RESIDUALS_SECONDS or fraction >= 1.0):
+                self._published = now
+                columns["residuals"] = self.residuals()
+            self.guard.write(progress=overall, message=message[:2000], stage=self.stage, heartbeat_at=utcnow(),
+                             **columns)
+
+    def residuals(self) -> dict[str, list[list[float]]] | None:
+        """The solver log's residual history so far, thinned (``None`` before the log exists)."""
+        log = self.solver_log
+        return thinned(residual_history(log)) if log is not None and log.is_file() else None
 
 
 class RunCancelled(BedflowError):
@@ -298,7 +314,11 @@ class RecordedStages:
         with RunGuard(found, run_id, claim=self.claim, stage=name,
                       limit=found.settings.limits.max_stage_seconds) as guard:
             guard.write(stage=name, progress=span[0], message=f"{name} started", folder=str(carried.folder.root))
-            context = StageContext(run_id, carried, found, _Progress(found, run_id, name, span, progress, guard))
+            solver_log = carried.folder.solver_log if name == "solve" else None
+            if solver_log is not None:
+                guard.write(residuals=None)  # not the history of an earlier attempt
+            reporter = _Progress(found, run_id, name, span, progress, guard, solver_log)
+            context = StageContext(run_id, carried, found, reporter)
             try:
                 guard.check()
                 STAGE_FUNCTIONS[name](context)
@@ -316,8 +336,9 @@ class RecordedStages:
                     raise StageTimeLimit(name, guard.limit or 0.0) from error
                 raise
             timings[name] = carried.seconds[name] = time.perf_counter() - started
+            final = {"residuals": reporter.residuals()} if solver_log is not None else {}
             guard.write(completed_stage=name, progress=span[1], timings=timings, heartbeat_at=utcnow(),
-                        process_group=None)
+                        process_group=None, **final)
             guard.check()  # cancelled or taken over before its completion was recorded: the result is dropped
 
 
