@@ -32,8 +32,8 @@ from pipeline.errors import BedflowError
 from pipeline.results.extract import RunResult
 from pipeline.openfoam import MeshQuality
 from pipeline.results.presentation import ValueRow, correlation_rows, mesh_rows, result_rows
-from pipeline.folder import SOLVER_LOG, RunFolder
-from pipeline.runs import Services, fetch_artifacts, recorded_folder, run_artifacts
+from pipeline.folder import RunFolder
+from pipeline.runs import Services, fetch_artifacts, recorded_folder, run_residuals
 from pipeline.runs.catalog import SweepInfo, list_sweeps, run_listing, run_rows
 from pipeline.runs import run_folder as fetched_run_folder
 
@@ -302,27 +302,9 @@ def compare_table(runs: Iterable[Simulation]) -> "pd.DataFrame":
     return pd.DataFrame(rows).set_index("Run") if rows else pd.DataFrame(columns=["Run"]).set_index("Run")
 
 
-def _stored_log(services: Services, run_id: int) -> Artifact | None:
-    found = [a for a in run_artifacts(run_id, "log", services=services) if a.name == SOLVER_LOG]
-    return found[0] if found else None
-
-
 def residual_history(services: Services, run: Simulation) -> dict[str, list[tuple[int, float]]] | None:
-    """The solver's residuals: while the run is not finished, from the log in its folder when the worker is this
-    machine, else from the history the solve writes to the run's row every few seconds; from the stored
-    ``log.simpleFoam`` once it is finished. ``None`` if there is none (yet). Blocking."""
-    from pipeline.openfoam.logs import residual_history as parse
-
-    if not run.status.finished:
-        log = recorded_folder(run, services).solver_log
-        if log.is_file():
-            return parse(log)
-        live = run.residuals or {}
-        return {name: [(int(i), float(r)) for i, r in points] for name, points in live.items()} or None
-    stored = _stored_log(services, run.id)
-    if stored is None:
-        return None
-    return parse(services.store.get_bytes(stored.key).decode("utf-8", errors="replace"))
+    """:func:`pipeline.runs.run_residuals` (blocking)."""
+    return run_residuals(run, services=services)
 
 
 async def finished_residuals(services: Services, run: Simulation) -> dict[str, list[tuple[int, float]]] | None:
@@ -596,7 +578,7 @@ def quality_table(quality: MeshQuality, resolution: int | None = None) -> "pd.Da
     return rows_frame(mesh_rows(quality, resolution))
 
 
-__all__ = ["MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_COLUMNS", "SCENE_KINDS", "SOLVER_LOG",
+__all__ = ["MAX_SCENE_BYTES", "NO_SWEEP", "POLL_MS", "RUN_TABLE_COLUMNS", "SCENE_KINDS",
            "ErrorOnce", "PlotSlot", "SceneData", "SceneTooLarge", "SceneView", "SharedCache", "Text",
            "build_scene", "compare_table", "correlation_table", "download_widget", "finished_residuals",
            "packing_of", "porosity_plot", "quality_table", "rows_frame", "residual_history", "result_of",

@@ -149,11 +149,11 @@ def test_cancel_stops_a_running_solve_and_keeps_its_logs(sqlite_env, workers, be
     solver = get_run(run_id).process_group
     # the residuals so far reach the run's row while it solves: what a dashboard on another machine shows
     wait_for(lambda: (get_run(run_id).residuals or {}).get("p"), timeout=60, what="live residuals on the row")
-    from app.components import residual_history
+    from pipeline.runs import run_residuals
 
     elsewhere = get_run(run_id)
     elsewhere.folder = "/nonexistent/run"  # as seen from a machine without the worker's folder (not saved)
-    live = residual_history(open_services(Settings.from_env(sqlite_env, dotenv=None)), elsewhere)
+    live = run_residuals(elsewhere, services=open_services(Settings.from_env(sqlite_env, dotenv=None)))
     assert {"p", "Ux", "Uz"} <= set(live) and all(r > 0 for _, r in live["p"])
     assert [i for i, _ in live["p"]] == sorted(i for i, _ in live["p"])
     cancelled = subprocess.run([*bedflow_cmd, "cancel", str(run_id), "--json"], env={**os.environ, **sqlite_env},

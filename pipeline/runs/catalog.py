@@ -220,6 +220,27 @@ def run_folder(run_id: int, *, services: Services | None = None) -> RunFolder:
     return materialize(StageContext(run_id, Carried(BedSpec.from_dict(run.spec), where), found, no_progress))
 
 
+def run_residuals(run: Simulation, *, services: Services | None = None) -> dict[str, list[tuple[int, float]]] | None:
+    """The solver's initial residuals of a run, ``{field: [(iteration, residual), ...]}``: while it is not
+    finished, from the solver's log in its folder when the worker is this machine, else from the history the solve
+    writes to its row every few seconds; once it is finished, from its stored ``log.simpleFoam``. ``None`` if there
+    is none (yet)."""
+    from ..folder import SOLVER_LOG
+    from ..openfoam.logs import residual_history
+
+    found = services or open_services()
+    if not run.status.finished:
+        log = recorded_folder(run, found).solver_log
+        if log.is_file():
+            return residual_history(log)
+        live = run.residuals or {}
+        return {name: [(int(i), float(r)) for i, r in points] for name, points in live.items()} or None
+    stored = [a for a in run_artifacts(run.id, "log", services=found) if a.name == SOLVER_LOG]
+    if not stored:
+        return None
+    return residual_history(found.store.get_bytes(stored[0].key).decode("utf-8", errors="replace"))
+
+
 def missing_artifacts(*, services: Services | None = None) -> list[Artifact]:
     """Artifact rows whose object is not in the store (there should be none)."""
     from sqlalchemy import select

@@ -313,10 +313,10 @@ class RecordedStages:
         started = time.perf_counter()
         with RunGuard(found, run_id, claim=self.claim, stage=name,
                       limit=found.settings.limits.max_stage_seconds) as guard:
-            guard.write(stage=name, progress=span[0], message=f"{name} started", folder=str(carried.folder.root))
             solver_log = carried.folder.solver_log if name == "solve" else None
-            if solver_log is not None:
-                guard.write(residuals=None)  # not the history of an earlier attempt
+            fresh = {"residuals": None} if solver_log is not None else {}  # not the history of an earlier attempt
+            guard.write(stage=name, progress=span[0], message=f"{name} started", folder=str(carried.folder.root),
+                        **fresh)
             reporter = _Progress(found, run_id, name, span, progress, guard, solver_log)
             context = StageContext(run_id, carried, found, reporter)
             try:
