@@ -3,8 +3,8 @@
 #   bedflow serve --address 0.0.0.0      the dashboard and GET /health (the default command; needs BEDFLOW_AUTH)
 #   bedflow worker -w N                  a Huey consumer running queued stages (serves no HTTP)
 # The install steps are scripts/setup.sh's, the same that `make` (and so CI) runs, one layer per step and
-# ordered by how often their inputs change: Debian packages, then the Python dependencies (pyproject.toml
-# only), then the source. A source edit rebuilds the last layers only.
+# ordered by how often their inputs change: Debian packages, then the Python dependencies (the lock
+# file only), then the source. A source edit rebuilds the last layers only.
 FROM docker.io/library/debian:12.12-slim
 
 ENV DEBIAN_FRONTEND=noninteractive \
@@ -32,8 +32,8 @@ RUN bash scripts/setup.sh apt \
  && useradd --create-home --uid 1000 --shell /usr/sbin/nologin bedflow \
  && install -d -o bedflow -g bedflow /data
 
-# 2. Python dependencies: pinned in pyproject.toml, read without the source.
-COPY pyproject.toml ./
+# 2. Python dependencies: every package locked with its hashes (requirements/runtime.txt), read without the source.
+COPY requirements/runtime.txt requirements/runtime.txt
 RUN bash scripts/setup.sh python-deps
 
 # 3. The source (changes often), installed without dependencies; the native packer's numba functions compiled

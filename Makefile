@@ -4,7 +4,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench lab clean
+.PHONY: setup demo test bench lab lock clean
 
 setup:
 	bash scripts/setup.sh
@@ -17,6 +17,10 @@ test: setup
 
 bench: setup
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+# Re-resolve requirements/*.txt from pyproject.toml (after changing a pin); commit the result.
+lock: setup
+	VENV=$(VENV) bash scripts/lock.sh
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks

@@ -2,9 +2,10 @@
 # Installs everything bedflow needs on a Debian 12 machine, idempotently, in three steps:
 #   apt          Debian packages (OpenFOAM v1912, Mesa/EGL for headless rendering, Blender's X libs, Chromium,
 #                Python 3.11; with EXTRAS=test,lab, the default, also the test tools and JupyterLab);
-#   python-deps  a virtual environment in $VENV with the pinned Python dependencies, read from pyproject.toml
-#                alone (so the Docker image caches this layer until pyproject.toml changes);
-#   project      bedflow itself into $VENV (editable, without dependencies).
+#   python-deps  a virtual environment in $VENV with every Python package from a lock file (requirements/,
+#                pinned with hashes, transitive ones included; written by scripts/lock.sh from pyproject.toml),
+#                read without the source (so the Docker image caches this layer until the lock changes);
+#   project      bedflow itself into $VENV (editable, without dependencies, built with the locked setuptools).
 # Usage: scripts/setup.sh [STEP...]; no STEP runs all three in order (what `make` does).
 # Fast when nothing changed: it checks with dpkg and a hash of pyproject.toml before installing.
 # The Makefile calls it before every target; the Dockerfile runs the same steps, one layer each.
@@ -13,6 +14,12 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS-test,lab}   # EXTRAS= (empty) installs the runtime only, as the Docker image does
+# The lock file of each EXTRAS (scripts/lock.sh writes both).
+case "$EXTRAS" in
+  "") LOCK=requirements/runtime.txt ;;
+  test,lab) LOCK=requirements/dev.txt ;;
+  *) echo "setup: no lock file for EXTRAS=$EXTRAS (locked: EXTRAS= for the runtime, EXTRAS=test,lab)" >&2; exit 2 ;;
+esac
 
 APT_RUNTIME=(
   openfoam                                   # blockMesh, snappyHexMesh, simpleFoam, ... (v1912)
@@ -70,7 +77,7 @@ step_apt() {
 }
 
 stamp="$VENV/.bedflow-installed"
-want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$EXTRAS
+want=$(cat "$LOCK" scripts/setup.sh | sha256sum | cut -c1-16)-$EXTRAS
 installed() { [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; }
 
 step_python_deps() {
@@ -81,25 +88,17 @@ step_python_deps() {
     log "creating $VENV with $python"
     rm -rf "$VENV"
     "$python" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip setuptools wheel
   fi
   installed && return 0
-  log "installing Python dependencies into $VENV (pinned in pyproject.toml)"
-  # The requirements of pyproject.toml (and of its EXTRAS), read without building the project: this step
-  # needs no source, so a source edit does not reinstall the dependencies.
-  "$VENV/bin/python" - "$EXTRAS" > "$VENV/.bedflow-requirements.txt" <<'PY'
-import sys, tomllib
-project = tomllib.load(open("pyproject.toml", "rb"))["project"]
-extras = [name.strip() for name in sys.argv[1].split(",") if name.strip()]
-print("\n".join(project["dependencies"] + [r for name in extras for r in project["optional-dependencies"][name]]))
-PY
-  "$VENV/bin/python" -m pip install -q -r "$VENV/.bedflow-requirements.txt"
+  log "installing Python dependencies into $VENV (locked with hashes in $LOCK)"
+  # Hash-checking mode: a package not in the lock, or a file whose hash the lock does not list, is refused.
+  "$VENV/bin/python" -m pip install -q --require-hashes --no-deps -r "$LOCK"
 }
 
 step_project() {
   installed && return 0
   log "installing bedflow into $VENV"
-  "$VENV/bin/python" -m pip install -q --no-deps -e .
+  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 }
 

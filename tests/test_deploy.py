@@ -316,8 +316,8 @@ def test_dockerfile_installs_with_setup_sh_one_step_per_layer_in_cache_friendly_
 
     (apt, _), (deps, _), (project, _) = steps
     assert copied_before(apt) == {"scripts/setup.sh"}, "the apt layer must depend on the script only"
-    assert copied_before(deps) == {"scripts/setup.sh", "pyproject.toml"}, \
-        "the Python dependencies must depend on pyproject.toml only, not on the source"
+    assert copied_before(deps) == {"scripts/setup.sh", "requirements/runtime.txt"}, \
+        "the Python dependencies must depend on the runtime lock only, not on the source"
     assert "." in copied_before(project), "the whole source is copied before the project step"
     env = dockerfile_env(instructions)
     assert env.get("EXTRAS") == "", "the image installs the runtime only (EXTRAS=)"
@@ -412,7 +412,7 @@ def test_setup_apt_step_is_a_no_op_on_this_installed_machine(tmp_path):
     assert "installing" not in result.stdout
 
 
-@pytest.mark.parametrize("extras", ["test", ""])
+@pytest.mark.parametrize("extras", ["test,lab", ""])
 def test_setup_apt_step_leaves_test_packages_out_of_a_runtime_install(tmp_path, extras):
     """With every package missing (a stub dpkg-query), the step installs the runtime packages, and the test
     tools only with EXTRAS=test; the image (EXTRAS=) gets no poppler-utils, make or git."""
@@ -431,30 +431,40 @@ def test_setup_apt_step_leaves_test_packages_out_of_a_runtime_install(tmp_path, 
     assert not {"poppler-utils", "make", "git"} & installed or extras
 
 
-def test_setup_python_steps_install_the_pins_then_the_project_once(tmp_path):
-    """python-deps installs exactly pyproject.toml's pins (with EXTRAS) and project installs bedflow without
-    dependencies; a second run does nothing (the stamp). pip is a stub: nothing is installed for real."""
+def test_setup_python_steps_install_the_lock_then_the_project_once(tmp_path):
+    """python-deps installs exactly the lock of EXTRAS, in hash-checking mode, and project installs bedflow
+    without dependencies (built with the locked setuptools); a second run does nothing (the stamp). pip is a stub:
+    nothing is installed for real."""
     venv, log = tmp_path / "venv", tmp_path / "pip.log"
     (venv / "bin").mkdir(parents=True)
     _stub(venv / "bin", "python", f'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then echo "$*" >> "{log}"; exit 0; fi\n'
                                   f'exec "{sys.executable}" "$@"\n')
-    env = {**os.environ, "VENV": str(venv), "EXTRAS": "test"}
+    env = {**os.environ, "VENV": str(venv), "EXTRAS": "test,lab"}
     result = subprocess.run(["bash", str(SETUP), "python-deps"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = (venv / ".bedflow-requirements.txt").read_text().split()
-    assert requirements == project["dependencies"] + project["optional-dependencies"]["test"]
-    assert log.read_text().splitlines() == [f"-m pip install -q -r {venv}/.bedflow-requirements.txt"]
+    assert log.read_text().splitlines() == ["-m pip install -q --require-hashes --no-deps -r requirements/dev.txt"]
     assert not (venv / ".bedflow-installed").exists(), "the stamp waits for the project step"
 
     result = subprocess.run(["bash", str(SETUP), "project"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert log.read_text().splitlines()[1:] == ["-m pip install -q --no-deps -e ."]
-    assert (venv / ".bedflow-installed").read_text().strip().endswith("-test")
+    assert log.read_text().splitlines()[1:] == ["-m pip install -q --no-deps --no-build-isolation -e ."]
+    assert (venv / ".bedflow-installed").read_text().strip().endswith("-test,lab")
 
     result = subprocess.run(["bash", str(SETUP), "python-deps", "project"], env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and len(log.read_text().splitlines()) == 2, "installed again despite the stamp"
+
+    env["EXTRAS"] = ""  # the image's runtime lock
+    (venv / ".bedflow-installed").unlink()
+    result = subprocess.run(["bash", str(SETUP), "python-deps"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and log.read_text().splitlines()[-1].endswith("-r requirements/runtime.txt")
+
+
+def test_setup_refuses_extras_it_has_no_lock_for(tmp_path):
+    env = {**os.environ, "VENV": str(tmp_path / "venv"), "EXTRAS": "test"}
+    result = subprocess.run(["bash", str(SETUP), "python-deps"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "no lock file for EXTRAS=test" in result.stderr
+    assert not (tmp_path / "venv").exists()
 
 
 # -- railway.toml, railway.worker.toml ----------------------------------------------------------------------------
