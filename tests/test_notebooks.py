@@ -1,9 +1,9 @@
 """The research notebooks in ``notebooks/``: committed without outputs, and they run (in their small sizes).
 
-The slow tests execute each notebook with nbclient in a kernel that runs this virtualenv's Python
-(a ``python3`` kernelspec written to a temporary ``JUPYTER_PATH``), with ``BEDFLOW_NOTEBOOK_SMALL=1``
-and the test's own ``BEDFLOW_DATA_DIR`` (set by ``conftest.py``). A check cell appended to the
-executed copy asserts each notebook's key result in the kernel itself.
+The slow tests execute each notebook with papermill, as a researcher would (``-p SMALL True`` through the
+notebook's ``parameters`` cell), in a kernel that runs this virtualenv's Python (a ``python3`` kernelspec written
+to a temporary ``JUPYTER_PATH``) and the test's own ``BEDFLOW_DATA_DIR`` (set by ``conftest.py``). A check cell
+appended to the executed copy asserts each notebook's key result in the kernel itself.
 """
 
 from __future__ import annotations
@@ -77,7 +77,24 @@ def test_notebook_outputs_are_stripped(path: Path) -> None:
         if cell.cell_type == "code":
             assert cell.outputs == [], f"{path.name} cell {index} has outputs"
             assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
-    assert "SMALL = os.environ.get(\"BEDFLOW_NOTEBOOK_SMALL\"" in "".join(c.source for c in book.cells)
+
+
+@pytest.mark.parametrize("path", notebook_files(), ids=lambda p: p.stem)
+def test_notebook_opens_with_parameters_then_one_setup_call(path: Path) -> None:
+    """papermill's convention: the first code cell is tagged ``parameters`` and only assigns (``SMALL = False``
+    first); the second sets the kernel up with one call, ``viz.notebook.setup``, and no environment switch."""
+    import ast
+
+    code = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    parameters, setup = code[0], code[1]
+    assert parameters.metadata.get("tags") == ["parameters"]
+    statements = ast.parse(parameters.source).body
+    assert statements and all(isinstance(s, ast.Assign) and len(s.targets) == 1 for s in statements)
+    assert ast.unparse(statements[0]) == "SMALL = False", "full sizes by default; the tests pass SMALL=True"
+    assert f'viz.notebook.setup("{path.stem}", small=SMALL)' in setup.source
+    calls = [node for node in ast.walk(ast.parse(setup.source)) if isinstance(node, ast.Call)]
+    assert len(calls) == 1, "the set-up cell is imports and one call"
+    assert not any("os.environ" in cell.source or "Settings.from_env" in cell.source for cell in code)
 
 
 @pytest.fixture
@@ -89,7 +106,6 @@ def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (bedflow venv)", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("BEDFLOW_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     return "python3"
 
@@ -97,14 +113,28 @@ def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXPECTED)
 def test_notebook_runs_small(name: str, venv_kernel: str, tmp_path: Path) -> None:
-    from nbclient import NotebookClient
+    import papermill
 
     book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    check = f"import sys\nassert sys.executable == {sys.executable!r}, sys.executable\nassert SMALL\n"
+    check = f"import sys\nassert sys.executable == {sys.executable!r}, sys.executable\nassert SMALL is True\n"
     book.cells.append(nbformat.v4.new_code_cell(check + CHECKS[name]))
-    client = NotebookClient(book, kernel_name=venv_kernel, timeout=CELL_TIMEOUT,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute()  # raises CellExecutionError (with the traceback) on any failing cell
-    errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors, errors
-    nbformat.write(book, tmp_path / f"{name}.executed.ipynb")  # for inspection when a check fails
+    source, executed = tmp_path / f"{name}.ipynb", tmp_path / f"{name}.executed.ipynb"
+    nbformat.write(book, source)
+    # Raises PapermillExecutionError (with the traceback) on any failing cell; the executed copy stays for reading.
+    papermill.execute_notebook(str(source), str(executed), parameters={"SMALL": True}, kernel_name=venv_kernel,
+                               cwd=str(NOTEBOOKS), execution_timeout=CELL_TIMEOUT, progress_bar=False)
+    cells = nbformat.read(executed, as_version=4).cells
+    injected = [cell for cell in cells if "injected-parameters" in cell.metadata.get("tags", [])]
+    assert len(injected) == 1 and "SMALL = True" in injected[0].source, "papermill set SMALL through the cell"
+
+
+def test_setup_gives_the_notebook_a_folder_in_the_data_folder(tmp_path: Path, capsys) -> None:
+    from pipeline.settings import Settings
+    from viz.notebook import setup
+
+    nb = setup("01_quickstart", small=True, settings=Settings.from_env({"BEDFLOW_DATA_DIR": str(tmp_path / "data")}))
+    assert nb.small is True and nb.folder == tmp_path / "data" / "notebooks" / "01_quickstart" and nb.folder.is_dir()
+    assert "01_quickstart: python" in capsys.readouterr().out
+    for name in ("", "..", "a/b", "/etc"):
+        with pytest.raises(ValueError, match="one plain folder name"):
+            setup(name, quiet=True)

@@ -8,6 +8,7 @@ Every function here draws objects produced by :mod:`pipeline`; none computes sci
 * :mod:`viz.plots` — 2D (HoloViews): porosity profiles, residuals, the friction-factor chart, sweeps,
   mesh independence, pressure along the bed; ``save`` to PNG/SVG (matplotlib) or HTML (Bokeh);
 * :mod:`viz.figures` — all of a run's or a packing's pictures as files (``render_run``).
+* :mod:`viz.notebook` — ``setup``, the one call at the top of every research notebook.
 
 Importing :mod:`viz` loads neither VTK nor HoloViews.
 """
