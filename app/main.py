@@ -29,6 +29,14 @@ PAGE_CLASSES: dict[str, Callable[[AppSession], pn.viewable.Viewer]] = {
 LABELS = {"define": "Define a bed", "runs": "Runs", "run": "Run detail", "compare": "Compare"}
 
 
+class Fast(pn.theme.Fast):
+    """Panel's Fast design without its web font: Fast links Google Fonts' Open Sans into every page, a request to
+    another host that a lab's offline network refuses. The page uses the system's sans-serif instead. (The class
+    keeps its name: Panel finds a design's own files by it, ``fast/js/fast_design.js``.)"""
+
+    _resources = {**pn.theme.Fast._resources, "font": {}}
+
+
 def create_app(services: Services | None = None) -> pn.template.FastListTemplate:
     """One session's dashboard."""
     session = AppSession(services)
@@ -48,7 +56,8 @@ def create_app(services: Services | None = None) -> pn.template.FastListTemplate
     fix = VTKRemovalFix(width=0, height=0, margin=0)  # every page with 3D (also direct links to a run)
     return pn.template.FastListTemplate(
         title="bedflow", sidebar=[nav, who, fix], main=[pn.panel(pn.bind(view, session.param.page))],
-        sidebar_width=220, accent="#0072B2", header_background="#0b3954", font_url="",
+        sidebar_width=220, accent="#0072B2", header_background="#0b3954", font_url="", design=Fast,
+        font="system-ui, sans-serif",
     )
 
 

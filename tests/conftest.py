@@ -182,8 +182,8 @@ def redis_url() -> Iterator[str]:
 #         ...
 #         assert not page.console_errors                   # console errors and uncaught page errors so far
 #
-# Resources of other hosts (Google Fonts, Panel's CDN favicon) do not load on an offline machine: their
-# console errors are kept apart in `page.foreign_errors`.
+# The dashboard asks no other host for anything (test_dashboard_e2e checks); should a resource of another host
+# slip in, its failed load on this offline machine is kept apart in `page.foreign_errors`.
 #
 # The server runs in the test's environment plus `env`, so by default it shares this test's BEDFLOW_DATA_DIR
 # (set by `_isolated_data_dir`): runs submitted in the test with `pipeline.jobs.submit` are the server's runs.

@@ -201,3 +201,21 @@ def test_the_runs_filters_are_in_the_url(served_app, page):
         assert time.monotonic() < deadline, (page.url, page.evaluate("window.location.search"))
         time.sleep(0.3)
     assert "failed" in page.evaluate("window.location.search")  # the other filter stays in the address
+
+
+@pytest.mark.parametrize("where", ["", "?page=runs", "?page=compare"])
+def test_the_dashboard_asks_no_other_host_for_anything(served_app, page, where):
+    """Icons, the logo, fonts and scripts all come from the served app: a page on a lab's offline network loads
+    whole. Every request the browser makes is recorded; none may go to another host."""
+    from urllib.parse import urlsplit
+
+    app = served_app()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{app.url}/{where}", wait_until="networkidle")
+    page.wait_for_timeout(1500)  # icons and fonts that the page's own scripts ask for once they run
+    ours = urlsplit(app.url).netloc
+    foreign = sorted({url for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")
+                      and urlsplit(url).netloc != ours})
+    assert len(requests) > 10 and not foreign, "\n".join(foreign)
+    assert not page.foreign_errors, page.foreign_errors

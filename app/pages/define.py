@@ -36,6 +36,7 @@ import panel as pn
 import param
 
 import pipeline
+from app import icons
 from app.browser_fixes import AceEchoFix, VTKRemovalFix
 from app.components import PACKINGS, SCENES, VTK_EXECUTOR, SceneData, SceneView, soon
 from pipeline.jobs.control import parse_sweep_values
@@ -196,7 +197,7 @@ class DefinePage(pn.viewable.Viewer):
         self._ace_fix = AceEchoFix(width=0, height=0, margin=0)
         self.preview_stats = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bf-preview-stats"])
         self.preview_status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bf-preview-status"])
-        self.preview_button = pn.widgets.Button(label="Preview", color="default", icon="cube",
+        self.preview_button = pn.widgets.Button(label="Preview", color="default", icon=icons.CUBE,
                                                 css_classes=["bf-preview-button"])
         self.preview_button.on_click(self._on_preview_click)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import panel as pn
 
+from app import icons
 from app.components import (POLL_MS, SCENE_KINDS, ErrorOnce, PlotSlot, SceneView, soon,
                             correlation_table, describe, download_widget, finished_residuals,
                             placeholder, quality_table, residual_history, result_of, result_summary, scene_data,
@@ -104,7 +105,7 @@ class RunPage(pn.viewable.Viewer):
                                    sizing_mode="stretch_width", min_height=30)
         self.progress = pn.indicators.Progress(value=0, max=100, css_classes=["bf-run-progress"], height=12,
                                                sizing_mode="stretch_width", visible=False)
-        self.cancel_button = pn.widgets.Button(label="Cancel run", icon="player-stop", color="danger",
+        self.cancel_button = pn.widgets.Button(label="Cancel run", icon=icons.STOP, color="danger",
                                                variant="outline", css_classes=["bf-cancel-run"], visible=False,
                                                width=130)
         self.cancel_button.on_click(self._cancel_clicked)

@@ -17,6 +17,7 @@ import pandas as pd
 import panel as pn
 from bokeh.models.widgets.tables import NumberFormatter
 
+from app import icons
 from app.components import (NO_SWEEP, POLL_MS, RUN_TABLE_COLUMNS, ErrorOnce, describe, placeholder, runs_table,
                             soon)
 from app.session import AppSession
@@ -103,14 +104,14 @@ class RunsPage(pn.viewable.Viewer):
         self.table.on_click(self._clicked, column="id")
         self.table.param.watch(self._selection_changed, "selection")
 
-        self.open_button = pn.widgets.Button(label="Open", icon="external-link", color="primary",
+        self.open_button = pn.widgets.Button(label="Open", icon=icons.OPEN, color="primary",
                                              css_classes=["bf-open-run"], disabled=True, width=110)
-        self.cancel_button = pn.widgets.Button(label="Cancel", icon="player-stop", color="danger",
+        self.cancel_button = pn.widgets.Button(label="Cancel", icon=icons.STOP, color="danger",
                                                variant="outline", css_classes=["bf-cancel-run"], disabled=True,
                                                width=110)
-        self.rerun_button = pn.widgets.Button(label="Re-run", icon="refresh", color="default",
+        self.rerun_button = pn.widgets.Button(label="Re-run", icon=icons.RERUN, color="default",
                                               css_classes=["bf-rerun"], disabled=True, width=110)
-        self.compare_button = pn.widgets.Button(label="Compare", icon="chart-dots", color="success",
+        self.compare_button = pn.widgets.Button(label="Compare", icon=icons.COMPARE, color="success",
                                                 css_classes=["bf-compare-runs"], disabled=True, width=120)
         self.open_button.on_click(self._open_clicked)
         self.cancel_button.on_click(self._cancel_clicked)
