@@ -62,7 +62,11 @@ The physics, as run by the child:
   particles, by about their penetration depth. In a bed up to ~15 d tall this
   leaves less than 1 % of d; in taller ones it cannot undo much (raise
   ``packing.iterations``: 50 halves the penetrations). ``simulated_time`` does
-  not include this pass.
+  not include this pass. Spheres then go through the native packer's last step
+  (:func:`~pipeline.packing.native.remove_overlaps`, timed as ``polish``): no
+  overlap is left beyond 1e-7 d, as with the native engine (a 60-sphere bed had
+  74 pairs up to 0.22 % of d before it). Cylinders and cubes keep what Bullet
+  leaves; the packing report counts those deeper than the contact gap.
 * **Checks.** A particle more than 5 % of d outside the wall or below the floor
   has escaped: a :class:`PackingError`. So is a particle whose top is above the
   column height; the error names how many particles lie fully below it.
@@ -91,6 +95,7 @@ import numpy as np
 from .. import children
 from ..progress import ProgressCallback, no_progress
 from .model import Container, Packing, PackingError, contact_fields, packing_digest
+from .native import centre_reach, remove_overlaps
 from .shapes import check_contained, particle_count
 
 if TYPE_CHECKING:
@@ -467,6 +472,10 @@ def pack_rigid_body(
         _save_transforms(folder / request["inputs"], column.centres, column.orientations)
         result = run_child(request, folder, pack_timeout(spec, count), report)
         centres, orientations = _load_transforms(folder / request["outputs"])
+    if spec.particles.kind == "sphere":
+        polish_started = time.perf_counter()
+        centres = remove_overlaps(centres, spec.particles.diameter, centre_reach(spec))
+        result["timings"]["polish"] = time.perf_counter() - polish_started
     if result["waiting"]:
         raise PackingError(
             f"the pour did not finish within packing.max_time = {spec.packing.max_time:g} s: "

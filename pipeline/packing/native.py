@@ -260,7 +260,7 @@ def pack_native(spec: BedSpec, progress: ProgressCallback | None = None) -> Pack
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
-    wall = (spec.bed.diameter / 2.0 - spec.bed.clearance - d / 2.0) / d
+    wall = centre_reach(spec) / d
     x = _random_fill(np.random.default_rng(p.seed), count, wall)
     state = _State(x=x, v=np.zeros_like(x), wall=wall)
     timings["fill"] = time.perf_counter() - started
@@ -350,6 +350,22 @@ def _fall_asleep(s: _State, speeds: np.ndarray, rest: float) -> bool:
     s.asleep |= sleepy
     s.v[sleepy] = 0.0
     return True
+
+
+def centre_reach(spec: BedSpec) -> float:
+    """How far from the axis a sphere's centre may lie (m): the wall, less the clearance and a radius."""
+    return spec.bed.diameter / 2.0 - spec.bed.clearance - spec.particles.diameter / 2.0
+
+
+def remove_overlaps(centres: np.ndarray, diameter: float, reach: float) -> np.ndarray:
+    """Centres (m) of equal spheres moved apart until no two overlap by more than ``POLISH_TOLERANCE`` × d, each
+    centre within ``reach`` of the axis and at least d/2 above the floor: the last step of the native packer,
+    also run on the spheres another engine (Blender) packed. The spheres move by about their overlaps."""
+    state = _State(x=np.array(centres, dtype=np.float64) / diameter, v=np.zeros_like(centres, dtype=np.float64),
+                   wall=reach / diameter)
+    _clamp_all(state.x, state.x.copy(), state.wall, 0.0)  # a sphere touching no other: the polish sees pairs only
+    _polish(state)
+    return state.x * diameter
 
 
 def _polish(s: _State) -> None:

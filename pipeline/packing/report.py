@@ -18,7 +18,9 @@ class PackingReport:
 
     ``porosity`` is the whole bed's, ``porosity_meshed`` the bed's after the contact treatment (what is meshed),
     ``porosity_core`` the bed's away from its ends, ``porosity_correlation`` the bed's by Benyahia & O'Neill for
-    its aspect ratio; ``overlaps`` counts pairs overlapping beyond 1e-6 d, ``seconds`` the time of each step.
+    its aspect ratio; ``overlaps`` counts pairs overlapping beyond 1e-6 d, ``overlaps_beyond_gap`` those deeper than
+    the gap the contact treatment opens (``contact_gap`` × d: shallower ones vanish before meshing, deeper ones
+    would be meshed as fused particles), ``seconds`` the time of each step.
     """
 
     engine: str
@@ -30,6 +32,7 @@ class PackingReport:
     porosity_core: float | None = None
     porosity_correlation: float | None = None
     overlaps: int | None = None
+    overlaps_beyond_gap: int | None = None
     max_overlap: float | None = None
     min_gap: float | None = None
     coordination_number: float | None = None
@@ -54,6 +57,7 @@ class PackingReport:
             porosity_core=packing.core_porosity(),
             porosity_correlation=expected_porosity(packing.kind, packing.aspect_ratio),
             overlaps=len(violations),
+            overlaps_beyond_gap=sum(depth > packing.contact_gap * packing.diameter for *_, depth in violations),
             max_overlap=max((v[3] for v in violations), default=0.0),
             min_gap=packing.min_gap(),
             coordination_number=packing.coordination_number(),

@@ -88,6 +88,7 @@ def packing_rows(report: "PackingReport") -> list[ValueRow]:
         ValueRow("porosity_correlation", "Porosity from correlation (Benyahia & O'Neill 2005)",
                  report.porosity_correlation),
         ValueRow("overlaps", "Overlaps beyond 1e-6 d", report.overlaps),
+        ValueRow("overlaps_beyond_gap", "Overlaps deeper than the contact gap", report.overlaps_beyond_gap),
         ValueRow("max_overlap", "Largest overlap", report.max_overlap, "m", 3),
         ValueRow("min_gap", "Smallest gap", report.min_gap, "m", 3),
         ValueRow("coordination_number", "Coordination number", report.coordination_number, digits=3),
