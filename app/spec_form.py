@@ -3,9 +3,11 @@
 Every section field of :data:`pipeline.spec.sections.SECTION_CLASSES` gets one widget chosen by its
 ``param`` type: numbers → ``FloatInput`` / ``IntInput`` whose ``start`` / ``end`` are the field's bounds
 (an exclusive bound becomes the next representable value inside it), selectors → ``Select``, list
-selectors → ``MultiChoice``, booleans → ``Checkbox``, strings → ``TextInput``. Labels carry the SI
-unit of :class:`~pipeline.spec.fields.Quantity` fields (values stay SI: what the widget shows is what the
-`.bed` text says), tooltips come from :func:`~pipeline.spec.fields.describe` (doc, unit, bounds).
+selectors → ``MultiChoice``, booleans → ``Checkbox``, strings → ``TextInput``. A
+:class:`~pipeline.spec.fields.Quantity` is shown in its display unit, named in its label (lengths in mm:
+``diameter (mm)``, as the `.bed` text writes them); the form converts at its edge, so :meth:`SpecForm.values`,
+:meth:`SpecForm.show` and the change callbacks speak SI. Tooltips come from
+:func:`~pipeline.spec.fields.describe` (doc, unit, bounds).
 
 Each widget has a stable CSS class for browser tests: ``bf-field-<section>-<field>`` (``bf-field-name``
 and ``bf-field-description`` for the metadata).
@@ -23,7 +25,7 @@ import panel as pn
 import param
 
 from pipeline.spec import BedSpec
-from pipeline.spec.fields import describe, unit_of
+from pipeline.spec.fields import describe, display_unit, from_display, to_display
 from pipeline.spec.sections import SECTION_CLASSES
 
 #: The metadata fields of a spec (not in a section), in form order.
@@ -57,10 +59,10 @@ def numeric_paths() -> list[str]:
 
 
 def label(path: str, parameter: param.Parameter | None = None) -> str:
-    """The widget label of a field: its name and, for a quantity, its SI unit (``diameter (m)``)."""
+    """The widget label of a field: its name and, for a quantity, its display unit (``diameter (mm)``)."""
     parameter = parameter or parameter_of(path)
     field = path.rpartition(".")[2]
-    unit = unit_of(parameter)
+    unit = display_unit(parameter)
     text = f"{field} ({unit})" if unit else field
     if path in METADATA_FIELDS:
         text = field.capitalize()
@@ -73,8 +75,9 @@ def tooltip(parameter: param.Parameter) -> str:
 
 
 def widget_limits(parameter: param.Parameter) -> tuple[float | int | None, float | int | None]:
-    """``(start, end)`` of a numeric widget: the field's bounds, moved inside where they are exclusive."""
-    low, high = getattr(parameter, "bounds", None) or (None, None)
+    """``(start, end)`` of a numeric widget: the field's bounds in its display unit, moved inside where they are
+    exclusive."""
+    low, high = (to_display(parameter, bound) for bound in getattr(parameter, "bounds", None) or (None, None))
     low_incl, high_incl = getattr(parameter, "inclusive_bounds", (True, True))
     if isinstance(parameter, param.Integer):
         start = None if low is None else (math.ceil(low) if low_incl else math.floor(low) + 1)
@@ -86,20 +89,21 @@ def widget_limits(parameter: param.Parameter) -> tuple[float | int | None, float
 
 
 def widget_step(parameter: param.Parameter) -> float | int:
-    """Arrow-key step of a numeric widget: a tenth of the default's order of magnitude."""
+    """Arrow-key step of a numeric widget: a tenth of the default's order of magnitude (in the display unit)."""
     if isinstance(parameter, param.Integer):
         return 1
-    default = parameter.default
+    default = to_display(parameter, parameter.default)
     if isinstance(default, (int, float)) and default:
         return 10.0 ** (math.floor(math.log10(abs(default))) - 1)
-    high = (getattr(parameter, "bounds", None) or (None, None))[1]
+    high = to_display(parameter, (getattr(parameter, "bounds", None) or (None, None))[1])
     if isinstance(high, (int, float)) and high > 0 and math.isfinite(high):
         return 10.0 ** (math.floor(math.log10(high)) - 2)
     return 0.1
 
 
 def field_widget(path: str, value: Any, parameter: param.Parameter | None = None) -> pn.widgets.Widget:
-    """One widget for the field at ``path``, showing ``value`` (SI), chosen by the param type."""
+    """One widget for the field at ``path``, showing ``value`` (SI) in the field's display unit, chosen by the
+    param type."""
     parameter = parameter or parameter_of(path)
     common: dict[str, Any] = {"label": label(path, parameter), "css_classes": [css_class(path)],
                               "sizing_mode": "stretch_width"}
@@ -114,8 +118,8 @@ def field_widget(path: str, value: Any, parameter: param.Parameter | None = None
         start, end = widget_limits(parameter)
         cls = pn.widgets.IntInput if isinstance(parameter, param.Integer) else pn.widgets.FloatInput
         placeholder = "none" if parameter.allow_None else ""
-        return cls(value=value, start=start, end=end, step=widget_step(parameter), placeholder=placeholder,
-                   **common)
+        return cls(value=to_display(parameter, value), start=start, end=end, step=widget_step(parameter),
+                   placeholder=placeholder, **common)
     if path == "description":
         return pn.widgets.TextAreaInput(value=value or "", auto_grow=True, max_rows=4, **common)
     if isinstance(parameter, param.String):
@@ -167,8 +171,8 @@ class SpecForm:
 
     # -- values --------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
-        """The widgets' current values by field path."""
-        return {path: widget.value for path, widget in self.widgets.items()}
+        """The widgets' current values by field path (SI)."""
+        return {path: from_display(parameter_of(path), widget.value) for path, widget in self.widgets.items()}
 
     @contextmanager
     def quiet(self) -> Iterator[None]:
@@ -187,6 +191,7 @@ class SpecForm:
                 widget = self.widgets[path]
                 if isinstance(widget, (pn.widgets.TextInput, pn.widgets.TextAreaInput)):
                     value = value or ""
+                value = to_display(parameter_of(path), value)
                 if widget.value != value:
                     widget.value = value
 
@@ -197,6 +202,7 @@ class SpecForm:
     def _changed(self, path: str, value: Any) -> None:
         if self._quiet:
             return
+        value = from_display(parameter_of(path), value)
         for callback in self._callbacks:
             callback(path, value)
 

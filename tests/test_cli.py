@@ -39,7 +39,7 @@ def test_validate_json_is_the_canonical_form(bedflow_cmd, examples):
     [
         ("bed {\n  diameter = 5 mmm;\n}\n", ["bad.bed:2:16: error: unknown unit 'mmm'", "^^^"]),
         ("bed { diameter = 25 mm; }\nparticles { diameter = 30 mm; }\n",
-         ["bad.bed:2:24: particles.diameter: must be < bed.diameter (0.025 m)"]),
+         ["bad.bed:2:24: particles.diameter: must be < bed.diameter (25 mm)"]),
         ("bed {", ["bad.bed:1:6: error: section 'bed' opened at line 1 is not closed"]),
     ],
 )

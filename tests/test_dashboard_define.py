@@ -25,6 +25,7 @@ from app.session import AppSession
 from pipeline.presets import load_preset, preset_names, preset_path
 from pipeline.runs import get_run, list_runs, open_services
 from pipeline.spec import BedSpec
+from pipeline.spec.fields import display_unit, to_display
 from pipeline.spec.sections import SECTION_CLASSES
 
 
@@ -84,16 +85,17 @@ def test_widgets_cover_every_field_with_units_bounds_and_tooltips(page: DefinePa
         parameter = SECTION_CLASSES[section].param[field]
         widget = page.widgets[path]
         assert widget.css_classes == [f"bf-field-{section}-{field}"], path
-        assert widget.value == spec.get(path), path
+        assert widget.value == to_display(parameter, spec.get(path)), path  # lengths in mm
         kind = next(w for p, w in expected_types if isinstance(parameter, p))
         assert type(widget) is kind, path
-        unit = getattr(parameter, "unit", None)
+        unit = display_unit(parameter)
         assert widget.label == (f"{field} ({unit})" if unit else field), path
         if not isinstance(widget, pn.widgets.Checkbox):
             first_words = " ".join(parameter.doc.split()[:3])
             assert first_words.replace("*", "\\*") in widget.description, path
         if isinstance(widget, (pn.widgets.FloatInput, pn.widgets.IntInput)):
-            (low, high), (low_incl, high_incl) = parameter.bounds, parameter.inclusive_bounds
+            (low, high), (low_incl, high_incl) = (to_display(parameter, b) for b in parameter.bounds), \
+                parameter.inclusive_bounds
             if low_incl:
                 assert widget.start == low, path
             else:
@@ -105,10 +107,11 @@ def test_widgets_cover_every_field_with_units_bounds_and_tooltips(page: DefinePa
         if isinstance(widget, (pn.widgets.Select, pn.widgets.MultiChoice)):
             assert list(widget.options) == list(parameter.objects), path
     # spot checks of the rules above
-    assert page.widgets["particles.diameter"].label == "diameter (m)"
+    assert page.widgets["particles.diameter"].label == "diameter (mm)"
     assert page.widgets["cfd.fluid_dynamic_viscosity"].label == "fluid_dynamic_viscosity (Pa.s)"
     assert (page.widgets["particles.count"].start, page.widgets["particles.count"].end) == (1, 10_000_000)
-    assert page.widgets["bed.wall_thickness"].start > 0 and page.widgets["bed.wall_thickness"].end == 1
+    assert page.widgets["bed.wall_thickness"].start > 0 and page.widgets["bed.wall_thickness"].end == 1000  # mm
+    assert page.widgets["bed.diameter"].value == 25 and page.form.values()["bed.diameter"] == 0.025  # SI inside
     assert 0 < page.widgets["cfd.convergence"].start and page.widgets["cfd.convergence"].end < 1
 
 
@@ -152,12 +155,12 @@ def test_setting_one_of_an_exclusive_pair_clears_the_other(page: DefinePage) -> 
 
 
 def test_text_edit_updates_the_widgets(page: DefinePage) -> None:
-    text = page.text.replace("diameter = 0.025 m;", "diameter = 30 mm; // wider").replace(
+    text = page.text.replace("diameter = 25 mm;", "diameter = 30 mm; // wider").replace(
         "count = 90;", "count = 70;").replace("kind = sphere;", "kind = sphere;\n    seed = 7;").replace(
         "    seed = 42;\n", "")
     page.editor.value = text
     assert page.valid, page.problems
-    assert page.widgets["bed.diameter"].value == pytest.approx(0.03)
+    assert page.widgets["bed.diameter"].value == 30
     assert page.widgets["particles.count"].value == 70
     assert page.widgets["particles.seed"].value == 7
     assert page.text == text  # the user's text (comment, units) is kept, not rewritten
@@ -166,7 +169,7 @@ def test_text_edit_updates_the_widgets(page: DefinePage) -> None:
 
 def test_invalid_text_shows_line_and_column_and_leaves_the_widgets(page: DefinePage) -> None:
     before = {path: w.value for path, w in page.widgets.items()}
-    text = page.text.replace("height = 0.04 m;", "height = 40 mmm;")
+    text = page.text.replace("height = 40 mm;", "height = 40 mmm;")
     line, column = position(text, "mmm")
     page.editor.value = text
     assert not page.valid
@@ -191,7 +194,7 @@ def test_invalid_text_shows_line_and_column_and_leaves_the_widgets(page: DefineP
     page.editor.value = text.replace("count = 0;", "count = 60;")
     assert page.valid and not page.error_pane.visible and page.editor.annotations == []
     assert not any(b.disabled for b in page.buttons)
-    assert page.widgets["particles.count"].value == 60 and page.widgets["bed.height"].value == pytest.approx(0.04)
+    assert page.widgets["particles.count"].value == 60 and page.widgets["bed.height"].value == 40
 
 
 
@@ -249,23 +252,23 @@ def test_a_huge_text_is_refused_at_once_with_the_limit(page: DefinePage) -> None
 
 def test_cross_field_violations_from_widgets_are_listed_and_disable_the_buttons(
         page: DefinePage, session: RecordingSession) -> None:
-    page.widgets["particles.diameter"].value = 0.03  # ≥ the column diameter (0.025 m): two rules break
+    page.widgets["particles.diameter"].value = 30  # mm, ≥ the column diameter (25 mm): two rules break
     assert not page.valid
     joined = "\n".join(page.problems)
     assert "particles.diameter: must be < bed.diameter" in joined
     assert "particles.count" in joined  # 90 such particles cannot fit either: every problem is listed
     assert len(page.problems) >= 2
-    line, _ = position(page.text, "diameter = 0.03 m")
+    line, _ = position(page.text, "diameter = 30 mm")
     assert f"editor.bed:{line}:" in page.error_pane.object and page.error_pane.visible
     assert all(b.disabled for b in page.buttons)
-    assert page.widgets["particles.diameter"].value == 0.03  # the user's entry stays to be fixed
+    assert page.widgets["particles.diameter"].value == 30  # the user's entry stays to be fixed
     assert page.spec.particles.diameter == 0.005  # the last valid spec
     # a click that reaches the server anyway queues nothing
     assert asyncio.run(page.submit("pack")) is None
     assert session.errors and list_runs(services=session.services) == []
 
-    page.widgets["bed.diameter"].value = 0.1
-    page.widgets["bed.height"].value = 0.3
+    page.widgets["bed.diameter"].value = 100
+    page.widgets["bed.height"].value = 300
     assert page.valid, page.problems
     assert not page.error_pane.visible and not any(b.disabled for b in page.buttons)
 
@@ -274,7 +277,7 @@ def test_a_required_field_left_empty_is_a_problem(page: DefinePage) -> None:
     page.widgets["bed.diameter"].value = None
     assert not page.valid
     assert any("bed.diameter" in p and "required" in p for p in page.problems)
-    page.widgets["bed.diameter"].value = 0.025
+    page.widgets["bed.diameter"].value = 25
     assert page.valid
 
 
@@ -289,8 +292,8 @@ def test_presets_load_into_the_form_and_the_editor(page: DefinePage) -> None:
         assert page.spec == expected
         assert page.text == preset_path(name).read_text(encoding="utf-8")
         for path in BedSpec.field_paths():
-            value = page.widgets[path].value
-            assert value == expected.get(path) or value == pytest.approx(expected.get(path)), (name, path)
+            value, shown = page.widgets[path].value, to_display(BedSpec.parameter(path), expected.get(path))
+            assert value == shown or value == pytest.approx(shown), (name, path)
         assert page.widgets["name"].value == expected.name
         assert page.preset.value == ""  # back to the placeholder, so that the same preset can be reloaded
     page.widgets["particles.seed"].value = 1234
@@ -303,7 +306,7 @@ def test_upload_and_download_round_trip(page: DefinePage, session: RecordingSess
                                   "cfd.particle_reynolds": 20.0})
     page.upload.param.update(filename="uploaded.bed", value=pipeline.format_bed(uploaded).encode())
     assert page.valid and page.spec == uploaded
-    assert page.widgets["bed.diameter"].value == 0.04 and page.widgets["particles.count"].value == 150
+    assert page.widgets["bed.diameter"].value == 40 and page.widgets["particles.count"].value == 150
 
     page.widgets["particles.seed"].value = 9  # edit after loading: the download has it
     page.download._clicks += 1  # what a click on the download button does
@@ -435,8 +438,8 @@ def test_preview_packs_off_the_event_loop_and_shows_the_scene(page: DefinePage, 
     assert 0.3 < packing.porosity() < 0.7
 
     page.widgets["particles.count"].value = PREVIEW_LIMIT + 1  # refused: the old scene is hidden, not shown
-    page.widgets["bed.diameter"].value = 0.2
-    page.widgets["bed.height"].value = 0.2
+    page.widgets["bed.diameter"].value = 200
+    page.widgets["bed.height"].value = 200
     assert asyncio.run(page.update_preview()) is False
     assert not pane.visible and page.scene_placeholder.visible
     assert page.preview_stats.object == ""
@@ -459,8 +462,8 @@ def test_previews_are_shared_between_sessions(session: RecordingSession, monkeyp
 
 def test_preview_refuses_too_many_particles(page: DefinePage, monkeypatch) -> None:
     monkeypatch.setattr(pipeline, "pack", lambda *a, **k: pytest.fail("a refused preview must not pack"))
-    page.widgets["bed.diameter"].value = 0.2
-    page.widgets["bed.height"].value = 0.2
+    page.widgets["bed.diameter"].value = 200
+    page.widgets["bed.height"].value = 200
     page.widgets["particles.count"].value = PREVIEW_LIMIT + 1
     assert page.valid, page.problems
     assert asyncio.run(page.update_preview()) is False
@@ -545,4 +548,4 @@ def test_the_page_builds_without_packing(session: RecordingSession) -> None:
     page = DefinePage(session)
     pn.panel(page).get_root()
     assert page.preview is None  # nothing packed while building: the preview comes later, off the loop
-    assert math.isclose(page.widgets["bed.diameter"].value, 0.025)
+    assert page.widgets["bed.diameter"].value == 25

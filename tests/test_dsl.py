@@ -1,9 +1,10 @@
 import math
+import re
 from pathlib import Path
 
 import pytest
 
-from pipeline import BedSpec, BedSyntaxError, BedValidationError, parse_bed, read_bed
+from pipeline import BedSpec, BedSyntaxError, BedValidationError, format_bed, parse_bed, read_bed
 from pipeline.presets import load_preset, preset_names
 
 
@@ -125,7 +126,7 @@ def test_value_errors_point_into_the_file():
         parse_bed(text, filename="v.bed")
     rendered = [str(p) for p in info.value.problems]
     assert "v.bed:6:19: particles.restitution: must be between 0 and 1, got 1.5" in rendered
-    assert "v.bed:5:16: particles.diameter: must be < bed.diameter (0.025 m)" in rendered
+    assert "v.bed:5:16: particles.diameter: must be < bed.diameter (25 mm)" in rendered
     assert info.value.problems[0].location.line == 6
 
 
@@ -176,7 +177,7 @@ def test_documented_template_mentions_every_field():
             doc = " ".join(cls.param[field].doc.split())
             assert f"    {field} = " in text, field
             assert f"// {doc[:40]}" in text, field
-    assert "// Inner diameter D of the column. [0.001 to 10 m]" in text
+    assert "// Inner diameter D of the column. [1 to 10000 mm]" in text
 
 
 def test_name_problems_point_into_the_text():
@@ -294,3 +295,26 @@ def test_gravity_written_with_its_downward_sign_is_its_magnitude():
     assert downward.digest() == parse_bed("").digest()  # 9.81 is the default: the same packing
     with pytest.raises(BedValidationError, match="packing.gravity: must be"):
         parse_bed("packing { gravity = 0 m/s2; }")
+
+
+def test_lengths_are_written_in_millimetres_and_read_back_exactly():
+    """A packed bed's lengths read as researchers write them (``diameter = 25.4 mm;``), stored in SI; a length
+    whose millimetre text would not read back to the same float is written as it is stored (in m)."""
+    from pipeline.spec.fields import from_display, to_display
+
+    awkward = 0.1 + 0.2  # 0.30000000000000004 m
+    spec = BedSpec().updated({"bed.diameter": 0.0254, "bed.height": awkward, "particles.diameter": 0.005,
+                              "cfd.inlet_velocity": 0.01, "cfd.particle_reynolds": None}).validate()
+    text = format_bed(spec)
+    assert "\n    diameter = 25.4 mm;" in text and "\n    diameter = 5 mm;" in text
+    assert "inlet_velocity = 0.01 m/s;" in text, "only lengths change unit"
+    height = re.search(r"\n    height = (.*);", text)[1]
+    assert parse_bed(text) == spec and parse_bed(f"bed {{ height = {height}; }}").bed.height == awkward
+    parameter = BedSpec.parameter("bed.diameter")
+    assert to_display(parameter, 0.0254) == 25.4 and from_display(parameter, 25.4) == 0.0254
+    assert to_display(BedSpec.parameter("particles.count"), 90) == 90
+
+
+def test_a_length_out_of_bounds_is_told_in_millimetres():
+    with pytest.raises(BedValidationError, match=r"bed\.diameter.*must be between 1 and 10000 mm, got 0\.5 mm"):
+        parse_bed("bed { diameter = 0.5 mm; }")

@@ -101,7 +101,7 @@ def test_validation_lists_every_problem_with_paths():
 def test_particle_must_be_smaller_than_bed():
     with pytest.raises(BedValidationError) as info:
         BedSpec.from_dict({"bed": {"diameter": 0.05}, "particles": {"diameter": 0.06}})
-    assert "particles.diameter: must be < bed.diameter (0.05 m)" in str(info.value)
+    assert "particles.diameter: must be < bed.diameter (50 mm)" in str(info.value)
 
 
 def test_cylinders_must_fit_in_any_orientation():
@@ -113,7 +113,7 @@ def test_cylinders_must_fit_in_any_orientation():
                 "packing": {"method": "rigid_body"},
             }
         )
-    assert "spans 0.0223607 m" in str(info.value)
+    assert "spans 22.3607 mm" in str(info.value)
 
 
 def test_count_must_fit_and_names_capacity():

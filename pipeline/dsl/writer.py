@@ -1,7 +1,8 @@
 """Writer of the `.bed` language: the inverse of :func:`pipeline.dsl.parse_bed`.
 
-Values are written in SI with the shortest text that reads back to the same
-float, so ``parse_bed(format_bed(spec)) == spec`` holds exactly.
+Values are written in their display unit (lengths in mm: ``diameter = 25 mm;``)
+with the shortest text that reads back to the same float, else in SI, so
+``parse_bed(format_bed(spec)) == spec`` holds exactly.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import param
 
 from ..spec import FORMAT, describe, unit_of
+from ..spec.fields import display_unit, from_display, to_display
 
 if TYPE_CHECKING:
     from ..spec import BedSpec
@@ -33,9 +35,12 @@ def format_value(parameter: param.Parameter, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        text = repr(value)
+        shown = to_display(parameter, value)
+        if shown is not value and from_display(parameter, shown) == value:  # reads back exactly
+            text = f"{shown:g}" if float(f"{shown:g}") == shown else repr(shown)
+            return f"{text} {display_unit(parameter)}"
         unit = unit_of(parameter)
-        return f"{text} {unit}" if unit else text
+        return f"{value!r} {unit}" if unit else repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_string(str(item)) for item in value) + "]"
     if isinstance(parameter, param.Selector) and _BARE.match(value) and value not in ("true", "false"):
@@ -49,7 +54,7 @@ def _comment(text: str, indent: str) -> list[str]:
 
 def format_bed(spec: "BedSpec", comments: bool = False) -> str:
     """Render ``spec`` as `.bed` text; ``comments`` documents every section and key."""
-    lines: list[str] = [f"// bedflow bed specification ({FORMAT}); lengths in m, all values SI."]
+    lines: list[str] = [f"// bedflow bed specification ({FORMAT}); lengths in mm, values stored in SI."]
     if comments:
         lines += [
             "// Syntax: section { key = value unit; }  with // and /* */ comments.",

@@ -71,6 +71,11 @@ def html_table(title: str, rows: Iterable[ValueRow | tuple[str, str]]) -> str:
     return f'<table><caption style="text-align:left"><b>{html.escape(title)}</b></caption>{cells}</table>'
 
 
+def _millimetres(length: float | None) -> float | None:
+    """A length (m) in mm, as bedflow shows lengths (the `.bed` text, the form): ``None`` stays."""
+    return None if length is None else 1e3 * length
+
+
 def _percent(share: float) -> float:
     return 100.0 * share if math.isfinite(share) else math.nan
 
@@ -81,7 +86,7 @@ def packing_rows(report: "PackingReport") -> list[ValueRow]:
         ValueRow("engine", "Engine", report.engine),
         ValueRow("count", "Particles", report.count),
         ValueRow("aspect_ratio", "Aspect ratio D/d", report.aspect_ratio),
-        ValueRow("bed_height", "Bed height", report.bed_height, "m"),
+        ValueRow("bed_height", "Bed height", _millimetres(report.bed_height), "mm"),
         ValueRow("porosity", "Porosity ε (bed)", report.porosity),
         ValueRow("porosity_meshed", "Porosity as meshed (after the contact treatment)", report.porosity_meshed),
         ValueRow("porosity_core", "Porosity of the core", report.porosity_core),
@@ -89,8 +94,8 @@ def packing_rows(report: "PackingReport") -> list[ValueRow]:
                  report.porosity_correlation),
         ValueRow("overlaps", "Overlaps beyond 1e-6 d", report.overlaps),
         ValueRow("overlaps_beyond_gap", "Overlaps deeper than the contact gap", report.overlaps_beyond_gap),
-        ValueRow("max_overlap", "Largest overlap", report.max_overlap, "m", 3),
-        ValueRow("min_gap", "Smallest gap", report.min_gap, "m", 3),
+        ValueRow("max_overlap", "Largest overlap", _millimetres(report.max_overlap), "mm", 3),
+        ValueRow("min_gap", "Smallest gap", _millimetres(report.min_gap), "mm", 3),
         ValueRow("coordination_number", "Coordination number", report.coordination_number, digits=3),
         ValueRow("settled", "Settled", report.settled),
         ValueRow("stop_reason", "Stop reason", report.stop_reason),

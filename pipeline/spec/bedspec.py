@@ -306,8 +306,8 @@ class BedSpec(param.Parameterized):
         p = self.particles
         fill = f"N={p.count}" if p.count is not None else f"eps={p.target_porosity}"
         return (
-            f"BedSpec({self.name!r}: D={self.bed.diameter:g} m, H={self.bed.height:g} m, "
-            f"{p.kind} d={p.diameter:g} m, {fill}, {self.packing.method})"
+            f"BedSpec({self.name!r}: D={self.bed.diameter * 1e3:g} mm, H={self.bed.height * 1e3:g} mm, "
+            f"{p.kind} d={p.diameter * 1e3:g} mm, {fill}, {self.packing.method})"
         )
 
 

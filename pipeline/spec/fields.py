@@ -15,7 +15,7 @@ from typing import Any
 import param
 
 from ..text import check_text
-from ..units import DIMENSIONLESS, Dimension, dimension_of
+from ..units import DIMENSIONLESS, Dimension, dimension_of, lookup
 
 
 class Quantity(param.Number):
@@ -64,13 +64,46 @@ def unit_of(parameter: param.Parameter) -> str | None:
     return getattr(parameter, "unit", None)
 
 
+#: The unit a quantity of each SI unit is shown and written in (the `.bed` text, the dashboard's form, messages):
+#: a packed bed's lengths are millimetres. Values stay SI inside; a unit not listed is shown as it is.
+DISPLAY_UNITS: dict[str, str] = {"m": "mm"}
+
+
+def display_unit(parameter: param.Parameter) -> str | None:
+    """The unit a field's value is shown in (``mm`` for a length), or ``None`` for a dimensionless one."""
+    unit = unit_of(parameter)
+    return DISPLAY_UNITS.get(unit, unit) if unit else None
+
+
+def to_display(parameter: param.Parameter, value: float) -> float:
+    """``value`` (SI) in the field's display unit: the shortest decimal that converts back to exactly ``value``
+    (``0.025`` m → ``25.0`` mm), else the plain quotient. Non-quantities and SI display units: ``value``."""
+    unit = lookup(display_unit(parameter) or "")
+    if unit is None or unit.factor == 1.0 or not _is_number(value) or not math.isfinite(value):
+        return value
+    value = float(value)
+    shown = float(f"{value / unit.factor:.12g}")
+    return shown if unit.to_si(shown) == value else value / unit.factor
+
+
+def from_display(parameter: param.Parameter, value: Any) -> Any:
+    """A value typed in the field's display unit, in SI (the inverse of :func:`to_display`; ``None`` stays)."""
+    unit = lookup(display_unit(parameter) or "")
+    if unit is None or unit.factor == 1.0 or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return value
+    return unit.to_si(float(value))
+
+
 def dimension(parameter: param.Parameter) -> Dimension:
     """The physical dimension of a field (dimensionless for non-quantities)."""
     return dimension_of(unit_of(parameter)) if unit_of(parameter) else DIMENSIONLESS
 
 
-def _fmt(value: float, unit: str | None) -> str:
-    text = str(value) if isinstance(value, int) else f"{value:g}"
+def _fmt(value: float, parameter: param.Parameter, with_unit: bool = True) -> str:
+    """A value (SI) as a user reads it: in the field's display unit, with the unit unless ``with_unit`` is off."""
+    shown = to_display(parameter, value)
+    text = str(shown) if isinstance(shown, int) else f"{shown:g}"
+    unit = display_unit(parameter) if with_unit else None
     return f"{text} {unit}" if unit else text
 
 
@@ -81,17 +114,16 @@ def bounds_text(parameter: param.Parameter) -> str:
         return ""
     low, high = bounds
     low_incl, high_incl = getattr(parameter, "inclusive_bounds", (True, True))
-    unit = unit_of(parameter)
     if low is not None and high is not None:
         if low_incl and high_incl:
-            return f"{_fmt(low, None)} to {_fmt(high, unit)}"
+            return f"{_fmt(low, parameter, False)} to {_fmt(high, parameter)}"
         left = "≥" if low_incl else ">"
         right = "≤" if high_incl else "<"
-        return f"{left} {_fmt(low, unit)} and {right} {_fmt(high, unit)}"
+        return f"{left} {_fmt(low, parameter)} and {right} {_fmt(high, parameter)}"
     if low is not None:
-        return f"{'≥' if low_incl else '>'} {_fmt(low, unit)}"
+        return f"{'≥' if low_incl else '>'} {_fmt(low, parameter)}"
     if high is not None:
-        return f"{'≤' if high_incl else '<'} {_fmt(high, unit)}"
+        return f"{'≤' if high_incl else '<'} {_fmt(high, parameter)}"
     return ""
 
 
@@ -105,10 +137,10 @@ def _check_bounds(parameter: param.Parameter, value: float) -> None:
     too_high = high is not None and (value > high or (value == high and not high_incl))
     if too_low or too_high:
         if low is not None and high is not None and low_incl and high_incl:
-            expected = f"between {_fmt(low, None)} and {_fmt(high, unit_of(parameter))}"
+            expected = f"between {_fmt(low, parameter, False)} and {_fmt(high, parameter)}"
         else:
             expected = bounds_text(parameter)
-        raise ValueError(f"must be {expected}, got {_fmt(value, unit_of(parameter))}")
+        raise ValueError(f"must be {expected}, got {_fmt(value, parameter)}")
 
 
 def _is_number(value: Any) -> bool:
@@ -181,8 +213,8 @@ def describe(parameter: param.Parameter) -> str:
     elif isinstance(parameter, param.Selector):
         details = f"one of {choices_text(parameter)}"
     else:
-        details = bounds_text(parameter) or unit_of(parameter) or ""
-        unit = unit_of(parameter)
+        details = bounds_text(parameter) or display_unit(parameter) or ""
+        unit = display_unit(parameter)
         if unit and unit not in details:
             details = f"{unit}, {details}"
     if parameter.allow_None:

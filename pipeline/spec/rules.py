@@ -32,7 +32,8 @@ class Rule:
 
 
 def _m(value: float) -> str:
-    return f"{value:g} m"
+    """A length (m) as the messages show lengths: in mm, as the `.bed` text and the form do."""
+    return f"{value * 1e3:.6g} mm"
 
 
 def _particle_fits(spec: "BedSpec") -> Iterator[tuple[str, str]]:
