@@ -5,7 +5,7 @@ functions re-exported here; none holds science of its own.
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .dsl import format_bed, parse_bed, read_bed
 from .errors import BedflowError, BedSyntaxError, BedValidationError, Problem
@@ -16,6 +16,8 @@ from .settings import Settings
 from .spec import BedSpec
 
 if TYPE_CHECKING:
+    import pandas
+
     from .runs import SweepRuns
     from .verification import VerificationReport
 
@@ -65,6 +67,15 @@ def cancel(run_id: int) -> dict:
     return _cancel(run_id)
 
 
+def runs_frame(**filters: Any) -> "pandas.DataFrame":
+    """The recorded runs as a pandas DataFrame, one row per run indexed by run id, newest first: the way to get
+    runs into pandas. ``filters`` as ``bedflow runs``: ``status``, ``bed``, ``sweep``, ``created_by``, ``since``,
+    ``before``, ``limit``, ... (:func:`pipeline.db.queries.runs_query`); see :func:`pipeline.runs.runs_frame`."""
+    from .runs import runs_frame as _runs_frame
+
+    return _runs_frame(**filters)
+
+
 def report(target: int, sweep: bool = False, fmt: str = "html", out: str | Path | None = None,
            interactive: bool = False) -> Path:
     """Write (and record) a self-contained HTML or PDF report of a run or a sweep; see
@@ -98,6 +109,7 @@ __all__ = [
     "format_bed",
     "pack",
     "run",
+    "runs_frame",
     "parse_bed",
     "read_bed",
     "report",

@@ -129,3 +129,34 @@ def test_objects_show_themselves_in_jupyter_as_escaped_tables() -> None:
     sweep = Sweep(id=3, name="Re sweep", parameter="cfd.particle_reynolds", values=[1, 10.0], created_by="")
     assert "1, 10" in sweep._repr_html_() and "cfd.particle_reynolds" in sweep._repr_html_()
     assert "4, 5, 6" in SweepRuns(3, (4, 5, 6))._repr_html_()
+
+
+def test_panel_lays_the_objects_out_with_the_same_tables() -> None:
+    """``pn.panel(obj)`` of a spec or a result is an HTML pane with its ``_repr_html_`` table (a result: what Panel
+    does with any object that has one; a spec: its ``__panel__``, not Panel's widgets for a Parameterized), so
+    ``pn.Row(spec, result)`` works in an app or a notebook."""
+    import panel as pn
+
+    from pipeline import BedSpec
+
+    for obj in (BedSpec(), a_result()):
+        pane = pn.panel(obj)
+        assert isinstance(pane, pn.pane.HTML), type(pane)
+        shown = pane.object if isinstance(pane.object, str) else pane.object._repr_html_()
+        assert shown == obj._repr_html_()
+
+
+def test_runs_frame_is_a_pandas_frame_of_the_recorded_runs() -> None:
+    import pandas as pd
+
+    import pipeline
+    from pipeline.runs import create_run, open_services
+
+    from pipeline import BedSpec
+
+    services = open_services()
+    first = create_run(BedSpec(), services=services)
+    second = create_run(BedSpec().updated({"particles.count": 40}), services=services)
+    frame = pipeline.runs_frame()
+    assert isinstance(frame, pd.DataFrame) and list(frame.index) == [second, first]
+    assert list(pipeline.runs_frame(status="queued", limit=1).index) == [second]

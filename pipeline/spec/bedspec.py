@@ -26,6 +26,8 @@ from .sections import (
 )
 
 if TYPE_CHECKING:
+    import panel as pn
+
     from ..contacts import ContactTreatment
 
 #: Identifies the canonical JSON layout; bump when a field's meaning changes.
@@ -126,6 +128,14 @@ class BedSpec(param.Parameterized):
         from ..results.presentation import html_table
 
         return html_table(f"Bed {self.name}", self.summary().items())
+
+    def __panel__(self) -> "pn.viewable.Viewable":
+        """The same table in Panel (``pn.panel(spec)``, ``pn.Row(spec, ...)``). Without it Panel would show a
+        BedSpec, a ``param.Parameterized``, as editable widgets of its raw fields, which edit no copy anyone reads
+        (the dashboard's form is :class:`app.spec_form.SpecForm`)."""
+        import panel as pn
+
+        return pn.pane.HTML(self._repr_html_(), name=self.name)
 
     def summary(self) -> dict[str, str]:
         """A few human-readable lines describing the bed (CLI, dashboard, reports)."""
