@@ -62,40 +62,47 @@ class ArtifactDownload(AuthRequestHandler):
             artifact = await asyncio.to_thread(get_artifact, int(artifact_id), services=found)
         except RunError:
             raise tornado.web.HTTPError(404) from None
-        if found.settings.store_kind == "s3":
-            self.redirect(await asyncio.to_thread(found.store.url, artifact.key, 600))
-            return
-        self.set_header("Content-Type", "application/octet-stream")
-        self.set_header("Content-Disposition", content_disposition(artifact.name))
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Cache-Control", "private, no-store")
-        self.set_header("Content-Length", str(artifact.size))
-        chunks = found.store.stream(artifact.key)
-        sent, held = 0, b""
-        try:
-            # one chunk is held back until the next is read: the last goes out only once the checksum verified
-            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                if held:
-                    self.write(held)
-                    await self.flush()
-                    sent += len(held)
-                held = chunk
-            self.write(held)
-        except StoreError as error:
-            log.error("download of artifact %s (%s) failed after %d bytes: %s", artifact.id, artifact.name, sent, error)
-            if sent == 0:
-                raise tornado.web.HTTPError(502, reason="the stored file could not be read") from None
-            self.request.connection.close()  # a short, aborted response: the browser marks the download failed
-            return
-        except StreamClosedError:
-            return  # the browser went away
-        finally:
-            chunks.close()
-        self.finish()
+        await send_artifact(self, found, artifact)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish({403: "not allowed\n", 404: "no such file\n"}.get(status_code, f"HTTP {status_code}\n"))
+
+
+async def send_artifact(handler: tornado.web.RequestHandler, found: Services, artifact: Any) -> None:
+    """Answer ``handler``'s request with an artifact's bytes: a redirect to a presigned link (S3 store), else
+    streamed from the store in chunks as an attachment, its checksum verified before the last chunk goes out
+    (the dashboard's ``/artifacts/<id>`` and the API's ``/api/v1/runs/<id>/artifacts/<name>`` both send so)."""
+    if found.settings.store_kind == "s3":
+        handler.redirect(await asyncio.to_thread(found.store.url, artifact.key, 600))
+        return
+    handler.set_header("Content-Type", "application/octet-stream")
+    handler.set_header("Content-Disposition", content_disposition(artifact.name))
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.set_header("Cache-Control", "private, no-store")
+    handler.set_header("Content-Length", str(artifact.size))
+    chunks = found.store.stream(artifact.key)
+    sent, held = 0, b""
+    try:
+        # one chunk is held back until the next is read: the last goes out only once the checksum verified
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            if held:
+                handler.write(held)
+                await handler.flush()
+                sent += len(held)
+            held = chunk
+        handler.write(held)
+    except StoreError as error:
+        log.error("download of artifact %s (%s) failed after %d bytes: %s", artifact.id, artifact.name, sent, error)
+        if sent == 0:
+            raise tornado.web.HTTPError(502, reason="the stored file could not be read") from None
+        handler.request.connection.close()  # a short, aborted response: the client marks the download failed
+        return
+    except StreamClosedError:
+        return  # the client went away
+    finally:
+        chunks.close()
+    handler.finish()
 
 
 def download_route(services: Callable[[], Services], auth: AuthConfig) -> tuple[str, type, dict[str, Any]]:
@@ -103,4 +110,4 @@ def download_route(services: Callable[[], Services], auth: AuthConfig) -> tuple[
     return ROUTE, ArtifactDownload, {"services": services, "auth": auth}
 
 
-__all__ = ["ROUTE", "ArtifactDownload", "artifact_path", "content_disposition", "download_route"]
+__all__ = ["ROUTE", "ArtifactDownload", "artifact_path", "content_disposition", "download_route", "send_artifact"]

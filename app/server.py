@@ -12,6 +12,7 @@
   <token>`` (Prometheus' ``authorization`` scrape option); without a token it is served only when the
   dashboard has no sign-in (this machine only), never by a deployment;
 * ``GET /artifacts/<id>``: a run's file streamed from the store to a signed-in browser (:mod:`app.downloads`);
+* ``/api/v1/...``: the JSON API for notebooks and scripts elsewhere, with bearer tokens (:mod:`app.api`);
 * logs on stderr, one JSON object per line with ``BEDFLOW_LOG_JSON=1`` (:mod:`pipeline.logconfig`);
 * sign-in from the environment (:mod:`app.auth`: ``BEDFLOW_AUTH``, ...). Without sign-in the server
   only listens on a loopback address: anything else is refused with a :class:`ServeError`;
@@ -47,6 +48,7 @@ from pipeline.health import DEFAULT_TIMEOUT, HealthMonitor, check_health, public
 from pipeline.logconfig import configure_logging
 from pipeline.settings import Settings, SettingsError
 
+from .api import api_routes
 from .auth import AuthConfig
 from .downloads import download_route
 
@@ -280,7 +282,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, with_worker: bool = Fals
                                           (r"/metrics", MetricsHandler, {
                                               "registry": metrics_registry(lambda: open_services(settings)),
                                               "token": os.environ.get(METRICS_TOKEN_VARIABLE, "").strip(),
-                                              "open_without_token": not auth.enabled})],
+                                              "open_without_token": not auth.enabled}),
+                                          *api_routes(lambda: open_services(settings))],
                           **auth.serve_options())
     except OSError as error:
         raise ServeError(f"cannot listen on {address}:{port}: {error.strerror or error}") from None

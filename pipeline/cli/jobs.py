@@ -10,6 +10,7 @@ import typer
 from ..text import printable
 from .arguments import RunArgument
 from .output import echo, echo_fields, echo_json, progress_bar
+from .remote import TokenOption, UrlOption, client_for
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -18,47 +19,56 @@ def submit_command(
     file: Annotated[Path, typer.Argument(help="The .bed file.", show_default=False)],
     until: Annotated[str, typer.Option("--until", help="Last stage: pack, mesh or solve (the whole chain).")] = "solve",
     json_output: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
-    """Queue a run of a bed for the workers (`bedflow worker`); print its id."""
+    """Queue a run of a bed for the workers (`bedflow worker`, or a deployment's with --url); print its id."""
     from ..dsl import read_bed
     from ..jobs import submit
 
-    run_id = submit(read_bed(file), until=until)
+    spec = read_bed(file)  # checked here first: problems read as with `bedflow validate`
+    client = client_for(url, token)
+    run_id = client.submit(spec, until=until) if client else submit(spec, until=until)
     if json_output:
         echo_json({"id": run_id})
     else:
         echo(f"queued run {run_id}: `bedflow watch {run_id}` to follow it")
 
 
-def status_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
-    """Print a run's status, progress, stage, attempts and error (from the database)."""
+def status_command(run_id: RunArgument, json_output: JsonOption = False, url: UrlOption = None,
+                   token: TokenOption = None) -> None:
+    """Print a run's status, progress, stage, attempts and error (from the database, or a deployment's API)."""
     from ..jobs import status
 
-    info = status(run_id)
+    client = client_for(url, token)
+    info = client.status(run_id) if client else status(run_id)
     if json_output:
         echo_json(info)
     else:
         echo_fields(f"run {run_id}", {k: str(v) for k, v in info.items() if k != "id" and v not in ("", None)})
 
 
-def watch_command(run_id: RunArgument) -> None:
+def watch_command(run_id: RunArgument, url: UrlOption = None, token: TokenOption = None) -> None:
     """Follow a run with a live progress bar until it finishes; exit 1 unless it succeeded."""
     from ..jobs import watch
 
+    client = client_for(url, token)
     final: dict = {}
     with progress_bar(f"run {run_id}") as progress:
-        for final in watch(run_id):
+        for final in (client.follow(run_id) if client else watch(run_id)):
             progress(final["progress"], f"{final['status']} {final['stage']}: {final['message']}"[:120])
     if final.get("status") != "succeeded":
         echo(f"run {run_id} {final.get('status')}: {final.get('error') or final.get('message')}", err=True)
         raise typer.Exit(1)
 
 
-def cancel_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
+def cancel_command(run_id: RunArgument, json_output: JsonOption = False, url: UrlOption = None,
+                   token: TokenOption = None) -> None:
     """Cancel a queued or running run (its OpenFOAM/Blender programs are stopped, its logs kept)."""
     from ..jobs import cancel
 
-    info = cancel(run_id)
+    client = client_for(url, token)
+    info = client.cancel(run_id) if client else cancel(run_id)
     if json_output:
         echo_json(info)
     else:

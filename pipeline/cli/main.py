@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ..errors import BedflowError, BedSyntaxError
-from . import cfd, demo, doctor, health, jobs, packing, records, render, report, serve, spec, verify
+from . import cfd, demo, doctor, health, jobs, packing, records, render, report, serve, spec, tokens, verify
 from .output import echo_error
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ serve.register(app)
 doctor.register(app)
 health.register(app)
 verify.register(app)
+tokens.register(app)
 
 
 def _show_version(value: bool) -> None:

@@ -14,6 +14,7 @@ import typer
 from ..text import printable
 from .arguments import RunArgument, SweepOption
 from .output import echo, echo_fields, echo_json
+from .remote import TokenOption, UrlOption, client_for
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -37,10 +38,12 @@ def runs_command(
                                                "result, SI units in the column names: csv or parquet.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the export here (CSV: default "
                                                 "standard output; Parquet needs a file).")] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """List recorded runs, newest first; or export them (--format csv|parquet)."""
     from ..db import RunStatus
-    from ..db.queries import run_row
+    from ..db.queries import run_document
     from ..runs import RunError, list_runs
     from ..runs.export import FORMATS, ExportError, export_runs
 
@@ -48,6 +51,10 @@ def runs_command(
         if value not in RunStatus.__members__:
             raise RunError(f"unknown status {value!r}; use one of {', '.join(RunStatus.__members__)}")
     filters = {"status": status or None, "bed": bed, "sweep": sweep, "limit": limit}
+    client = client_for(url, token)
+    if client is not None and (fmt is not None or out is not None):
+        raise ExportError("exports are made where the runs are recorded: on the deployment, or from Python with "
+                          "pipeline.connect().runs_frame(...)")
     if fmt is not None or out is not None:
         fmt = fmt or (out.suffix.lstrip(".").lower() if out and out.suffix else "csv")
         if fmt not in FORMATS:
@@ -61,21 +68,25 @@ def runs_command(
         else:
             echo(f"exported runs to {out} ({len(data):,} bytes)", err=True)
         return
-    runs = list_runs(**filters)
+    if client is not None:
+        documents = client.runs(**{key: value for key, value in filters.items() if value is not None})
+    else:
+        documents = [run_document(run, full=False) for run in list_runs(**filters)]
     if json_output:
-        echo_json([{k: _plain(v) for k, v in run_row(r).items()} for r in runs])
+        echo_json(documents)
         return
-    if not runs:
+    if not documents:
         echo("no runs recorded")
         return
     echo(f"{'id':>5}  {'bed':<20} {'status':<10} {'stage':<12} {'Re_p':>7} {'dp/dz Pa/m':>11} "
          f"{'x Ergun':>7}  created")
-    for r in runs:
-        dp_dz = f"{r.dp_dz:11.4g}" if r.dp_dz is not None else f"{'-':>11}"
-        ergun = f"{r.ratio_ergun:7.2f}" if r.ratio_ergun is not None else f"{'-':>7}"
-        stage = r.stage if r.status.value == "running" else (r.completed_stage or "-")
-        bed = printable(r.bed.name)[:20]
-        echo(f"{r.id:>5}  {bed:<20} {r.status.value:<10} {stage:<12} {r.re_p:7.3g} {dp_dz} {ergun}  {_when(r.created_at)}")
+    for r in documents:
+        dp_dz = f"{r['dp_dz']:11.4g}" if r["dp_dz"] is not None else f"{'-':>11}"
+        ergun = f"{r['ratio_ergun']:7.2f}" if r["ratio_ergun"] is not None else f"{'-':>7}"
+        stage = r["stage"] if r["status"] == "running" else (r["completed_stage"] or "-")
+        bed = printable(r["bed"] or "")[:20]
+        created = _when(datetime.fromisoformat(r["created_at"]) if r["created_at"] else None)
+        echo(f"{r['id']:>5}  {bed:<20} {r['status']:<10} {stage:<12} {r['re_p']:7.3g} {dp_dz} {ergun}  {created}")
 
 
 def show_command(run_id: RunArgument, json_output: JsonOption = False) -> None:
@@ -119,12 +130,15 @@ def fetch_command(
     kind: Annotated[str, typer.Argument(help="Artifact kind: stl, case, vtk, log, results, packing, mesh, bed, ...",
                                         show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to download into.")] = Path("."),
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Download (and verify) a run's artifacts of one kind, named as recorded; a recorded name that would lead
     outside the folder (.., an absolute path, a link there pointing elsewhere) is refused."""
     from ..runs import fetch_artifacts
 
-    for path in fetch_artifacts(run_id, kind, out):
+    client = client_for(url, token)
+    for path in (client.fetch(run_id, kind, out) if client else fetch_artifacts(run_id, kind, out)):
         echo(str(path))
 
 

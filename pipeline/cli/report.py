@@ -9,6 +9,7 @@ import typer
 
 from .arguments import checked_id
 from .output import echo, echo_json
+from .remote import TokenOption, UrlOption, client_for
 
 
 def report_command(
@@ -21,6 +22,8 @@ def report_command(
     interactive: Annotated[bool, typer.Option("--interactive", help="Embed the interactive 3D packing "
                                               "(vtk.js; large).")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print {\"path\": file} as JSON.")] = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Write a report of a recorded run (or sweep) for papers and lab books, and record it as an artifact."""
     from ..reporting import FORMATS, report
@@ -28,7 +31,12 @@ def report_command(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r}: choose from {', '.join(FORMATS)}", param_hint="--format")
     checked_id(target, "sweep" if sweep else "run")
-    path = report(target, sweep=sweep, fmt=fmt, out=out, interactive=interactive)
+    client = client_for(url, token)
+    if client is not None and (sweep or fmt != "html" or interactive):
+        raise typer.BadParameter("a deployment serves a run's HTML report only (no --sweep, pdf or --interactive)",
+                                 param_hint="--url")
+    path = client.report(target, out) if client else report(target, sweep=sweep, fmt=fmt, out=out,
+                                                            interactive=interactive)
     if json_output:
         echo_json({"path": str(path), "format": fmt, "sweep" if sweep else "run": target})
     else:

@@ -3,6 +3,7 @@
 from .database import Database, DatabaseError, open_database, redact
 from .models import (
     ARTIFACT_KINDS,
+    ApiToken,
     Artifact,
     Base,
     Bed,
@@ -15,5 +16,5 @@ from .models import (
     utcnow,
 )
 
-__all__ = ["ARTIFACT_KINDS", "Artifact", "Base", "Bed", "Database", "DatabaseError", "Mesh", "Packing", "RunStatus",
+__all__ = ["ARTIFACT_KINDS", "ApiToken", "Artifact", "Base", "Bed", "Database", "DatabaseError", "Mesh", "Packing", "RunStatus",
            "Simulation", "Sweep", "Worker", "open_database", "redact", "utcnow"]

@@ -341,3 +341,27 @@ class Worker(Base):
 
     def __repr__(self) -> str:
         return f"Worker({self.name!r}, processes={self.processes}, stopped={self.stopped_at is not None})"
+
+
+class ApiToken(Base):
+    """A bearer token of the JSON API (``bedflow token create``), carrying its user.
+
+    Only the SHA-256 of the secret is kept (a token is 32 random bytes: a fast hash suffices, nothing to guess);
+    ``prefix`` (its first characters) names it in lists. A token works until ``expires_at`` (if any) and until it
+    is revoked (``revoked_at``); ``last_used_at`` is refreshed at most once a minute.
+    """
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"ApiToken({self.id}, user={self.user!r}, prefix={self.prefix!r}, revoked={self.revoked_at is not None})"

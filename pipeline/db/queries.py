@@ -25,10 +25,11 @@ RANGE_COLUMNS = ("superficial_velocity", "re_p", "aspect_ratio", "particle_diame
 def runs_query(*, bed: str | None = None, status: str | RunStatus | Sequence[str | RunStatus] | None = None,
                sweep: int | None = None, created_by: str | None = None, since: datetime | None = None,
                before: datetime | None = None, ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
-               newest_first: bool = True, limit: int | None = None,
+               newest_first: bool = True, limit: int | None = None, offset: int | None = None,
                ids: Sequence[int] | None = None) -> Select[tuple[Simulation]]:
     """A query of simulations (with their bed loaded), filtered by bed name, status, sweep, owner, creation
-    time, ``ranges`` of numeric columns (``{"re_p": (1, 10)}``; ``None`` leaves a side open) and run ``ids``."""
+    time, ``ranges`` of numeric columns (``{"re_p": (1, 10)}``; ``None`` leaves a side open) and run ``ids``;
+    ``limit`` and ``offset`` page through them."""
     query = select(Simulation).options(joinedload(Simulation.bed))
     if ids is not None:
         query = query.where(Simulation.id.in_(list(ids)))
@@ -55,6 +56,8 @@ def runs_query(*, bed: str | None = None, status: str | RunStatus | Sequence[str
             query = query.where(column <= high)
     order = Simulation.id.desc() if newest_first else Simulation.id.asc()
     query = query.order_by(order)
+    if offset:
+        query = query.offset(offset)
     return query.limit(limit) if limit is not None else query
 
 
@@ -111,3 +114,32 @@ def to_dataframe(runs: Iterable[Simulation]) -> "pandas.DataFrame":
     import pandas
 
     return pandas.DataFrame([run_row(run) for run in runs], columns=list(RUN_COLUMNS)).set_index("id")
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def run_document(run: Simulation, *, full: bool = True) -> dict[str, Any]:
+    """One run as JSON-ready values: :func:`run_row` (times as ISO 8601 text) and its last completed stage and,
+    when ``full``, its spec, results, provenance, timings, message, last stage wanted and last heartbeat (what
+    ``GET /api/v1/runs/{id}`` answers; the list of ``GET /api/v1/runs`` and ``bedflow runs --json`` hold the
+    short form)."""
+    document = {name: _plain(value) for name, value in run_row(run).items()}
+    document["completed_stage"] = run.completed_stage
+    if full:
+        document.update({"spec": run.spec, "results": run.results, "provenance": run.provenance,
+                         "timings": run.timings, "message": run.message, "until": run.until,
+                         "heartbeat_at": _plain(run.heartbeat_at)})
+    return document
+
+
+def from_documents(documents: Iterable[Mapping[str, Any]]) -> "pandas.DataFrame":
+    """Run documents (:func:`run_document`, from the JSON API) as the DataFrame :func:`to_dataframe` makes."""
+    import pandas
+
+    frame = pandas.DataFrame([{name: doc.get(name) for name in RUN_COLUMNS} for doc in documents],
+                             columns=list(RUN_COLUMNS)).set_index("id")
+    for name in ("created_at", "started_at", "finished_at"):
+        frame[name] = pandas.to_datetime(frame[name], utc=True, format="ISO8601")
+    return frame
