@@ -17,6 +17,7 @@ from app.pages.compare import ComparePage
 from app.pages.define import DefinePage
 from app.pages.run import RunPage
 from app.pages.runs import RunsPage
+from app.pages.tokens import TokensPage
 from app.session import PAGES, URL_STATE, AppSession
 from pipeline.runs import Services
 
@@ -24,9 +25,10 @@ pn.extension("tabulator", "vtk", "codeeditor", notifications=True, sizing_mode="
              disconnect_notification="Connection to the bedflow server lost: reload the page.")
 
 PAGE_CLASSES: dict[str, Callable[[AppSession], pn.viewable.Viewer]] = {
-    "define": DefinePage, "runs": RunsPage, "run": RunPage, "compare": ComparePage,
+    "define": DefinePage, "runs": RunsPage, "run": RunPage, "compare": ComparePage, "tokens": TokensPage,
 }
-LABELS = {"define": "Define a bed", "runs": "Runs", "run": "Run detail", "compare": "Compare"}
+LABELS = {"define": "Define a bed", "runs": "Runs", "run": "Run detail", "compare": "Compare",
+          "tokens": "API tokens"}
 
 
 class Fast(pn.theme.Fast):

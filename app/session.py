@@ -15,7 +15,7 @@ import param
 from pipeline.errors import BedflowError
 from pipeline.runs import Services, open_services
 
-PAGES = ("define", "runs", "run", "compare")
+PAGES = ("define", "runs", "run", "compare", "tokens")
 #: The session's state in the URL's query: parameter → query name (``?page=runs&status=["failed"]&bed=dash``).
 URL_STATE = {"page": "page", "run_id": "run", "compare_ids": "compare", "runs_status": "status", "runs_bed": "bed",
              "runs_sweep": "sweep"}

@@ -232,3 +232,31 @@ def test_the_client_says_what_is_wrong_before_and_after_a_request():
     with pytest.raises(ApiClientError, match="cannot reach") as info:
         Client(f"http://127.0.0.1:{free_port()}", "bft_" + "x" * 43).status(1)
     assert info.value.status == 0
+
+
+# -- the dashboard's tokens page ---------------------------------------------------------------------------------
+def test_the_tokens_page_creates_shows_once_and_revokes_a_users_own_tokens():
+    import panel as pn
+
+    from app.pages.tokens import TokensPage
+    from app.session import AppSession
+    from pipeline.runs import open_services
+
+    _, others = create_token("bo")
+    page = TokensPage(AppSession(open_services(), user="Ana"))
+    assert len(page.table.value) == 0 and page.revoke_button.disabled and not page.secret.visible
+    page.name_input.value, page.lifetime.value = "laptop <b>", "30 days"
+    page.create_button.clicks += 1  # a click
+    secret = page.secret.value
+    assert page.secret.visible and authenticate(secret) == "ana" and secret not in page.table.value.to_string()
+    (row,) = page.table.value.to_dict("records")
+    assert row["name"] == "laptop <b>" and row["state"] == "active" and row["expires"] != "never"
+    assert list(page.pick.options.values()) == [row["id"]] and not page.revoke_button.disabled
+    page.revoke_button.clicks += 1
+    assert authenticate(secret) is None and authenticate(others) == "bo"  # only hers
+    assert page.table.value.to_dict("records")[0]["state"] == "revoked" and not page.secret.visible
+    assert page.revoke_button.disabled
+    pn.panel(page).get_root()  # the page lays out
+
+    anonymous = TokensPage(AppSession(open_services(), user=""))
+    assert "bedflow token create USER" in anonymous.__panel__().object

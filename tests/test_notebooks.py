@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 CELL_TIMEOUT = 300  # seconds per cell (a full SMALL notebook takes well under a minute)
 
-EXPECTED = ["01_quickstart", "02_velocity_sweep", "03_packing_study", "04_mesh_study", "05_validation"]
+EXPECTED = ["01_quickstart", "02_velocity_sweep", "03_packing_study", "04_mesh_study", "05_validation", "06_remote"]
+#: Notebooks that run in the kernel alone; 06_remote needs workers (it runs against a served bedflow below).
+INLINE = EXPECTED[:5]
 
 # Appended to the executed copy: runs in the notebook's namespace after its last cell.
 CHECKS = {
@@ -46,6 +48,13 @@ assert summary["cells"] == sorted(summary["cells"]) and len(set(summary["cells"]
 assert all(v > 0 for v in summary["dp_dz"]) and np.isfinite(summary["dp_dz_extrapolated"])
 recorded = pipeline.runs.list_runs(sweep=study.sweep_id)
 assert sorted(r.id for r in recorded) == sorted(summary["run_ids"]) and len(recorded) == 3
+""",
+    "06_remote": """
+assert where is not None and where.url.startswith("http://127.0.0.1:"), "the runs went to the served bedflow"
+assert len(values) == 3 and sorted(frame.index) == sorted(sweep.run_ids), frame
+assert (frame["status"] == "succeeded").all() and (frame["dp_dz"] > 0).all() and frame["cells"].nunique() == 1
+assert {path.name for path in files} >= {"particles.stl", "wall.stl"} and all(path.stat().st_size for path in files)
+assert report.read_text().startswith("<!DOCTYPE html>")
 """,
     "05_validation": """
 assert len(cases) == 4 and (cases["Δp/L (Pa/m)"] > 0).all(), cases
@@ -111,8 +120,30 @@ def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", EXPECTED)
+@pytest.mark.parametrize("name", INLINE)
 def test_notebook_runs_small(name: str, venv_kernel: str, tmp_path: Path) -> None:
+    run_small(name, venv_kernel, tmp_path)
+
+
+@pytest.mark.slow
+def test_the_remote_notebook_runs_unchanged_against_a_served_bedflow(venv_kernel: str, tmp_path: Path,
+                                                                      served_app, monkeypatch) -> None:
+    """06_remote with BEDFLOW_URL and BEDFLOW_TOKEN set (the kernel inherits them): its sweep goes through the JSON
+    API of a real `bedflow serve` to the real `bedflow worker` beside it."""
+    from pipeline.tokens import create_token
+
+    app = served_app(with_worker=True, workers=2)
+    _, token = create_token("notebook-user")
+    monkeypatch.setenv("BEDFLOW_URL", app.url)
+    monkeypatch.setenv("BEDFLOW_TOKEN", token)
+    run_small("06_remote", venv_kernel, tmp_path)
+    from pipeline.runs import list_runs
+
+    assert {run.created_by for run in list_runs()} == {"notebook-user"}
+
+
+def run_small(name: str, venv_kernel: str, tmp_path: Path) -> None:
+    """Execute a notebook with papermill at ``SMALL = True`` and its check cell appended."""
     import papermill
 
     book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
