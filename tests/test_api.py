@@ -260,3 +260,18 @@ def test_the_tokens_page_creates_shows_once_and_revokes_a_users_own_tokens():
 
     anonymous = TokensPage(AppSession(open_services(), user=""))
     assert "bedflow token create USER" in anonymous.__panel__().object
+
+
+@pytest.mark.slow
+def test_the_api_works_beside_a_dashboard_with_sign_in(served_app):
+    """With password sign-in on the dashboard, the API still answers its tokens only: no redirect to the sign-in
+    page, no cookie or form token (XSRF) asked of a script."""
+    app = served_app(env={"BEDFLOW_AUTH": "basic", "BEDFLOW_AUTH_PASSWORD": "correct horse battery staple 42",
+                          "BEDFLOW_COOKIE_SECRET": "test-cookie-secret-0123456789abcdef"})
+    _, token = create_token("ana")
+    text = small_spec().to_bed().encode()
+    assert call(f"{app.url}/api/v1/validate", "POST", text, token=None, content_type="text/plain")[0] == 401
+    status, body = call(f"{app.url}/api/v1/validate", "POST", text, token=token, content_type="text/plain")
+    assert status == 200 and body["spec"]["particles"]["count"] == 40
+    status, body = call(f"{app.url}/api/v1/runs", "POST", text, token=token, content_type="text/plain")
+    assert status == 201 and pipeline.runs.get_run(body["id"]).created_by == "ana"
