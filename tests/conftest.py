@@ -33,7 +33,7 @@ def require_services() -> bool:
 #: The modules that take minutes (real OpenFOAM runs, notebooks, browsers), started first: the suite runs on two
 #: processes, one module at a time each (pytest-xdist, ``--dist loadfile``), and a long module started last
 #: would leave the other process idle at the end. Tests do not depend on their order.
-LONG_MODULES = ("test_bed_cfd.py", "test_notebooks.py", "test_dashboard_pages.py", "test_jobs.py",
+LONG_MODULES = ("test_bed_cfd.py", "test_notebooks.py", "test_dashboard_pages.py", "test_jobs.py", "test_api.py",
                 "test_dashboard_e2e.py", "test_verification.py", "test_cli.py", "test_dashboard_xss.py")
 
 
