@@ -26,6 +26,8 @@ store        the same report's write/stat/read/delete of a probe object         
 queue        the same report's queue round trip                                      fail
 workers      ``bedflow worker`` processes sending heartbeats to this database        warn (queued runs wait)
              (:mod:`pipeline.jobs.heartbeats`), and the runs waiting for them
+slurm        with ``BEDFLOW_EXECUTOR=slurm``: the client commands, ``BEDFLOW_SLURM_*``, fail (ok when the executor
+             the partition is up, a trivial job runs (:mod:`pipeline.slurm`)         is local)
 ============ ======================================================================= ==========================
 
 The checks run in parallel, each in a daemon thread, and each is given ``timeout`` seconds (programs it
@@ -218,7 +220,7 @@ CheckFunction = Callable[[Context], Outcome]
 #: What the checks import besides the health checks' :data:`~pipeline.health.CHECK_MODULES` (imported before the
 #: checks' threads start).
 DOCTOR_MODULES = ("pipeline.settings", "pipeline.health", "pipeline.openfoam.environment", "pipeline.provenance",
-                  "pipeline.jobs.heartbeats", "pipeline.reporting", "viz.headless")
+                  "pipeline.jobs.heartbeats", "pipeline.reporting", "pipeline.slurm", "viz.headless")
 #: The checks by name, in report order.
 REGISTRY: dict[str, CheckFunction] = {}
 
@@ -519,6 +521,49 @@ def _workers(context: Context) -> Outcome:
     return warn(f"no worker alive; {queued} run(s) queued{lost_note}",
                 "start one: bedflow worker -w N (or bedflow serve --with-worker), with the same DATABASE_URL "
                 "and BEDFLOW_QUEUE as the dashboard")
+
+
+@register("slurm")
+def _slurm(context: Context) -> Outcome:
+    """With ``BEDFLOW_EXECUTOR=slurm``: the client commands, the settings, the partition, and a trivial job that
+    runs to the end (within the check's time limit)."""
+    from . import slurm
+
+    fix = ("install slurm-client on this machine and check BEDFLOW_SLURM_* (README: Running on a cluster), or set "
+           "BEDFLOW_EXECUTOR=local")
+    try:
+        if slurm.executor() == "local":
+            return ok("not used (BEDFLOW_EXECUTOR=local): heavy stages run on the workers' own cores")
+        settings = slurm.SlurmSettings.from_env()
+    except slurm.SlurmError as error:
+        return fail(str(error), fix)
+    missing = [name for name in ("sbatch", "scontrol", "scancel", "sinfo") if shutil.which(name) is None]
+    if missing:
+        return fail(f"Slurm's client commands are missing: {', '.join(missing)}", fix)
+    version = _one_line(context.run(["sinfo", "--version"]).stdout, 80)
+    listing = context.run(["sinfo", "-h", "-o", "%P %a"])
+    partitions = {line.split()[0].rstrip("*"): line.split()[1] for line in listing.stdout.splitlines()
+                  if len(line.split()) == 2}
+    if listing.returncode != 0:
+        return fail(f"sinfo failed: {_one_line(listing.stderr, 200)}", fix)
+    partition = settings.partition or next((p for p in partitions), "")
+    if partition not in partitions or partitions[partition] != "up":
+        return fail(f"partition {partition!r} is not up here (partitions: {partitions or 'none'})", fix)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bedflow-doctor-slurm-") as folder:
+        script = Path(folder) / "trivial.sh"
+        script.write_text("#!/bin/sh\nexit 0\n")
+        job = slurm.submit(script, settings, tasks=1, name="bedflow-doctor", output=Path(folder) / "out-%j.txt")
+        try:
+            info = slurm.wait(job, interval=0.5, timeout=max(1.0, context.timeout - (time.perf_counter() - started)))
+        except slurm.SlurmError as error:
+            slurm.cancel(job)
+            return warn(f"{version}; partition {partition} up; a trivial job did not finish: {error}",
+                        "the cluster may be busy: run bedflow doctor --only slurm --timeout 300")
+    if info.failure:
+        return fail(f"{version}; a trivial job on {partition} ended badly: {info.failure}", fix)
+    return ok(f"{version}; partition {partition} up; a trivial job ran in {time.perf_counter() - started:.1f} s "
+              f"(job {job} on {info.nodes})")
 
 
 # -- running them --------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Real servers for tests and benchmarks, not part of the library a front end calls: throw-away PostgreSQL
-databases on this machine's server, and real S3-protocol servers on 127.0.0.1 (``test`` extras).
+databases on this machine's server, real S3-protocol servers on 127.0.0.1 (``test`` extras), and a one-node Slurm
+cluster (:class:`SlurmCluster`, Debian's daemons, as root).
 
 No MinIO binary can be installed on the machines bedflow is developed on; two other servers speak the same
 protocol to the same ``minio`` SDK code that talks to MinIO in production:
@@ -250,3 +251,110 @@ def local_s3_server() -> Iterator[LocalS3Server]:
         yield server
     finally:
         server.stop()
+
+
+# -- Slurm ------------------------------------------------------------------------------------------------
+SLURM_CONF = """\
+# A one-node Slurm cluster on this machine for bedflow's tests (pipeline.testing.SlurmCluster): no cgroups,
+# no accounting daemon; jobs are known to `scontrol show job` for MinJobAge seconds after they end.
+ClusterName=bedflowtest
+SlurmctldHost=localhost
+SlurmUser=root
+AuthType=auth/munge
+AuthInfo=socket={folder}/munge.socket
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MpiDefault=none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MinJobAge=600
+KillWait=5
+OverTimeLimit=0
+SlurmctldPort={controller_port}
+SlurmdPort={node_port}
+SlurmctldPidFile={folder}/slurmctld.pid
+SlurmdPidFile={folder}/slurmd.pid
+SlurmdSpoolDir={folder}/slurmd
+StateSaveLocation={folder}/state
+SlurmctldLogFile={folder}/slurmctld.log
+SlurmdLogFile={folder}/slurmd.log
+NodeName=localhost CPUs={cpus} State=UNKNOWN
+PartitionName={partition} Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+class SlurmCluster:
+    """A one-node Slurm cluster on this machine (Debian's ``slurmctld``, ``slurmd`` and ``munge``), as root: a
+    generated munge key and ``slurm.conf`` in a temporary folder, free ports, the partition :attr:`partition`.
+    :attr:`env` holds ``SLURM_CONF`` for the client commands. :class:`RuntimeError` when it cannot start."""
+
+    partition = "bedflow"
+
+    def __init__(self, cpus: int | None = None) -> None:
+        self.cpus = cpus or max(1, len(os.sched_getaffinity(0)))
+        self.folder: Path | None = None
+        self.env: dict[str, str] = {}
+
+    def start(self, timeout: float = 60.0) -> "SlurmCluster":
+        missing = [name for name in ("munged", "slurmctld", "slurmd", "sinfo") if shutil.which(name) is None]
+        if missing:
+            raise RuntimeError(f"not installed: {', '.join(missing)} (apt-get install slurmctld slurmd slurm-client "
+                               "munge)")
+        if os.geteuid() != 0:
+            raise RuntimeError("a test cluster's daemons run as root")
+        self.folder = Path(tempfile.mkdtemp(prefix="bedflow-slurm-"))
+        for name in ("slurmd", "state"):
+            (self.folder / name).mkdir()
+        key = self.folder / "munge.key"
+        key.write_bytes(os.urandom(1024))
+        key.chmod(0o600)
+        conf = self.folder / "slurm.conf"
+        conf.write_text(SLURM_CONF.format(folder=self.folder, controller_port=free_port(), node_port=free_port(),
+                                          cpus=self.cpus, partition=self.partition))
+        self.env = {"SLURM_CONF": str(conf)}
+        folder = str(self.folder)
+        subprocess.run(["munged", "--force", f"--socket={folder}/munge.socket", f"--key-file={key}",
+                        f"--log-file={folder}/munged.log", f"--pid-file={folder}/munged.pid",
+                        f"--seed-file={folder}/munged.seed"], check=True, capture_output=True, timeout=30)
+        environment = {**os.environ, **self.env}
+        for daemon in ("slurmctld", "slurmd"):
+            subprocess.run([daemon, "-f", str(conf)], check=True, capture_output=True, env=environment, timeout=60)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, env=environment,
+                                   timeout=30).stdout.strip()
+            if state in ("idle", "mix", "alloc"):
+                return self
+            time.sleep(0.3)
+        logs = self.log()
+        self.stop()
+        raise RuntimeError(f"the test cluster's node did not come up within {timeout:g} s: {logs[-2000:]}")
+
+    def log(self) -> str:
+        if self.folder is None:
+            return ""
+        return "\n".join(path.read_text(errors="replace") for path in sorted(self.folder.glob("*.log")))
+
+    def stop(self) -> None:
+        """Stop the daemons (``scontrol shutdown``: the controller and the node's daemon) and munge; remove the
+        folder."""
+        if self.folder is None:
+            return
+        environment = {**os.environ, **self.env}
+        subprocess.run(["scontrol", "shutdown"], capture_output=True, env=environment, timeout=60)
+        for name in ("slurmctld", "slurmd", "munged"):
+            pid_file = self.folder / f"{name}.pid"
+            deadline = time.monotonic() + 20
+            while pid_file.is_file() and time.monotonic() < deadline:
+                try:
+                    pid = int(pid_file.read_text().strip() or 0)
+                    os.kill(pid, signal.SIGTERM if time.monotonic() < deadline - 10 else signal.SIGKILL)
+                except (ValueError, ProcessLookupError):
+                    break
+                time.sleep(0.2)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None

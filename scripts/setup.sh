@@ -31,6 +31,7 @@ APT_RUNTIME=(
 )
 APT_TEST=(
   poppler-utils                              # pdftoppm: checks of PDF reports
+  slurmctld slurmd slurm-client munge        # a one-node Slurm cluster the tests start (pipeline.testing)
   make git
 )
 STEPS=(apt python-deps project)
