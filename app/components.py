@@ -486,6 +486,8 @@ def status_html(run: Simulation) -> str:
              f'<span class="bf-status-value" style="color:{colour};font-weight:bold">{status}</span>']
     if run.stage:
         parts.append(f"stage <b>{html.escape(run.stage)}</b>")
+    if run.job and status == "running":  # a heavy stage running as a batch job (its message: pending or where)
+        parts.append(f'<span class="bf-run-job">{html.escape(run.job.replace("slurm:", "Slurm job "))}</span>')
     parts.append(f"{100.0 * (run.progress or 0.0):.0f} %")
     if run.message and run.message != status:
         parts.append(html.escape(run.message[:300]))

@@ -128,11 +128,12 @@ class Client:
         return self._json("GET", f"/runs/{int(run_id)}")
 
     def status(self, run_id: int) -> dict[str, Any]:
-        """``{"id", "status", "progress", "stage", "attempts", "error", "message"}``, as
+        """``{"id", "status", "progress", "stage", "attempts", "error", "message", "job"}``, as
         :func:`pipeline.jobs.status`."""
+        from .jobs.control import STATUS_KEYS
+
         document = self.run(run_id)
-        return {key: document.get(key) for key in ("id", "status", "progress", "stage", "attempts", "error",
-                                                    "message")}
+        return {key: document.get(key) for key in STATUS_KEYS}
 
     def follow(self, run_id: int, *, interval: float = 1.0, timeout: float | None = None) -> Iterator[dict[str, Any]]:
         """Yield the run's :meth:`status` whenever it changes, until it is finished (as

@@ -140,9 +140,10 @@ def _command(name: str) -> str:
     return found
 
 
-def _run(argv: Sequence[str], timeout: float = 60.0) -> str:
+def _run(argv: Sequence[str], timeout: float = 60.0, env: Mapping[str, str] | None = None) -> str:
     try:
-        result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                                env={**os.environ, **env} if env else None)
     except subprocess.TimeoutExpired:
         raise SlurmError(f"{Path(argv[0]).name} did not answer within {timeout:g} s") from None
     if result.returncode != 0:
@@ -154,10 +155,11 @@ def _run(argv: Sequence[str], timeout: float = 60.0) -> str:
 
 def submit(script: Path, settings: SlurmSettings, *, tasks: int, name: str, output: Path,
            env: Mapping[str, str] | None = None) -> str:
-    """``sbatch`` ``script`` (a file this process wrote: no user text in it) as job ``name`` with ``tasks`` ranks;
-    the job's id."""
+    """``sbatch`` ``script`` (a file this process wrote: no user text in it) as job ``name`` with ``tasks`` ranks,
+    in this environment plus ``env`` (the job inherits it: the database, store and queue settings); the job's
+    id."""
     argv = [_command("sbatch"), *settings.sbatch_options(tasks=tasks, name=name, output=output), str(script)]
-    answer = _run(argv).strip().split(";")[0]
+    answer = _run(argv, env=env).strip().split(";")[0]
     if not _JOB_ID.match(answer):
         raise SlurmError(f"sbatch answered {answer!r}, not a job id")
     return answer

@@ -206,7 +206,7 @@ def test_a_database_of_the_previous_release_is_upgraded_in_place(db):
     assert db.current_revision() == "0001"
     reopened = Database(db.url)
     reopened.ensure_schema()
-    assert reopened.current_revision() == reopened.head_revision() == "0005"
+    assert reopened.current_revision() == reopened.head_revision() == "0006"
     with reopened.session() as session:
         assert session.get(Simulation, run_id).spec["name"] == "old" and session.get(Simulation, run_id).folder == ""
         assert session.get(Simulation, run_id).residuals is None

@@ -51,7 +51,7 @@ assert sorted(r.id for r in recorded) == sorted(summary["run_ids"]) and len(reco
 """,
     "06_remote": """
 assert where is not None and where.url.startswith("http://127.0.0.1:"), "the runs went to the served bedflow"
-assert len(values) == 3 and sorted(frame.index) == sorted(sweep.run_ids), frame
+assert len(values) == 2 and sorted(frame.index) == sorted(sweep.run_ids), frame
 assert (frame["status"] == "succeeded").all() and (frame["dp_dz"] > 0).all() and frame["cells"].nunique() == 1
 assert {path.name for path in files} >= {"particles.stl", "wall.stl"} and all(path.stat().st_size for path in files)
 assert report.read_text().startswith("<!DOCTYPE html>")

@@ -4,6 +4,8 @@ Where the daemons cannot start the tests skip, except in CI (``BEDFLOW_REQUIRE_S
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from pathlib import Path
 
@@ -24,6 +26,13 @@ def cluster():
         if require_services():
             pytest.fail(f"the test Slurm cluster cannot start: {error}")
         pytest.skip(f"the test Slurm cluster cannot start: {error}")
+    # A job that outlives its time limit, submitted now: Slurm's limit is at least a minute and its controller checks
+    # every 30 s or so, so by the module's last test it has long ended TIMEOUT (no test waits for it).
+    script = started.folder / "sleeper.sh"
+    script.write_text("#!/bin/bash\nsleep 600\n")
+    started.timeout_job = slurm.submit(script, SlurmSettings(partition=started.partition, time_limit="1"), tasks=1,
+                                       name="bedflow-sleeper", output=started.folder / "sleeper-%j.out",
+                                       env=started.env)
     try:
         yield started
     finally:
@@ -110,3 +119,122 @@ def test_doctor_runs_a_trivial_job_on_the_partition(on_cluster, monkeypatch):
     monkeypatch.setenv("BEDFLOW_SLURM_PARTITION", "nowhere")
     (check,) = diagnose(only=["slurm"], timeout=60)
     assert check.status == "fail" and "'nowhere' is not up" in check.detail
+
+
+# -- heavy stages as batch jobs (BEDFLOW_EXECUTOR=slurm) ---------------------------------------------------------------
+CFD = {"name": "slurm-cfd", "bed": {"diameter": 0.025, "height": 0.025},
+       "particles": {"count": 40, "diameter": 0.005, "seed": 42},
+       "cfd": {"particle_reynolds": 5, "mesh_cells_per_diameter": 6, "surface_refinement": 0, "boundary_layers": 0,
+               "max_iterations": 60, "processes": 2}}
+
+
+def slurm_env(cluster, tmp_path) -> dict[str, str]:
+    return {**cluster.env, "BEDFLOW_EXECUTOR": "slurm", "BEDFLOW_SLURM_PARTITION": cluster.partition,
+            "BEDFLOW_SHARED_DIR": str(tmp_path / "shared"), "BEDFLOW_DATA_DIR": os.environ["BEDFLOW_DATA_DIR"]}
+
+
+def programs_in(folder: Path) -> list[int]:
+    """Processes working in ``folder`` (their current directory under it): the run's OpenFOAM programs."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")).is_relative_to(folder):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def solving(run_id: int) -> bool:
+    from pipeline.runs import get_run
+
+    run = get_run(run_id)
+    return run.stage == "solve" and run.job.startswith("slurm:") and run.process_group is not None
+
+
+LONG_SOLVE = {**CFD, "name": "slurm-long", "cfd": {**CFD["cfd"], "max_iterations": 20000, "convergence": 1e-12}}
+
+
+@pytest.mark.slow
+def test_cancel_during_a_slurm_solve_cancels_the_job_and_leaves_no_solver(on_cluster, workers, tmp_path,
+                                                                           bedflow_cmd):
+    import subprocess
+
+    from conftest import wait_for
+    from pipeline import BedSpec
+    from pipeline.jobs import submit
+    from pipeline.runs import get_run, run_folder
+
+    env = slurm_env(on_cluster, tmp_path)
+    workers.start(env)
+    run_id = submit(BedSpec.from_dict(LONG_SOLVE).validate())
+    wait_for(lambda: solving(run_id), timeout=300, what="the solve to run as a Slurm job")
+    job_id = get_run(run_id).job.removeprefix("slurm:")
+    folder = run_folder(run_id).root
+    assert programs_in(folder), "simpleFoam should be running in the run's folder"
+    cancelled = subprocess.run([*bedflow_cmd, "cancel", str(run_id), "--json"], env={**os.environ, **env},
+                               capture_output=True, text=True, timeout=60)
+    assert cancelled.returncode == 0 and '"cancelled"' in cancelled.stdout, cancelled.stderr
+    info = slurm.wait(job_id, interval=0.3, timeout=60)
+    assert info.state == "CANCELLED", info
+    wait_for(lambda: not programs_in(folder), timeout=30, what="no program left in the run's folder")
+    wait_for(lambda: get_run(run_id).finished_at is not None, timeout=30, what="the worker to let go")
+    assert get_run(run_id).status.value == "cancelled"
+
+
+@pytest.mark.slow
+def test_a_cfd_run_solves_as_slurm_jobs_survives_its_worker_and_matches_the_local_result(on_cluster, workers,
+                                                                                          tmp_path):
+    """A worker with BEDFLOW_EXECUTOR=slurm packs here and submits mesh and solve as batch jobs of 2 tasks (the
+    solver on 2 MPI ranks in the allocation). Killed while its solve job runs, the worker loses nothing: the job
+    goes on, heartbeating and recording its stage, and a later worker's recovery finds the solve done and finishes
+    the run (one job per stage, never a second solve). Δp/L is the local executor's, to the last digit."""
+    import signal
+
+    import pipeline
+    from conftest import wait_for
+    from pipeline import BedSpec
+    from pipeline.jobs import submit
+    from pipeline.runs import get_run, run_folder
+
+    spec = BedSpec.from_dict({**CFD, "cfd": {**CFD["cfd"], "max_iterations": 300}}).validate()
+    env = {**slurm_env(on_cluster, tmp_path), "BEDFLOW_STALE_AFTER": "15"}
+    first = workers.start(env)
+    run_id = submit(spec)
+    wait_for(lambda: solving(run_id), timeout=300, what="the solve to run as a Slurm job")
+    assert "Slurm job" in get_run(run_id).message or get_run(run_id).stage == "solve"
+    job_id = get_run(run_id).job.removeprefix("slurm:")
+    workers.kill(first, signal.SIGKILL)
+    info = slurm.wait(job_id, interval=0.5, timeout=300)
+    assert info.state == "COMPLETED", info
+    assert get_run(run_id).completed_stage == "solve" and get_run(run_id).status.value == "running"
+    workers.start(env)  # its recovery finds the run silent, re-queues it at its next stage
+    wait_for(lambda: get_run(run_id).status.value == "succeeded", timeout=180, what="the run to be recovered")
+    run = get_run(run_id)
+    assert run.attempts == 2 and run.dp_dz is not None
+    assert sorted(p.name for p in (tmp_path / "shared").glob("run-*.sh")) == [f"run-{run_id}-mesh-1.sh",
+                                                                            f"run-{run_id}-solve-1.sh"]
+    log = (run_folder(run_id).case / "log.simpleFoam").read_text()
+    assert re.search(r"nProcs\s*:\s*2\b", log), log[:2000]
+    local = pipeline.run(spec)  # the same bed on this process's cores (the local executor)
+    assert run.dp_dz == local.dp_dz and run.cells == local.cells
+
+
+@pytest.mark.slow
+def test_a_job_over_its_time_limit_fails_its_run_saying_so(on_cluster):
+    """The job submitted with the cluster (a minute's limit, a ten-minute sleep) ended TIMEOUT; following it
+    fails the stage with Slurm's reason, which becomes the run's error."""
+    from pipeline import BedSpec
+    from pipeline.jobs.cluster import BatchJobFailed, follow
+    from pipeline.runs import claim, create_run, open_services, outcome
+
+    found = open_services()
+    run_id = create_run(BedSpec(), services=found)
+    taken = claim(run_id, worker="test:1", services=found)
+    info = slurm.wait(on_cluster.timeout_job, interval=1.0, timeout=240)
+    assert info.state == "TIMEOUT" and info.reason == "TimeLimit", info
+    with pytest.raises(BatchJobFailed) as failed:
+        follow(found, run_id, "solve", taken, on_cluster.timeout_job)
+    status, reason = outcome(failed.value)
+    assert status.value == "failed" and "reached its time limit" in reason

@@ -109,6 +109,22 @@ def worker_command(
     run_worker(workers, verbose=verbose, name=name or None)
 
 
+def stage_command(
+    run_id: RunArgument,
+    stage: Annotated[str, typer.Argument(help="mesh or solve.", show_default=False)],
+    worker: Annotated[str, typer.Option("--worker", help="The worker whose claim the stage runs under.")] = "",
+    attempt: Annotated[int, typer.Option("--attempt", help="The run's attempt that worker holds.")] = 1,
+) -> None:
+    """Run one stage of a run here, under its worker's claim: what a Slurm batch job runs (BEDFLOW_EXECUTOR=slurm);
+    exit 1 when the stage failed (recorded on the run)."""
+    from ..jobs.cluster import HEAVY_STAGES, run_stage_here
+    from ..runs import open_services
+
+    if stage not in HEAVY_STAGES or not worker:
+        raise typer.BadParameter(f"a batch job runs {' or '.join(HEAVY_STAGES)} for a --worker, not {stage!r}")
+    raise typer.Exit(run_stage_here(run_id, stage, worker=worker, attempt=attempt, services=open_services()))
+
+
 def workers_command(
     show_all: Annotated[bool, typer.Option("--all", help="Also workers silent for more than a day.")] = False,
     json_output: JsonOption = False,
@@ -135,3 +151,4 @@ def register(app: typer.Typer) -> None:
     app.command("recover")(recover_command)
     app.command("worker")(worker_command)
     app.command("workers")(workers_command)
+    app.command("stage")(stage_command)

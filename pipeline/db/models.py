@@ -233,6 +233,9 @@ class Simulation(Base):
     #: what a dashboard on another machine than the worker shows live.
     residuals: Mapped[dict[str, Any] | None] = mapped_column(default=None, nullable=True)
     process_group: Mapped[int | None]
+    #: The batch job running its current heavy stage elsewhere (``slurm:<job id>``; empty: on its worker), so
+    #: that a cancel reaches it and a worker that takes the run over finds it.
+    job: Mapped[str] = mapped_column(String(64), default="", server_default="")
     error: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = _created()

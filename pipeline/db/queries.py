@@ -129,7 +129,7 @@ def run_document(run: Simulation, *, full: bool = True) -> dict[str, Any]:
     document["completed_stage"] = run.completed_stage
     if full:
         document.update({"spec": run.spec, "results": run.results, "provenance": run.provenance,
-                         "timings": run.timings, "message": run.message, "until": run.until,
+                         "timings": run.timings, "message": run.message, "until": run.until, "job": run.job,
                          "heartbeat_at": _plain(run.heartbeat_at)})
     return document
 

@@ -28,7 +28,7 @@ from ..settings import Settings
 from ..spec import BedSpec
 from .queue import QueueError, queue_for
 
-STATUS_KEYS = ("id", "status", "progress", "stage", "attempts", "error", "message")
+STATUS_KEYS = ("id", "status", "progress", "stage", "attempts", "error", "message", "job")
 log = logging.getLogger("bedflow.jobs")
 
 
@@ -122,7 +122,8 @@ def submit_sweep(spec: BedSpec, parameter: str, values: Sequence[Any], *, name: 
 
 
 def status(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
-    """``{"id", "status", "progress", "stage", "attempts", "error", "message"}`` of a run, from the database."""
+    """``{"id", "status", "progress", "stage", "attempts", "error", "message", "job"}`` of a run, from the database
+    (``job``: the batch job its heavy stage runs as, ``slurm:<id>``, or empty)."""
     found = open_services(settings)
     with found.db.session() as session:
         run = find(session, Simulation, run_id)
@@ -130,7 +131,7 @@ def status(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
             raise RunError(f"no run {run_id} in {found.db!r}")
         return {"id": run.id, "status": run.status.value, "progress": round(run.progress, 4),
                 "stage": run.stage,
-                "attempts": run.attempts, "error": run.error, "message": run.message}
+                "attempts": run.attempts, "error": run.error, "message": run.message, "job": run.job}
 
 
 def cancel(run_id: int, *, by: str = "", settings: Settings | None = None) -> dict[str, Any]:
@@ -143,9 +144,13 @@ def cancel(run_id: int, *, by: str = "", settings: Settings | None = None) -> di
     before = cancel_run(run_id, services=found)
     with found.db.session() as session:
         run = find(session, Simulation, run_id)
-        task_id, worker, group = run.task_id, run.worker, run.process_group  # type: ignore[union-attr]
+        task_id, worker, group, job = run.task_id, run.worker, run.process_group, run.job  # type: ignore[union-attr]
     if before is RunStatus.queued:
         queue_for(settings).revoke(task_id)
+    elif before is RunStatus.running and job:
+        from .cluster import cancel_job
+
+        cancel_job(found, run_id)  # at once; its worker, following the job, would within seconds
     elif before is RunStatus.running and group is not None and worker.split(":")[0] == worker_id().split(":")[0]:
         _stop_programs(found, run_id, group, worker)  # same machine: no need to wait for the worker's next look
     return status(run_id, settings=settings)

@@ -27,6 +27,7 @@ from ..errors import BedflowError, QueueError
 from ..runs import claim, finish, open_services, outcome, pending_stages, release, run_stage, worker_id
 from ..runs.execute import RunLost, stage_spans, update_run
 from ..store import StoreError
+from .cluster import run_as_batch_job, runs_on_cluster
 
 if TYPE_CHECKING:
     from .queue import JobQueue
@@ -62,6 +63,7 @@ def stage_task(queue: JobQueue, run_id: int, stage: str, task: Any = None) -> st
         pending = pending_stages(simulation)
         spans = stage_spans(simulation)
         message = simulation.message
+        processes = simulation.processes
     if not pending:
         return "succeeded" if finish(run_id, RunStatus.succeeded, services=found, claim=taken) else _lost(run_id, "done")
     current = pending[0]
@@ -73,7 +75,10 @@ def stage_task(queue: JobQueue, run_id: int, stage: str, task: Any = None) -> st
     log.info("run %s: %s started", run_id, current, extra=fields)
     started = time.perf_counter()
     try:
-        run_stage(run_id, current, span=spans[current], services=found, claim=taken)
+        if runs_on_cluster(current):  # Slurm decides where: the stage runs as a batch job this worker follows
+            run_as_batch_job(found, run_id, current, taken, processes=processes)
+        else:
+            run_stage(run_id, current, span=spans[current], services=found, claim=taken)
     except RunLost:
         return _lost(run_id, current)
     except TRANSIENT as error:
