@@ -238,3 +238,20 @@ def test_a_job_over_its_time_limit_fails_its_run_saying_so(on_cluster):
         follow(found, run_id, "solve", taken, on_cluster.timeout_job)
     status, reason = outcome(failed.value)
     assert status.value == "failed" and "reached its time limit" in reason
+
+
+@pytest.mark.slow
+def test_a_job_slurm_lost_hands_its_stage_back_to_be_submitted_again(on_cluster):
+    """A job Slurm no longer knows (nor did it record its stage) is a transient error: the worker's task hands
+    the stage back and Huey runs it again after its retry delay (a new job)."""
+    from pipeline import BedSpec
+    from pipeline.jobs.cluster import BatchJobLost, follow
+    from pipeline.jobs.tasks import TRANSIENT
+    from pipeline.runs import claim, create_run, open_services
+
+    found = open_services()
+    run_id = create_run(BedSpec(), services=found)
+    taken = claim(run_id, worker="test:1", services=found)
+    with pytest.raises(BatchJobLost, match="unknown to Slurm") as lost:
+        follow(found, run_id, "mesh", taken, "987654")
+    assert isinstance(lost.value, TRANSIENT)

@@ -12,6 +12,8 @@ reports progress, stops its programs when the run is cancelled, and records what
 * cancelled in bedflow: the worker (and ``bedflow cancel`` at once) ``scancel`` the job;
 * the job ends badly: the run fails with Slurm's reason (:data:`pipeline.slurm.FAILED_STATES`, e.g. "the job
   reached its time limit");
+* Slurm loses the job (it no longer knows it, its node failed, it was preempted): :class:`BatchJobLost`, a
+  transient error: the stage is handed back to the queue and submitted again after the retry delay;
 * the worker dies: a running job goes on heartbeating and records its stage; the run is then recovered at its next
   stage (never run twice). A job still pending when its worker died is cancelled by the worker that takes the run
   over, before it submits its own.
@@ -33,7 +35,7 @@ from .. import slurm
 from ..db import RunStatus, Simulation, utcnow
 from ..errors import BedflowError
 from ..runs import Services, finish, outcome, run_stage
-from ..runs.execute import Claim, RunCancelled, stage_spans, write_claimed
+from ..runs.execute import STAGES, Claim, RunCancelled, stage_spans, write_claimed
 from ..settings import Settings
 
 log = logging.getLogger("bedflow.jobs")
@@ -46,6 +48,15 @@ FOLLOW_SECONDS = 2.0
 
 class BatchJobFailed(BedflowError):
     """The batch job of a stage ended badly (the message is Slurm's reason)."""
+
+
+class BatchJobLost(BedflowError):
+    """Slurm lost the batch job of a stage (no longer known to it, or its node failed, or it was preempted): the
+    stage is handed back to the queue and submitted again, as after any transient error."""
+
+
+#: Ends of a job that say nothing about the stage: it is submitted again (up to the task's retries).
+LOST_STATES = ("NODE_FAIL", "PREEMPTED", "BOOT_FAIL")
 
 
 def runs_on_cluster(stage: str) -> bool:
@@ -111,9 +122,11 @@ def follow(found: Services, run_id: int, stage: str, claim: Claim, job_id: str) 
     its queue; cancel it when the run is cancelled."""
     while True:
         info = slurm.job(job_id)
+        if info is None and _completed(found, run_id, stage):
+            return  # it ended long ago (forgotten after MinJobAge) and recorded its stage
         if info is None:
-            raise BatchJobFailed(f"Slurm job {job_id} of {stage} is unknown to Slurm (lost, or forgotten after it "
-                                 "ended): the stage's outcome cannot be told")
+            raise BatchJobLost(f"Slurm job {job_id} of {stage} is unknown to Slurm (lost, or forgotten after it "
+                               "ended without recording its stage)")
         with found.db.session() as session:
             status = session.get(Simulation, run_id).status  # type: ignore[union-attr]
         if status is RunStatus.cancelled:
@@ -125,15 +138,23 @@ def follow(found: Services, run_id: int, stage: str, claim: Claim, job_id: str) 
             write_claimed(found, claim, heartbeat_at=utcnow(),
                           message=f"{stage}: Slurm job {job_id} pending in the queue ({info.reason})")
         time.sleep(FOLLOW_SECONDS)
+    if info.state in LOST_STATES:
+        raise BatchJobLost(info.failure or f"Slurm job {job_id} ended {info.state}")
     if info.failure:
         raise BatchJobFailed(info.failure)
-    with found.db.session() as session:
-        run = session.get(Simulation, run_id)
-        done = run is not None and run.completed_stage == stage  # type: ignore[union-attr]
-        error = run.error if run is not None else ""
-    if not done:
+    if not _completed(found, run_id, stage):
+        with found.db.session() as session:
+            error = session.get(Simulation, run_id).error  # type: ignore[union-attr]
         raise BatchJobFailed(f"Slurm job {job_id} completed but {stage} was not recorded" +
                              (f": {error}" if error else " (see its output, slurm-<id>.out in BEDFLOW_SHARED_DIR)"))
+
+
+def _completed(found: Services, run_id: int, stage: str) -> bool:
+    """Whether the run has recorded ``stage`` (or a later one) as completed."""
+    with found.db.session() as session:
+        run = session.get(Simulation, run_id)
+        done = run.completed_stage if run is not None else ""  # type: ignore[union-attr]
+    return bool(done) and STAGES.index(done) >= STAGES.index(stage)
 
 
 def run_stage_here(run_id: int, stage: str, *, worker: str, attempt: int, services: Services) -> int:

@@ -27,7 +27,7 @@ from ..errors import BedflowError, QueueError
 from ..runs import claim, finish, open_services, outcome, pending_stages, release, run_stage, worker_id
 from ..runs.execute import RunLost, stage_spans, update_run
 from ..store import StoreError
-from .cluster import run_as_batch_job, runs_on_cluster
+from .cluster import BatchJobLost, run_as_batch_job, runs_on_cluster
 
 if TYPE_CHECKING:
     from .queue import JobQueue
@@ -39,7 +39,7 @@ log = logging.getLogger("bedflow.jobs")
 TRANSIENT_RETRIES = 3
 RETRY_DELAY = 5.0
 RETRY_BACKOFF = 2.0
-TRANSIENT = (StoreError, DatabaseError, QueueError)
+TRANSIENT = (StoreError, DatabaseError, QueueError, BatchJobLost)
 
 
 class TransientStageError(BedflowError):
