@@ -98,7 +98,8 @@ def test_no_benchmark_script_shadows_a_standard_module():
 #: the report, the CLI and the doctor (which probes the renderer) sit above viz.
 CORE = ("spec", "dsl", "units", "settings", "presets", "packing", "geometry", "contacts", "correlations", "openfoam",
         "cfd", "results", "store", "db", "jobs", "runs", "folder", "workflow", "study", "verification", "limits",
-        "text", "errors", "progress", "provenance", "children", "health", "metrics", "logconfig")
+        "text", "errors", "progress", "provenance", "children", "health", "metrics", "logconfig", "tokens", "client",
+        "slurm", "plain")
 
 
 def _imports(path: Path) -> set[str]:
