@@ -102,7 +102,7 @@ class ApiHandler(tornado.web.RequestHandler):
         """``function(*args, **kwargs)`` in a thread; bedflow's errors become API errors."""
         from pipeline.jobs.control import RunPermissionError
         from pipeline.limits import LimitExceeded
-        from pipeline.runs import RunError
+        from pipeline.runs import RunError, RunNotFound
         from pipeline.store import StoreError
         from pipeline.db import DatabaseError
 
@@ -117,8 +117,10 @@ class ApiHandler(tornado.web.RequestHandler):
         except (DatabaseError, StoreError, QueueError) as error:
             log.error("API %s %s: %s", self.request.method, self.request.path, error)
             raise ApiError(503, "the database, store or queue is not available; try again later") from None
+        except RunNotFound as error:
+            raise ApiError(404, str(error)) from None
         except RunError as error:
-            raise ApiError(404 if str(error).startswith("no run") else 409, str(error)) from None
+            raise ApiError(409, str(error)) from None
 
     # -- answers -------------------------------------------------------------------------------------
     def send_json(self, document: Any, status: int = 200) -> None:

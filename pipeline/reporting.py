@@ -184,13 +184,13 @@ def _rows(found: "Services", run_id: int) -> dict[str, Any]:
     """The run and its packing, mesh and sweep rows as plain values (read in one session)."""
     from .db import Mesh, Packing as PackingRow, Simulation, Sweep
     from .db.queries import find
-    from .runs import RunError
+    from .runs import RunNotFound
     from .runs.catalog import packing_report_of, quality_of
 
     with found.db.session() as session:
         run = find(session, Simulation, run_id)
         if run is None:
-            raise RunError(f"no run {run_id} in {found.db!r}")
+            raise RunNotFound(f"no run {run_id} in {found.db!r}")
         mesh = session.get(Mesh, run.mesh_id) if run.mesh_id else None
         packing = session.get(PackingRow, run.packing_id) if run.packing_id else None
         sweep = session.get(Sweep, run.sweep_id) if run.sweep_id else None

@@ -29,17 +29,18 @@ def _string(value: str) -> str:
 
 
 def format_value(parameter: param.Parameter, value: Any) -> str:
-    """The `.bed` text of one field value (with its SI unit)."""
+    """The `.bed` text of one field value, with its unit (its display unit where that reads back exactly)."""
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        shown = to_display(parameter, value)
-        if shown is not value and from_display(parameter, shown) == value:  # reads back exactly
-            text = f"{shown:g}" if float(f"{shown:g}") == shown else repr(shown)
-            return f"{text} {display_unit(parameter)}"
         unit = unit_of(parameter)
+        if display_unit(parameter) != unit:
+            shown = to_display(parameter, value)
+            if from_display(parameter, shown) == value:  # reads back exactly: else written as stored, in SI
+                text = f"{shown:g}" if float(f"{shown:g}") == shown else repr(shown)
+                return f"{text} {display_unit(parameter)}"
         return f"{value!r} {unit}" if unit else repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_string(str(item)) for item in value) + "]"

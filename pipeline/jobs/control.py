@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, update
 from .. import children
 from ..db import RunStatus, Simulation, utcnow
 from ..db.queries import find
-from ..runs import RunError, create_run, finish, open_services, pending_stages, worker_id
+from ..runs import RunError, RunNotFound, create_run, finish, open_services, pending_stages, worker_id
 from ..runs import cancel as cancel_run
 from ..runs.execute import update_run
 from ..runs.sweeps import SweepRuns, create_sweep
@@ -128,7 +128,7 @@ def status(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
     with found.db.session() as session:
         run = find(session, Simulation, run_id)
         if run is None:
-            raise RunError(f"no run {run_id} in {found.db!r}")
+            raise RunNotFound(f"no run {run_id} in {found.db!r}")
         return {"id": run.id, "status": run.status.value, "progress": round(run.progress, 4),
                 "stage": run.stage,
                 "attempts": run.attempts, "error": run.error, "message": run.message, "job": run.job}
@@ -182,7 +182,7 @@ def _owned(found: Any, run_id: int, by: str, action: str, settings: Settings) ->
     with found.db.session() as session:
         run = find(session, Simulation, run_id)
         if run is None:
-            raise RunError(f"no run {run_id} in {found.db!r}")
+            raise RunNotFound(f"no run {run_id} in {found.db!r}")
         check_owner(run, by, action, settings)
         session.expunge(run)
         return run

@@ -16,7 +16,7 @@ from ..folder import RunFolder
 from ..openfoam import MeshQuality
 from ..packing import PackingReport
 from ..store import safe_join
-from .execute import RunError
+from .execute import RunError, RunNotFound
 from .services import Services, open_services
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def get_run(run_id: int, *, services: Services | None = None) -> Simulation:
     with found.db.session() as session:
         run = queries.get_run(session, run_id)
     if run is None:
-        raise RunError(f"no run {run_id} in {found.db!r}")
+        raise RunNotFound(f"no run {run_id} in {found.db!r}")
     return run
 
 

@@ -48,6 +48,10 @@ class RunError(BedflowError):
     """A run cannot be found, or cannot be executed in its present state."""
 
 
+class RunNotFound(RunError):
+    """There is no run with the id asked for."""
+
+
 #: The environment variable through which a ``bedflow worker``'s processes know the worker's name.
 WORKER_NAME_VARIABLE = "BEDFLOW_WORKER_NAME"
 
